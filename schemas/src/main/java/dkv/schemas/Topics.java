@@ -1,0 +1,24 @@
+package dkv.schemas;
+
+/** Topic names shared by every service; the services meet only here and in the Avro records. */
+public final class Topics {
+    public static final String WORK = "dkv.work";
+    public static final String SCORES = "dkv.scores";
+    public static final String STATS = "dkv.stats";
+    public static final String DEAD = "dkv.dead";
+
+    /** Default partition count of the work topic: enough consumers can join to scale scoring out. */
+    public static final int DEFAULT_WORK_PARTITIONS = 24;
+
+    private Topics() {}
+
+    /** Key of a WorkItem: one per sample of an experiment, so re-producing a plan is idempotent by key. */
+    public static String workKey(String experimentId, String sampleId) {
+        return experimentId + "/" + sampleId;
+    }
+
+    /** Key of a ScoreRecord: the aggregator de-duplicates on exactly this triple. */
+    public static String scoreKey(String experimentId, String sampleId, String condition) {
+        return experimentId + "/" + sampleId + "/" + condition;
+    }
+}
