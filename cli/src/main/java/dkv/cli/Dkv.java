@@ -29,6 +29,22 @@ public final class Dkv implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new Dkv()).execute(args));
+        System.exit(commandLine().execute(args));
+    }
+
+    /**
+     * The configured command line: bad input (an {@link IllegalArgumentException}, e.g. a Kafka setting or
+     * a file that does not parse) is reported as one line naming the command, not as a stack trace.
+     */
+    public static CommandLine commandLine() {
+        CommandLine commandLine = new CommandLine(new Dkv());
+        commandLine.setExecutionExceptionHandler((error, command, parseResult) -> {
+            if (error instanceof IllegalArgumentException || error instanceof java.io.UncheckedIOException) {
+                command.getErr().println("dkv " + command.getCommandName() + ": " + error.getMessage());
+                return 2;
+            }
+            throw error;
+        });
+        return commandLine;
     }
 }

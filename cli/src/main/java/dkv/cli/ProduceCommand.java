@@ -1,14 +1,146 @@
 package dkv.cli;
 
+import dkv.avro.ModelRef;
+import dkv.platform.config.KafkaSettings;
+import dkv.producers.KeyedWork;
+import dkv.producers.Progress;
+import dkv.producers.WorkPlan;
+import dkv.producers.WorkPublisher;
+import dkv.producers.dataset.BadRecordException;
+import dkv.producers.dataset.Dataset;
+import dkv.producers.dataset.DatasetFormat;
+import dkv.producers.dataset.PassageChoice;
+import dkv.producers.dataset.ReaderOptions;
+import dkv.producers.plan.Plan;
+import dkv.producers.surrogate.GeneratorResources;
+import dkv.schemas.Topics;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
 
-/** Placeholder until issue 5 delivers it: says so and fails, never pretends to work. */
-@Command(name = "produce", mixinStandardHelpOptions = true, description = "Stream an experiment plan over a dataset into dkv.work.")
+/** Streams an experiment plan over a dataset into the work topic: one WorkItem per sample. */
+@Command(name = "produce", mixinStandardHelpOptions = true,
+        description = "Stream an experiment plan over a dataset into dkv.work (one WorkItem per sample, keyed experiment_id/sample_id).")
 public final class ProduceCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--plan", required = true, paramLabel = "FILE|PRESET",
+            description = "plan JSON file, or the name of a preset shipped with dkv (v2-exp01 ... v3-exp2b)")
+    String plan;
+
+    @Option(names = "--dataset", required = true, paramLabel = "FILE",
+            description = "MS MARCO JSON (column dicts), MS MARCO JSON lines (original or HF export) or generic JSONL {id, query, passage, answer}")
+    Path dataset;
+
+    @Option(names = "--format", paramLabel = "FORMAT", description = "msmarco-columns, msmarco-jsonl or jsonl (default: detected)")
+    String format;
+
+    @Option(names = "--passage", paramLabel = "CHOICE", defaultValue = "selected",
+            description = "scored passage: selected (default), first or random")
+    String passage;
+
+    @Option(names = "--limit", paramLabel = "N", description = "at most N samples (with a plan sample count: the first N of its seeded order)")
+    Integer limit;
+
+    @Option(names = "--skip-bad", description = "skip malformed records (counted) instead of failing on the first")
+    boolean skipBad;
+
+    @Option(names = "--model-dir", paramLabel = "DIR", description = "HF snapshot directory (its tokenizer.json gives random_tokens surrogates their vocabulary)")
+    Path modelDir;
+
+    @Option(names = "--model-id", paramLabel = "ID", description = "model reference written into every WorkItem (default: the plan's, else the model dir's name)")
+    String modelId;
+
+    @Option(names = "--model-revision", paramLabel = "REV", description = "revision or content hash of the model")
+    String modelRevision;
+
+    @Option(names = "--surrogates", paramLabel = "FILE", description = "fills paraphrase/generated surrogate slots: JSONL {id, surrogate} or TSV id<TAB>text")
+    Path surrogates;
+
+    @Mixin
+    KafkaOptions kafka;
+
+    @Option(names = "--topic", defaultValue = Topics.WORK, description = "work topic (default: ${DEFAULT-VALUE})")
+    String topic;
+
+    @Option(names = "--work-partitions", defaultValue = "24", description = "partitions of the work topic when it is created (default: ${DEFAULT-VALUE})")
+    int workPartitions;
+
+    @Option(names = "--replication-factor", defaultValue = "1", description = "replication factor of topics this command creates (default: ${DEFAULT-VALUE})")
+    short replicationFactor;
+
+    @Option(names = "--max-in-flight", defaultValue = "256", description = "unacknowledged sends at most (default: ${DEFAULT-VALUE})")
+    int maxInFlight;
+
+    @Option(names = "--dry-run", description = "print the WorkItems as JSON lines instead of sending them")
+    boolean dryRun;
+
     @Override
     public Integer call() {
-        System.err.println("dkv produce: coming (issue 5)");
-        return 2;
+        PrintWriter err = spec.commandLine().getErr();
+        try {
+            // settings first: a bad Kafka setting fails before the first pass over a large dataset
+            Optional<KafkaSettings> settings = dryRun ? Optional.empty() : Optional.of(kafka.settings("dkv-produce"));
+            Plan loaded = Plan.loadFileOrPreset(plan);
+            Dataset data = Dataset.of(dataset, Optional.ofNullable(format).map(DatasetFormat::parse),
+                    new ReaderOptions(PassageChoice.parse(passage), loaded.seed(), skipBad));
+            GeneratorResources resources = new GeneratorResources(Optional.ofNullable(modelDir), loaded.baseDir(),
+                    Optional.ofNullable(surrogates));
+            WorkPlan work = WorkPlan.prepare(loaded, data, resources, model(loaded), Optional.ofNullable(limit), System::currentTimeMillis);
+            err.println("dkv produce: " + loaded.experimentId() + " (plan " + loaded.hash() + ", " + loaded.conditions().size()
+                    + " conditions, model " + work.model().getId() + "): " + work.planned() + " samples; first pass: "
+                    + work.firstPassCounts());
+            err.flush();
+            if (dryRun) {
+                PrintWriter out = spec.commandLine().getOut();
+                for (KeyedWork item : work.items().toIterable()) {
+                    out.println(item.item());
+                }
+                out.flush();
+                return 0;
+            }
+            WorkPublisher publisher = new WorkPublisher(settings.orElseThrow(), topic, workPartitions, maxInFlight);
+            List<String> created = publisher.ensureTopics(replicationFactor);
+            if (!created.isEmpty()) {
+                err.println("dkv produce: created topics " + created);
+            }
+            Progress progress = new Progress(work.planned(), java.time.Duration.ofSeconds(5), System::nanoTime,
+                    line -> {
+                        err.println("dkv produce: " + line);
+                        err.flush();
+                    });
+            long sent = publisher.publish(work, progress);
+            progress.finish();
+            err.println("dkv produce: wrote " + sent + " work items to " + topic);
+            return 0;
+        } catch (IllegalArgumentException | IllegalStateException | java.io.UncheckedIOException | BadRecordException
+                | org.apache.kafka.common.KafkaException e) {
+            err.println("dkv produce: " + e.getMessage());
+            return 2;
+        }
+    }
+
+    /** --model-id wins; else the plan's model; else the model directory's name. */
+    private Optional<ModelRef> model(Plan loaded) {
+        if (modelId == null && modelRevision != null) {
+            throw new IllegalArgumentException("--model-revision needs --model-id");
+        }
+        if (modelId != null) {
+            return Optional.of(ModelRef.newBuilder().setId(modelId).setRevision(modelRevision).build());
+        }
+        if (loaded.model().isEmpty() && modelDir != null) {
+            return Optional.of(ModelRef.newBuilder().setId(modelDir.toAbsolutePath().normalize().getFileName().toString())
+                    .setRevision(null).build());
+        }
+        return Optional.empty();
     }
 }

@@ -35,7 +35,7 @@ public final class AvroSerde<T extends SpecificRecord> implements Serde<T>, Seri
         this.type = type;
         Schema schema = SpecificData.get().getSchema(type);
         SchemaStore.Cache store = new SchemaStore.Cache();
-        for (Schema old : SchemaHistory.writerSchemasOf(schema.getFullName())) {
+        for (Schema old : SchemaHistory.writerSchemasOf(schema)) {
             store.addSchema(old);
         }
         this.encoder = new BinaryMessageEncoder<>(SpecificData.get(), schema);
@@ -98,6 +98,6 @@ public final class AvroSerde<T extends SpecificRecord> implements Serde<T>, Seri
     /** Names every record type of the contract, e.g. for round-trip tests. */
     public static List<Class<? extends SpecificRecord>> contractTypes() {
         return List.of(dkv.avro.Sample.class, dkv.avro.ConditionSpec.class, dkv.avro.WorkItem.class,
-                dkv.avro.ScoreRecord.class, dkv.avro.StatsSnapshot.class);
+                dkv.avro.ScoreRecord.class, dkv.avro.StatsSnapshot.class, dkv.avro.DeadLetter.class);
     }
 }

@@ -1,0 +1,112 @@
+package dkv.aggregator.json;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dkv.avro.AttentionSummary;
+import dkv.avro.Correlation;
+import dkv.avro.PairedStats;
+import dkv.avro.StatsSnapshot;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The JSON view of statistics, shared by {@code dkv aggregate}'s output and the dashboard's events. JSON has no
+ * NaN: undefined values are null.
+ */
+public final class StatsJson {
+    public static final ObjectMapper MAPPER = new ObjectMapper();
+
+    private StatsJson() {}
+
+    /** {@code {"<experiment_id>": {...}}} for every snapshot, in the map's order. */
+    public static ObjectNode experiments(Map<String, StatsSnapshot> snapshots) {
+        ObjectNode root = MAPPER.createObjectNode();
+        snapshots.forEach((id, snapshot) -> root.set(id, experiment(snapshot)));
+        return root;
+    }
+
+    public static ObjectNode experiment(StatsSnapshot s) {
+        ObjectNode node = MAPPER.createObjectNode();
+        node.put("experiment_id", s.getExperimentId());
+        node.put("produced_at", s.getProducedAt());
+        node.put("baseline", s.getBaseline());
+        if (s.getOracle() != null) {
+            node.put("oracle", s.getOracle());
+        } else {
+            node.putNull("oracle");
+        }
+        node.put("records", s.getRecords());
+        node.put("samples", s.getSamples());
+        node.put("complete_samples", s.getCompleteSamples());
+        node.put("planned_samples", s.getPlannedSamples());
+        node.put("planned_conditions", s.getPlannedConditions());
+        number(node, "records_per_second", s.getRecordsPerSecond());
+        number(node, "eta_seconds", s.getEtaSeconds() == null ? Double.NaN : s.getEtaSeconds());
+        node.put("final", s.getFinal$());
+        ObjectNode conditions = node.putObject("conditions");
+        s.getConditions().forEach(p -> conditions.set(p.getName(), paired(p)));
+        ObjectNode contrasts = node.putObject("contrasts");
+        s.getContrasts().forEach(p -> contrasts.set(p.getName(), paired(p)));
+        ObjectNode correlations = node.putObject("correlations");
+        for (Correlation c : s.getCorrelations()) {
+            ObjectNode r = correlations.putObject(c.getA() + "|" + c.getB());
+            r.put("n", c.getN());
+            number(r, "pearson", c.getPearson());
+            number(r, "spearman", c.getSpearman());
+        }
+        ArrayNode attention = node.putArray("attention");
+        for (AttentionSummary a : s.getAttention()) {
+            ObjectNode entry = attention.addObject();
+            entry.put("condition", a.getCondition());
+            entry.put("source", a.getSource());
+            entry.put("segment", a.getSegment());
+            numbers(entry.putArray("per_layer"), a.getPerLayer());
+        }
+        return node;
+    }
+
+    public static ObjectNode paired(PairedStats p) {
+        ObjectNode node = MAPPER.createObjectNode();
+        node.put("reference", p.getReference());
+        node.put("n", p.getN());
+        number(node, "mean_delta", p.getMeanDelta());
+        number(node, "sd_delta", p.getSdDelta());
+        numbers(node.putArray("ci95"), List.of(p.getCi95Lo(), p.getCi95Hi()));
+        number(node, "cohen_dz", p.getCohenDz());
+        number(node, "win_rate", p.getWinRate());
+        number(node, "tie_rate", p.getTieRate());
+        number(node, "t_p", p.getTP());
+        number(node, "wilcoxon_p", p.getWilcoxonP());
+        number(node, "bonferroni_p", p.getBonferroniP());
+        number(node, "holm_p", p.getHolmP());
+        numbers(node.putArray("cs"), List.of(p.getCsLo(), p.getCsHi()));
+        number(node, "anytime_p", p.getAnytimeP());
+        numbers(node.putArray("win_cs"), List.of(p.getWinCsLo(), p.getWinCsHi()));
+        number(node, "win_anytime_p", p.getWinAnytimeP());
+        numbers(node.putArray("quintile_mean_delta"), p.getQuintileMeanDelta());
+        node.put("hard_n", p.getHardN());
+        number(node, "hard_mean_delta", p.getHardMeanDelta());
+        number(node, "oracle_gap_share", p.getOracleGapShare() == null ? Double.NaN : p.getOracleGapShare());
+        number(node, "mean_nll", p.getMeanNll());
+        return node;
+    }
+
+    private static void number(ObjectNode node, String field, double value) {
+        if (Double.isFinite(value)) {
+            node.put(field, value);
+        } else {
+            node.putNull(field);
+        }
+    }
+
+    private static void numbers(ArrayNode array, List<Double> values) {
+        for (double v : values) {
+            if (Double.isFinite(v)) {
+                array.add(v);
+            } else {
+                array.addNull();
+            }
+        }
+    }
+}

@@ -1,0 +1,150 @@
+package dkv.aggregator.report;
+
+import dkv.avro.AttentionSummary;
+import dkv.avro.Correlation;
+import dkv.avro.PairedStats;
+import dkv.avro.StatsSnapshot;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Writes an experiment's report: {@code report.md} with the statistics tables, and the SVG charts it embeds
+ * (forest plot of mean δ, hardness quintiles, attention heat maps) next to it.
+ */
+public final class MarkdownReport {
+    private MarkdownReport() {}
+
+    /** Writes into {@code dir} (created if needed) and returns the Markdown file. */
+    public static Path write(StatsSnapshot s, Path dir) throws IOException {
+        Files.createDirectories(dir);
+        StringBuilder md = new StringBuilder();
+        md.append("# Experiment ").append(s.getExperimentId()).append("\n\n");
+        md.append(String.format(Locale.ROOT, "Snapshot of %s: %d records over %d samples (%d complete)", 
+                Instant.ofEpochMilli(s.getProducedAt()), s.getRecords(), s.getSamples(), s.getCompleteSamples()));
+        if (s.getPlannedSamples() > 0) {
+            md.append(String.format(Locale.ROOT, " of %d planned samples × %d conditions", s.getPlannedSamples(),
+                    s.getPlannedConditions()));
+        }
+        md.append(s.getFinal$() ? " — final.\n\n" : " — not final: fixed-n p-values are provisional; "
+                + "read the confidence sequence and anytime p instead.\n\n");
+        md.append("Baseline: `").append(s.getBaseline()).append('`');
+        if (s.getOracle() != null) {
+            md.append(", oracle: `").append(s.getOracle()).append('`');
+        }
+        md.append(". δ = NLL(reference) − NLL(condition): positive means the condition lowers the answer's NLL.\n\n");
+
+        md.append("## Conditions against the baseline\n\n");
+        pairedTable(md, s.getConditions(), true);
+        Files.writeString(dir.resolve("mean_delta.svg"), Charts.forest(s.getConditions()), StandardCharsets.UTF_8);
+        md.append("\n![mean δ with 95% CI and confidence sequence](mean_delta.svg)\n\n");
+
+        if (!s.getContrasts().isEmpty()) {
+            md.append("## Contrasts\n\n");
+            pairedTable(md, s.getContrasts(), false);
+            Files.writeString(dir.resolve("contrasts.svg"), Charts.forest(s.getContrasts()), StandardCharsets.UTF_8);
+            md.append("\n![contrasts](contrasts.svg)\n\n");
+        }
+
+        md.append("## Hardness\n\nMean δ per quintile of the reference NLL (Q1 easiest), and on hard samples "
+                + "(reference NLL > 3.0).\n\n| comparison | Q1 | Q2 | Q3 | Q4 | Q5 | hard n | hard mean δ |\n"
+                + "|---|---|---|---|---|---|---|---|\n");
+        List<PairedStats> all = new ArrayList<>(s.getConditions());
+        all.addAll(s.getContrasts());
+        for (PairedStats p : all) {
+            md.append("| ").append(p.getName());
+            for (int q = 0; q < 5; q++) {
+                md.append(" | ").append(q < p.getQuintileMeanDelta().size() ? num(p.getQuintileMeanDelta().get(q)) : "—");
+            }
+            md.append(" | ").append(p.getHardN()).append(" | ").append(num(p.getHardMeanDelta())).append(" |\n");
+        }
+        Files.writeString(dir.resolve("quintiles.svg"), Charts.quintiles(s.getConditions()), StandardCharsets.UTF_8);
+        md.append("\n![hardness quintiles](quintiles.svg)\n\n");
+
+        if (!s.getCorrelations().isEmpty()) {
+            md.append("## Correlations of δ\n\n| A | B | n | Pearson r | Spearman r |\n|---|---|---|---|---|\n");
+            for (Correlation c : s.getCorrelations()) {
+                md.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s |%n", c.getA(), c.getB(), c.getN(),
+                        num(c.getPearson()), num(c.getSpearman())));
+            }
+            md.append('\n');
+        }
+
+        attention(md, s, dir);
+        Path file = dir.resolve("report.md");
+        Files.writeString(file, md, StandardCharsets.UTF_8);
+        return file;
+    }
+
+    private static void pairedTable(StringBuilder md, List<PairedStats> rows, boolean withOracle) {
+        md.append("| comparison | n | mean δ | 95% CI | confidence sequence | d_z | win | tie | t p | Wilcoxon p "
+                + "| Holm p | anytime p | win-rate CS | win anytime p |")
+                .append(withOracle ? " oracle share |\n" : "\n")
+                .append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|").append(withOracle ? "---|\n" : "\n");
+        for (PairedStats p : rows) {
+            md.append(String.format(Locale.ROOT, "| %s | %d | %s | [%s, %s] | [%s, %s] | %s | %s | %s | %s | %s | %s | %s | [%s, %s] | %s |",
+                    p.getName(), p.getN(), num(p.getMeanDelta()), num(p.getCi95Lo()), num(p.getCi95Hi()),
+                    num(p.getCsLo()), num(p.getCsHi()), num(p.getCohenDz()), pct(p.getWinRate()), pct(p.getTieRate()),
+                    pv(p.getTP()), pv(p.getWilcoxonP()), pv(p.getHolmP()), pv(p.getAnytimeP()),
+                    pct(p.getWinCsLo()), pct(p.getWinCsHi()), pv(p.getWinAnytimeP())));
+            if (withOracle) {
+                md.append(' ').append(p.getOracleGapShare() == null ? "—" : pct(p.getOracleGapShare())).append(" |");
+            }
+            md.append('\n');
+        }
+    }
+
+    private static void attention(StringBuilder md, StatsSnapshot s, Path dir) throws IOException {
+        Set<String> conditions = new LinkedHashSet<>();
+        for (AttentionSummary a : s.getAttention()) {
+            if (a.getSource().equals("answer")) {
+                conditions.add(a.getCondition());
+            }
+        }
+        if (conditions.isEmpty()) {
+            return;
+        }
+        md.append("## Attention\n\nMean share of attention from answer positions to each segment, per layer.\n\n");
+        int i = 0;
+        for (String condition : conditions) {
+            String file = "attention_" + (i++) + ".svg";
+            Files.writeString(dir.resolve(file), Charts.attention(condition, "answer", s.getAttention()),
+                    StandardCharsets.UTF_8);
+            md.append("![attention ").append(condition).append("](").append(file).append(")\n\n");
+        }
+        List<AttentionSummary> changes = s.getAttention().stream()
+                .filter(a -> a.getSegment().equals("query_change_vs_baseline")).toList();
+        if (!changes.isEmpty()) {
+            md.append("Change of the answer→query share with a suffix present (condition − baseline), "
+                    + "mean over layers:\n\n| condition | change |\n|---|---|\n");
+            for (AttentionSummary a : changes) {
+                double mean = a.getPerLayer().stream().mapToDouble(Double::doubleValue).filter(Double::isFinite)
+                        .average().orElse(Double.NaN);
+                md.append("| ").append(a.getCondition()).append(" | ").append(num(mean)).append(" |\n");
+            }
+            md.append('\n');
+        }
+    }
+
+    static String num(double v) {
+        return Double.isFinite(v) ? String.format(Locale.ROOT, "%.4g", v) : "—";
+    }
+
+    static String pct(double v) {
+        return Double.isFinite(v) ? String.format(Locale.ROOT, "%.1f%%", 100 * v) : "—";
+    }
+
+    static String pv(double v) {
+        if (!Double.isFinite(v)) {
+            return "—";
+        }
+        return v < 1e-4 ? String.format(Locale.ROOT, "%.1e", v) : String.format(Locale.ROOT, "%.4f", v);
+    }
+}

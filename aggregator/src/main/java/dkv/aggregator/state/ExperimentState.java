@@ -1,0 +1,306 @@
+package dkv.aggregator.state;
+
+import dkv.aggregator.state.Comparison.Kind;
+import dkv.aggregator.stats.ConfidenceSequence;
+import dkv.aggregator.stats.Correlations;
+import dkv.aggregator.stats.DeltaSummary;
+import dkv.aggregator.stats.Hardness;
+import dkv.aggregator.stats.Moments;
+import dkv.aggregator.stats.MultipleComparisons;
+import dkv.avro.Correlation;
+import dkv.avro.PairedStats;
+import dkv.avro.StatsSnapshot;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything the aggregator keeps about one experiment: each sample's NLL per condition (first record of a
+ * (sample, condition) wins; later ones are duplicates), the live monitors of every comparison, and attention
+ * sums. Every fixed-n statistic is recomputed from the NLL table at snapshot time in sample-id order, so it does
+ * not depend on arrival order; only the anytime p-values (running minima) do.
+ */
+public final class ExperimentState {
+    private final String experimentId;
+    private final ExperimentPlan plan;
+    private final ConfidenceSequence sequence;
+    private final Map<String, Integer> conditionIndex = new HashMap<>();
+    private final List<String> conditions = new ArrayList<>();
+    private final Map<String, double[]> nllBySample = new HashMap<>();
+    private final Map<String, Comparison> vsBaseline = new LinkedHashMap<>();
+    private final Map<String, Comparison> contrasts = new LinkedHashMap<>();
+    private final Map<String, List<Comparison>> comparisonsOf = new HashMap<>();
+    private final AttentionAccumulator attention = new AttentionAccumulator();
+    private long records;
+    private long duplicates;
+    private long conflicting;
+
+    public ExperimentState(String experimentId, ExperimentPlan plan) {
+        this.experimentId = experimentId;
+        this.plan = plan;
+        this.sequence = new ConfidenceSequence(plan.alpha(), plan.nStar());
+        for (ExperimentPlan.Pair pair : plan.contrasts()) {
+            Comparison contrast = new Comparison(pair.name(), pair.a(), pair.b(), Kind.CONTRAST, sequence);
+            contrasts.put(pair.name(), contrast);
+            register(contrast);
+        }
+    }
+
+    public String experimentId() {
+        return experimentId;
+    }
+
+    public ExperimentPlan plan() {
+        return plan;
+    }
+
+    public long records() {
+        return records;
+    }
+
+    public long duplicates() {
+        return duplicates;
+    }
+
+    /** Duplicates whose NLL differed from the first record's: a sign of non-deterministic scoring. */
+    public long conflictingDuplicates() {
+        return conflicting;
+    }
+
+    public boolean hasCondition(String condition) {
+        return conditionIndex.containsKey(condition);
+    }
+
+    /** Adds one score; false when (sample, condition) was seen before. */
+    public boolean accept(Score score) {
+        int c = indexOf(score.condition());
+        double[] row = nllBySample.get(score.sampleId());
+        if (row == null) {
+            row = new double[Math.max(conditions.size(), 4)];
+            Arrays.fill(row, Double.NaN);
+            nllBySample.put(score.sampleId(), row);
+        } else if (c >= row.length) {
+            int old = row.length;
+            row = Arrays.copyOf(row, conditions.size() + 4);
+            Arrays.fill(row, old, row.length, Double.NaN);
+            nllBySample.put(score.sampleId(), row);
+        }
+        if (!Double.isNaN(row[c])) {
+            duplicates++;
+            if (Double.compare(row[c], score.nll()) != 0) {
+                conflicting++;
+            }
+            return false;
+        }
+        if (Double.isNaN(score.nll())) {
+            throw new IllegalArgumentException("score " + experimentId + "/" + score.sampleId() + "/"
+                    + score.condition() + ": nll is NaN");
+        }
+        row[c] = score.nll();
+        records++;
+        for (Comparison comparison : comparisonsOf.getOrDefault(score.condition(), List.of())) {
+            double reference = nll(row, comparison.reference);
+            double condition = nll(row, comparison.condition);
+            if (!Double.isNaN(reference) && !Double.isNaN(condition)) {
+                comparison.addPair(reference, condition);
+            }
+        }
+        if (score.attention() != null) {
+            attention.add(score.condition(), score.suffixTokens(), score.attention());
+        }
+        return true;
+    }
+
+    private int indexOf(String condition) {
+        Integer index = conditionIndex.get(condition);
+        if (index != null) {
+            return index;
+        }
+        int created = conditions.size();
+        conditionIndex.put(condition, created);
+        conditions.add(condition);
+        if (!condition.equals(plan.baseline())) {
+            Comparison comparison = new Comparison(condition, condition, plan.baseline(), Kind.CONDITION, sequence);
+            vsBaseline.put(condition, comparison);
+            register(comparison);
+        }
+        return created;
+    }
+
+    private void register(Comparison comparison) {
+        comparisonsOf.computeIfAbsent(comparison.condition, k -> new ArrayList<>()).add(comparison);
+        comparisonsOf.computeIfAbsent(comparison.reference, k -> new ArrayList<>()).add(comparison);
+    }
+
+    private double nll(double[] row, String condition) {
+        Integer index = conditionIndex.get(condition);
+        return index == null || index >= row.length ? Double.NaN : row[index];
+    }
+
+    /** Recomputes every statistic from the current state. */
+    public StatsSnapshot snapshot(long producedAtMillis, double recordsPerSecond) {
+        List<String> samples = new ArrayList<>(nllBySample.keySet());
+        samples.sort(null);
+        List<Comparison> active = new ArrayList<>(vsBaseline.values());
+        for (Comparison contrast : contrasts.values()) {
+            if (conditionIndex.containsKey(contrast.condition) && conditionIndex.containsKey(contrast.reference)) {
+                active.add(contrast);
+            }
+        }
+        List<PairedStats.Builder> built = new ArrayList<>();
+        double[] tP = new double[active.size()];
+        for (int i = 0; i < active.size(); i++) {
+            PairedStats.Builder stats = pairedStats(active.get(i), samples);
+            tP[i] = stats.getTP();
+            built.add(stats);
+        }
+        double[] bonferroni = MultipleComparisons.bonferroni(tP);
+        double[] holm = MultipleComparisons.holm(tP);
+        Comparison oracle = plan.oracle() == null ? null : vsBaseline.get(plan.oracle());
+        double oracleMean = Double.NaN;
+        for (int i = 0; i < active.size(); i++) {
+            built.get(i).setBonferroniP(bonferroni[i]).setHolmP(holm[i]);
+            if (active.get(i) == oracle) {
+                oracleMean = built.get(i).getMeanDelta();
+            }
+        }
+        List<PairedStats> conditionStats = new ArrayList<>();
+        List<PairedStats> contrastStats = new ArrayList<>();
+        for (int i = 0; i < active.size(); i++) {
+            PairedStats.Builder stats = built.get(i);
+            if (active.get(i).kind == Kind.CONDITION) {
+                stats.setOracleGapShare(oracle == null ? null : stats.getMeanDelta() / oracleMean);
+                conditionStats.add(stats.build());
+            } else {
+                contrastStats.add(stats.build());
+            }
+        }
+        long planned = plan.plannedSamples() * plan.plannedConditions();
+        Double eta = planned > 0 && recordsPerSecond > 0 ? Math.max(0, planned - records) / recordsPerSecond : null;
+        return StatsSnapshot.newBuilder()
+                .setExperimentId(experimentId)
+                .setProducedAt(producedAtMillis)
+                .setRecords(records)
+                .setSamples(samples.size())
+                .setCompleteSamples(completeSamples())
+                .setPlannedSamples(plan.plannedSamples())
+                .setPlannedConditions(plan.plannedConditions())
+                .setBaseline(plan.baseline())
+                .setOracle(plan.oracle())
+                .setRecordsPerSecond(recordsPerSecond)
+                .setEtaSeconds(eta)
+                .setConditions(conditionStats)
+                .setContrasts(contrastStats)
+                .setCorrelations(correlations(samples))
+                .setAttention(attention.summaries(plan.baseline()))
+                .setFinal$(planned > 0 && records >= planned)
+                .build();
+    }
+
+    private long completeSamples() {
+        int expected = plan.plannedConditions() > 0 ? plan.plannedConditions() : conditions.size();
+        long complete = 0;
+        for (double[] row : nllBySample.values()) {
+            int present = 0;
+            for (int c = 0; c < Math.min(row.length, conditions.size()); c++) {
+                if (!Double.isNaN(row[c])) {
+                    present++;
+                }
+            }
+            if (present >= expected) {
+                complete++;
+            }
+        }
+        return complete;
+    }
+
+    private PairedStats.Builder pairedStats(Comparison comparison, List<String> samples) {
+        double[][] paired = paired(samples, comparison.reference, comparison.condition);
+        double[] reference = paired[0];
+        double[] condition = paired[1];
+        double[] delta = new double[reference.length];
+        for (int i = 0; i < delta.length; i++) {
+            delta[i] = reference[i] - condition[i];
+        }
+        DeltaSummary s = DeltaSummary.of(delta);
+        Hardness.HardSplit hard = Hardness.hard(reference, delta);
+        List<Double> quintiles = Arrays.stream(Hardness.quintileMeans(reference, delta)).boxed().toList();
+        return PairedStats.newBuilder()
+                .setName(comparison.name)
+                .setReference(comparison.reference)
+                .setN(s.n())
+                .setMeanDelta(s.mean())
+                .setSdDelta(s.sd())
+                .setCi95Lo(s.ci95Lo())
+                .setCi95Hi(s.ci95Hi())
+                .setCohenDz(s.cohenDz())
+                .setWinRate(s.winRate())
+                .setTieRate(s.tieRate())
+                .setTP(s.tP())
+                .setWilcoxonP(s.wilcoxonP())
+                .setBonferroniP(Double.NaN)
+                .setHolmP(Double.NaN)
+                .setCsLo(comparison.delta.lower())
+                .setCsHi(comparison.delta.upper())
+                .setAnytimeP(comparison.delta.anytimePValue())
+                .setWinCsLo(comparison.wins.lower())
+                .setWinCsHi(comparison.wins.upper())
+                .setWinAnytimeP(comparison.wins.anytimePValue())
+                .setQuintileMeanDelta(quintiles)
+                .setHardN(hard.n())
+                .setHardMeanDelta(hard.meanDelta())
+                .setOracleGapShare(null)
+                .setMeanNll(condition.length == 0 ? Double.NaN : Moments.mean(condition));
+    }
+
+    /** NLLs of two conditions over the samples (in the given order) that have both: [first][], [second][]. */
+    private double[][] paired(List<String> samples, String first, String second) {
+        Integer i = conditionIndex.get(first);
+        Integer j = conditionIndex.get(second);
+        if (i == null || j == null) {
+            return new double[][] {new double[0], new double[0]};
+        }
+        double[] a = new double[samples.size()];
+        double[] b = new double[samples.size()];
+        int n = 0;
+        for (String sample : samples) {
+            double[] row = nllBySample.get(sample);
+            if (i < row.length && j < row.length && !Double.isNaN(row[i]) && !Double.isNaN(row[j])) {
+                a[n] = row[i];
+                b[n] = row[j];
+                n++;
+            }
+        }
+        return new double[][] {Arrays.copyOf(a, n), Arrays.copyOf(b, n)};
+    }
+
+    private List<Correlation> correlations(List<String> samples) {
+        List<Correlation> out = new ArrayList<>();
+        Integer base = conditionIndex.get(plan.baseline());
+        for (ExperimentPlan.Pair pair : plan.correlations()) {
+            Integer a = conditionIndex.get(pair.a());
+            Integer b = conditionIndex.get(pair.b());
+            if (base == null || a == null || b == null) {
+                continue;
+            }
+            double[] da = new double[samples.size()];
+            double[] db = new double[samples.size()];
+            int n = 0;
+            for (String sample : samples) {
+                double[] row = nllBySample.get(sample);
+                int needed = Math.max(base, Math.max(a, b));
+                if (needed < row.length && !Double.isNaN(row[base]) && !Double.isNaN(row[a]) && !Double.isNaN(row[b])) {
+                    da[n] = row[base] - row[a];
+                    db[n] = row[base] - row[b];
+                    n++;
+                }
+            }
+            Correlations r = Correlations.of(Arrays.copyOf(da, n), Arrays.copyOf(db, n));
+            out.add(new Correlation(pair.a(), pair.b(), r.n(), r.pearson(), r.spearman()));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,48 @@
+package dkv.aggregator.report;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dkv.aggregator.SyntheticScores;
+import dkv.aggregator.state.ExperimentPlan;
+import dkv.aggregator.state.ExperimentState;
+import dkv.aggregator.state.Score;
+import dkv.avro.PairedStats;
+import dkv.avro.ScoreRecord;
+import dkv.avro.StatsSnapshot;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import javax.xml.parsers.DocumentBuilderFactory;
+import org.junit.jupiter.api.Test;
+import org.w3c.dom.Document;
+
+class MarkdownReportTest {
+
+    @Test
+    void writesTablesAndWellFormedSvgCharts() throws Exception {
+        List<ScoreRecord> records = SyntheticScores.records("exp-r", 0, 120, 120, 9);
+        ExperimentState state = new ExperimentState("exp-r", ExperimentPlan.of(records.getFirst().getMeta(), 0.05));
+        records.forEach(r -> state.accept(Score.of(r)));
+        StatsSnapshot snapshot = state.snapshot(1_700_000_000_000L, 0);
+        Path dir = Path.of("target", "report-test");
+        Path md = MarkdownReport.write(snapshot, dir);
+
+        String text = Files.readString(md);
+        for (PairedStats p : snapshot.getConditions()) {
+            assertTrue(text.contains("| " + p.getName() + " | " + p.getN() + " | "
+                    + String.format(Locale.ROOT, "%.4g", p.getMeanDelta()) + " |"), p.getName() + " row");
+        }
+        assertTrue(text.contains("generated_vs_shuffled"));
+        assertTrue(text.contains("— final."));
+        for (String svg : List.of("mean_delta.svg", "contrasts.svg", "quintiles.svg", "attention_0.svg")) {
+            assertTrue(text.contains("](" + svg + ")"), svg + " embedded");
+            Document doc = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(dir.resolve(svg).toFile());
+            assertEquals("svg", doc.getDocumentElement().getTagName());
+        }
+        // one point (circle) per condition in the forest plot
+        String forest = Files.readString(dir.resolve("mean_delta.svg"));
+        assertEquals(snapshot.getConditions().size(), forest.split("<circle", -1).length - 1);
+    }
+}

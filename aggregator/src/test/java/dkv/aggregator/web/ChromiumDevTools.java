@@ -1,0 +1,168 @@
+package dkv.aggregator.web;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Headless Chromium driven over the DevTools protocol: a page with a live SSE connection never "finishes
+ * loading", so {@code --dump-dom}/{@code --virtual-time-budget} would wait forever; here the test asks the page
+ * for its state whenever it likes and takes the screenshot itself.
+ */
+final class ChromiumDevTools implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration CALL_TIMEOUT = Duration.ofSeconds(30);
+
+    private final Process process;
+    private final WebSocket socket;
+    private final AtomicInteger ids = new AtomicInteger();
+    private final Map<Integer, CompletableFuture<JsonNode>> pending;
+
+    private ChromiumDevTools(Process process, WebSocket socket, Map<Integer, CompletableFuture<JsonNode>> pending) {
+        this.process = process;
+        this.socket = socket;
+        this.pending = pending;
+    }
+
+    static ChromiumDevTools launch(Path chromium, Path profile, int width, int height) throws Exception {
+        Process process = new ProcessBuilder(chromium.toString(), "--headless", "--no-sandbox", "--disable-gpu",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+                "--user-data-dir=" + profile, "--remote-debugging-port=0", "--window-size=" + width + "," + height,
+                "about:blank")
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            int port = devToolsPort(profile.resolve("DevToolsActivePort"), process);
+            HttpClient http = HttpClient.newHttpClient();
+            String targets = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/json/list"))
+                    .build(), HttpResponse.BodyHandlers.ofString()).body();
+            String pageSocket = null;
+            for (JsonNode target : JSON.readTree(targets)) {
+                if (target.path("type").asText().equals("page")) {
+                    pageSocket = target.path("webSocketDebuggerUrl").asText();
+                }
+            }
+            if (pageSocket == null) {
+                throw new IllegalStateException("chromium exposes no page target: " + targets);
+            }
+            Map<Integer, CompletableFuture<JsonNode>> pending = new ConcurrentHashMap<>();
+            WebSocket socket = http.newWebSocketBuilder().buildAsync(URI.create(pageSocket), new Listener(pending))
+                    .get(30, TimeUnit.SECONDS);
+            return new ChromiumDevTools(process, socket, pending);
+        } catch (Exception e) {
+            destroy(process);
+            throw e;
+        }
+    }
+
+    private static int devToolsPort(Path file, Process process) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("chromium exited with " + process.exitValue());
+            }
+            if (Files.exists(file)) {
+                List<String> lines = Files.readAllLines(file);
+                if (!lines.isEmpty() && !lines.getFirst().isBlank()) {
+                    return Integer.parseInt(lines.getFirst().strip());
+                }
+            }
+            Thread.sleep(100);
+        }
+        throw new IllegalStateException("chromium did not open its DevTools port within 60 s");
+    }
+
+    JsonNode call(String method, Map<String, Object> params) throws Exception {
+        int id = ids.incrementAndGet();
+        CompletableFuture<JsonNode> result = new CompletableFuture<>();
+        pending.put(id, result);
+        ObjectNode message = JSON.createObjectNode();
+        message.put("id", id);
+        message.put("method", method);
+        message.set("params", JSON.valueToTree(params));
+        socket.sendText(JSON.writeValueAsString(message), true).get(CALL_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        JsonNode response = result.get(CALL_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        if (response.has("error")) {
+            throw new IllegalStateException("DevTools " + method + ": " + response.get("error"));
+        }
+        return response.path("result");
+    }
+
+    void navigate(String url) throws Exception {
+        call("Page.navigate", Map.of("url", url));
+    }
+
+    /** The string value of a JavaScript expression in the page. */
+    String evaluate(String expression) throws Exception {
+        return call("Runtime.evaluate", Map.of("expression", expression, "returnByValue", true))
+                .path("result").path("value").asText();
+    }
+
+    void screenshot(Path png) throws Exception {
+        String data = call("Page.captureScreenshot", Map.of("format", "png")).path("data").asText();
+        Files.write(png, Base64.getDecoder().decode(data));
+    }
+
+    @Override
+    public void close() {
+        socket.abort();
+        destroy(process);
+    }
+
+    private static void destroy(Process process) {
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
+        process.destroyForcibly();
+        try {
+            process.waitFor(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Collects text frames into messages and completes the call waiting for each response id. */
+    private static final class Listener implements WebSocket.Listener {
+        private final Map<Integer, CompletableFuture<JsonNode>> pending;
+        private final StringBuilder buffer = new StringBuilder();
+
+        Listener(Map<Integer, CompletableFuture<JsonNode>> pending) {
+            this.pending = pending;
+        }
+
+        @Override
+        public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
+            buffer.append(data);
+            if (last) {
+                try {
+                    JsonNode message = JSON.readTree(buffer.toString());
+                    if (message.has("id")) {
+                        CompletableFuture<JsonNode> waiting = pending.remove(message.get("id").asInt());
+                        if (waiting != null) {
+                            waiting.complete(message);
+                        }
+                    }
+                } catch (IOException e) {
+                    // events we cannot parse are not responses to our calls
+                }
+                buffer.setLength(0);
+            }
+            webSocket.request(1);
+            return null;
+        }
+    }
+}

@@ -1,0 +1,337 @@
+"""Writes the preset plans of producers/plans/ (run from the repo root: python3 producers/plans/generate_presets.py).
+
+The presets are reconstructions of the research's condition sets from its lab notes (see README.md);
+this script keeps their shared pieces (separators, phrases, model ids) consistent. Edit here, re-run,
+commit the JSON.
+"""
+import json
+import pathlib
+
+OUT = pathlib.Path(__file__).parent
+MISTRAL = {"id": "mistralai/Mistral-7B-Instruct-v0.2"}
+CHATGLM = {"id": "THUDM/chatglm-6b"}
+T5GEMMA = {"id": "google/t5gemma-2-4b-4b"}
+SUFFIX_SEP = "\n\nRelated question: "
+FRAMED = "Document:\n{passage}"
+GENERIC = "What is this document about?"
+FACTS = "What are the key facts I need to know?"
+DEFINE = "What is this and what does it mean?"
+
+
+def c(name, group, placement="NONE", kind=None, **extra):
+    cond = {"name": name, "group": group, "placement": placement}
+    if kind:
+        cond["surrogate_kind"] = kind
+    cond.update(extra)
+    return cond
+
+
+def trunc(name, group, kind, **extra):
+    return c(name, group, "PREFIX_TRUNCATED", kind, **extra)
+
+
+def full(name, group, kind, **extra):
+    return c(name, group, "PREFIX_FULL", kind, **extra)
+
+
+def suffix(name, group, kind, **extra):
+    extra.setdefault("separator", SUFFIX_SEP)
+    return c(name, group, "SUFFIX", kind, **extra)
+
+
+def pair(name, a, b):
+    return {"name": name, "a": a, "b": b}
+
+
+def plan(experiment_id, description, model, samples, conditions, baseline, oracle=None, contrasts=(), correlations=()):
+    p = {"experiment_id": experiment_id, "description": description, "model": model, "seed": 42, "samples": samples,
+         "baseline": baseline}
+    if oracle:
+        p["oracle"] = oracle
+    p["contrasts"] = list(contrasts)
+    p["correlations"] = list(correlations)
+    p["conditions"] = conditions
+    return p
+
+
+def v2_01():
+    conditions = [
+        c("bare", "baselines"),
+        c("framed_bare", "baselines", document_template=FRAMED),
+        full("oracle_full", "full_context", "oracle"),
+        full("generated_full", "full_context", "generated"),
+        full("keywords_full", "full_context", "keywords", k=5),
+        full("static_full", "full_context", "static", surrogate=GENERIC),
+        trunc("oracle_trunc", "truncated", "oracle"),
+        trunc("generated_trunc", "truncated", "generated"),
+        trunc("oracle_trunc_interleaved", "truncated", "oracle", rope_correction="INTERLEAVED"),
+        trunc("oracle_trunc_uncorrected", "truncated", "oracle", rope_correction="NONE"),
+        suffix("oracle_suffix", "suffix", "oracle"),
+        suffix("generated_suffix", "suffix", "generated"),
+        suffix("keywords_suffix", "suffix", "keywords", k=5),
+        full("random_tokens_full", "random_prefix", "random_tokens", n=8),
+        trunc("random_tokens_trunc", "random_prefix", "random_tokens", n=8),
+    ]
+    return plan("v2-exp01", "Initial 15-condition test in 5 groups: full-context, truncated (with the historical "
+                "interleaved-RoPE and uncorrected variants), suffix and random-prefix controls.",
+                MISTRAL, 200, conditions, "bare", "oracle_full",
+                [pair("framing", "bare", "framed_bare"),
+                 pair("rope_fix", "oracle_trunc", "oracle_trunc_interleaved"),
+                 pair("rope_vs_none", "oracle_trunc", "oracle_trunc_uncorrected"),
+                 pair("generated_vs_random_full", "generated_full", "random_tokens_full")],
+                [{"a": "generated_full", "b": "random_tokens_full"}])
+
+
+def v2_04():
+    conditions = [
+        c("bare", "baselines"),
+        c("framed_bare", "baselines", document_template=FRAMED),
+        full("generated_full", "full_context", "generated"),
+        full("oracle_full", "full_context", "oracle"),
+        full("static_full", "full_context", "static", surrogate=GENERIC),
+        full("random_tokens_full", "full_context", "random_tokens", n=8),
+        trunc("generated_trunc", "truncated", "generated"),
+        trunc("oracle_trunc", "truncated", "oracle"),
+        trunc("static_trunc", "truncated", "static", surrogate=GENERIC),
+        trunc("random_tokens_trunc", "truncated", "random_tokens", n=8),
+        trunc("generated_trunc_interleaved", "historical_bug", "generated", rope_correction="INTERLEAVED"),
+    ]
+    return plan("v2-exp04", "Corrected routing: generated vs static vs random prefixes, full-context and truncated; "
+                "the 'Document:' framing artifact; the interleaved-RoPE truncation as it ran then.",
+                MISTRAL, 921, conditions, "bare", "oracle_full",
+                [pair("framing", "bare", "framed_bare"),
+                 pair("generated_vs_random_full", "generated_full", "random_tokens_full"),
+                 pair("generated_vs_static_full", "generated_full", "static_full"),
+                 pair("generated_vs_random_trunc", "generated_trunc", "random_tokens_trunc"),
+                 pair("rope_fix", "generated_trunc", "generated_trunc_interleaved")])
+
+
+def v2_05():
+    conditions = [
+        c("bare", "baselines"),
+        trunc("generated_trunc", "truncated", "generated"),
+        trunc("oracle_trunc", "truncated", "oracle"),
+        trunc("random_tokens_trunc", "truncated", "random_tokens", n=8),
+        full("generated_full", "full_context", "generated"),
+        full("random_tokens_full", "full_context", "random_tokens", n=8),
+        trunc("generated_trunc_interleaved", "bug_reproduction", "generated", rope_correction="INTERLEAVED"),
+        trunc("generated_trunc_no_bos", "bug_reproduction", "generated", keep_bos=False),
+    ]
+    return plan("v2-exp05", "Bug-fix rerun: truncation with half-split RoPE correction and BOS kept, against the two "
+                "bugs reproduced on purpose (interleaved pairing, missing BOS).",
+                MISTRAL, 200, conditions, "bare", "oracle_trunc",
+                [pair("bug1_rope_pairing", "generated_trunc", "generated_trunc_interleaved"),
+                 pair("bug2_missing_bos", "generated_trunc", "generated_trunc_no_bos"),
+                 pair("generated_vs_random_full", "generated_full", "random_tokens_full"),
+                 pair("trunc_vs_full", "generated_trunc", "generated_full")])
+
+
+def v2_06():
+    conditions = [
+        c("bare", "baselines"),
+        c("framed_bare", "baselines", document_template=FRAMED),
+        trunc("generated_trunc", "truncated", "generated"),
+        trunc("oracle_trunc", "truncated", "oracle"),
+        trunc("irrelevant_trunc", "truncated", "irrelevant"),
+        trunc("shuffled_trunc", "truncated", "shuffled", of="generated_trunc"),
+        trunc("random_passage_trunc", "truncated", "random_passage"),
+        trunc("random_tokens_trunc", "truncated", "random_tokens", n=8),
+        full("generated_full", "full_context", "generated"),
+        full("oracle_full", "full_context", "oracle"),
+        full("irrelevant_full", "full_context", "irrelevant"),
+        full("random_tokens_full", "full_context", "random_tokens", n=8),
+        trunc("keywords_trunc", "extracted", "keywords", k=5),
+        trunc("template_trunc", "extracted", "template"),
+        trunc("lead_trunc", "extracted", "lead"),
+        trunc("static_trunc", "extracted", "static", surrogate=GENERIC),
+    ]
+    return plan("v2-exp06", "Semantic priming hypothesis test (16 conditions): is the truncated-prefix benefit semantic "
+                "(generated vs irrelevant, shuffled, random tokens) or structural?",
+                MISTRAL, 677, conditions, "bare", "oracle_trunc",
+                [pair("H2_semantic", "generated_trunc", "irrelevant_trunc"),
+                 pair("H3_word_order", "generated_trunc", "shuffled_trunc"),
+                 pair("H4_own_document", "generated_trunc", "random_passage_trunc"),
+                 pair("H5_coherence", "generated_trunc", "random_tokens_trunc"),
+                 pair("H6_full_context_semantic", "generated_full", "random_tokens_full"),
+                 pair("framing", "bare", "framed_bare")],
+                [{"a": "generated_trunc", "b": "shuffled_trunc"},
+                 {"a": "generated_trunc", "b": "irrelevant_trunc"}])
+
+
+def v2_07():
+    conditions = [
+        c("bare", "baselines"),
+        suffix("generated_suffix", "suffix", "generated"),
+        suffix("keywords_suffix", "suffix", "keywords", k=5),
+        suffix("oracle_suffix", "suffix", "oracle"),
+        suffix("irrelevant_suffix", "suffix", "irrelevant"),
+        suffix("shuffled_suffix", "suffix", "shuffled", of="generated_suffix"),
+        suffix("random_passage_suffix", "suffix", "random_passage"),
+        suffix("random_tokens_suffix", "suffix", "random_tokens", n=8),
+        suffix("generated_suffix_raw", "format", "generated", separator=" "),
+        suffix("generated_suffix_newline", "format", "generated", separator="\n"),
+        suffix("separator_only", "format", "static", surrogate=""),
+        suffix("oracle_suffix_newline", "format", "oracle", separator="\n"),
+        trunc("generated_trunc", "prefix_comparison", "generated"),
+        trunc("oracle_trunc", "prefix_comparison", "oracle"),
+        full("generated_full", "prefix_comparison", "generated"),
+        suffix("lead_suffix", "summary", "lead"),
+        suffix("static_suffix", "summary", "static", surrogate=GENERIC),
+        suffix("the_suffix", "summary", "repeat", n=10),
+    ]
+    return plan("v2-exp07", "Suffix priming (18 conditions): the document's K/V stay bit-identical to bare, so any "
+                "effect comes from query->suffix attention.",
+                MISTRAL, 200, conditions, "bare", "oracle_suffix",
+                [pair("suffix_semantic", "generated_suffix", "irrelevant_suffix"),
+                 pair("suffix_word_order", "generated_suffix", "shuffled_suffix"),
+                 pair("suffix_coherence", "generated_suffix", "random_tokens_suffix"),
+                 pair("suffix_vs_separator", "generated_suffix", "separator_only"),
+                 pair("suffix_vs_trunc", "generated_suffix", "generated_trunc")],
+                [{"a": "generated_suffix", "b": "shuffled_suffix"}])
+
+
+def v2_08():
+    qf = {"query_free": True}
+    conditions = [
+        c("bare_qf", "query_free", **qf),
+        suffix("generated_suffix_qf", "query_free", "generated", **qf),
+        suffix("oracle_suffix_qf", "query_free", "oracle", **qf),
+        suffix("irrelevant_suffix_qf", "query_free", "irrelevant", **qf),
+        suffix("shuffled_suffix_qf", "query_free", "shuffled", of="generated_suffix_qf", **qf),
+        suffix("random_tokens_suffix_qf", "query_free", "random_tokens", n=8, **qf),
+        suffix("keywords_suffix_qf", "query_free", "keywords", k=5, **qf),
+        c("bare_attention", "attention", capture_attention=True),
+        suffix("generated_suffix_attention", "attention", "generated", capture_attention=True),
+        suffix("irrelevant_suffix_attention", "attention", "irrelevant", capture_attention=True),
+    ]
+    return plan("v2-exp08", "Is there any signal? A: query-free scoring (passage + suffix + 'Answer:'), the suffix the "
+                "only intent signal. B: attention shares with the query present (does the suffix steal attention "
+                "from the query?).",
+                MISTRAL, 200, conditions, "bare_qf", "oracle_suffix_qf",
+                [pair("qf_relevant_vs_irrelevant", "generated_suffix_qf", "irrelevant_suffix_qf"),
+                 pair("qf_relevant_vs_shuffled", "generated_suffix_qf", "shuffled_suffix_qf"),
+                 pair("attention_generated_vs_bare", "generated_suffix_attention", "bare_attention"),
+                 pair("attention_relevant_vs_irrelevant", "generated_suffix_attention", "irrelevant_suffix_attention")],
+                [{"a": "generated_suffix_qf", "b": "shuffled_suffix_qf"}])
+
+
+def v2_09():
+    glm = {"requires_family": "glm"}
+
+    def lm(name, group, kind, **extra):
+        # the surrogate sits after the document inside the bidirectional prefix region (PREFIX·DOC·SUFFIX)
+        extra.setdefault("separator", SUFFIX_SEP)
+        return c(name, group, "PREFIX_LM", kind, **extra)
+
+    conditions = [
+        c("bare", "A", "PREFIX_LM"),
+        lm("bare_padded", "A", "repeat", n=10),
+        lm("generated_suffix", "B", "generated"),
+        lm("oracle_suffix", "B", "oracle"),
+        lm("irrelevant_suffix", "B", "irrelevant"),
+        lm("shuffled_suffix", "B", "shuffled", of="generated_suffix"),
+        lm("random_tokens_suffix", "B", "random_tokens", n=8),
+        lm("lead_suffix", "B", "lead"),
+        full("generated_full", "C", "generated", **glm),
+        full("oracle_full", "C", "oracle", **glm),
+        full("irrelevant_full", "C", "irrelevant", **glm),
+        trunc("generated_trunc", "D", "generated", **glm),
+        trunc("oracle_trunc", "D", "oracle", **glm),
+        trunc("irrelevant_trunc", "D", "irrelevant", **glm),
+        lm("generated_suffix_template", "E", "template", surrogate="Question: {keyword}?", separator="\n\n"),
+        lm("generated_suffix_raw", "E", "generated", separator=" "),
+        c("bare_qf", "F", "PREFIX_LM", query_free=True),
+        lm("generated_suffix_qf", "F", "generated", query_free=True),
+        lm("oracle_suffix_qf", "F", "oracle", query_free=True),
+        lm("irrelevant_suffix_qf", "F", "irrelevant", query_free=True),
+    ]
+    return plan("v2-exp09", "Prefix LM (ChatGLM-6B, 20 conditions in groups A-F): with bidirectional attention over "
+                "the prefix region the document CAN attend to a suffix. A baselines, B suffix priming (the main test), "
+                "C full prefix, D truncated prefix with 2D-RoPE correction, E format sensitivity, F query-free.",
+                CHATGLM, 200, conditions, "bare", "oracle_suffix",
+                [pair("B_semantic", "generated_suffix", "irrelevant_suffix"),
+                 pair("B_word_order", "generated_suffix", "shuffled_suffix"),
+                 pair("B_vs_padding", "generated_suffix", "bare_padded"),
+                 pair("C_semantic", "generated_full", "irrelevant_full"),
+                 pair("D_semantic", "generated_trunc", "irrelevant_trunc"),
+                 pair("F_semantic", "generated_suffix_qf", "irrelevant_suffix_qf"),
+                 pair("F_vs_bare_qf", "generated_suffix_qf", "bare_qf")],
+                [{"a": "generated_suffix", "b": "shuffled_suffix"}])
+
+
+def coencode(name, group, kind=None, masked=True, **extra):
+    return c(name, group, "ENCODER_COENCODE_MASKED" if masked else "ENCODER_COENCODE", kind,
+             requires_family="t5gemma", **extra)
+
+
+def v3_01():
+    conditions = [
+        coencode("bare", "baselines", masked=False),
+        coencode("oracle_full", "full", "oracle", masked=False),
+        coencode("oracle_trunc", "truncated", "oracle"),
+        coencode("keywords_full", "full", "keywords", masked=False, k=5),
+        coencode("keywords_trunc", "truncated", "keywords", k=5),
+        coencode("random_tokens_full", "full", "random_tokens", masked=False, n=8),
+        coencode("random_tokens_trunc", "truncated", "random_tokens", n=8),
+    ]
+    return plan("v3-exp01", "T5Gemma truncation test: is the benefit the decoder reading the surrogate, or a better "
+                "co-encoded document? Full visibility vs surrogate masked from cross-attention.",
+                T5GEMMA, 200, conditions, "bare", "oracle_trunc",
+                [pair("oracle_trunc_vs_full", "oracle_trunc", "oracle_full"),
+                 pair("keywords_trunc_vs_full", "keywords_trunc", "keywords_full"),
+                 pair("random_trunc_vs_full", "random_tokens_trunc", "random_tokens_full")])
+
+
+def v3_02():
+    conditions = [
+        coencode("bare", "baselines", masked=False),
+        coencode("oracle", "oracle", "oracle"),
+        coencode("random_tokens", "structural", "random_tokens", n=8),
+        coencode("irrelevant", "structural", "irrelevant"),
+        coencode("random_passage", "structural", "random_passage"),
+        coencode("static_generic", "static", "static", surrogate=GENERIC),
+        coencode("static_facts", "static", "static", surrogate=FACTS),
+        coencode("keywords", "document_derived", "keywords", k=5),
+        coencode("template", "document_derived", "template"),
+        coencode("lead", "document_derived", "lead"),
+    ]
+    return plan("v3-exp02", "T5Gemma surrogate type sweep (all masked): how much of the oracle gap does each "
+                "surrogate kind close?",
+                T5GEMMA, 500, conditions, "bare", "oracle",
+                [pair("template_vs_random", "template", "random_tokens"),
+                 pair("keywords_vs_random", "keywords", "random_tokens"),
+                 pair("oracle_vs_random", "oracle", "random_tokens"),
+                 pair("own_vs_other_document", "keywords", "irrelevant")],
+                [{"a": "keywords", "b": "random_tokens"}])
+
+
+def v3_2b():
+    conditions = [coencode("bare", "baselines", masked=False), coencode("oracle", "content", "oracle")]
+    for n in (1, 3, 5, 10, 20, 50):
+        conditions.append(coencode(f"random_words_{n}", "length", "random_word", n=n))
+    conditions += [
+        coencode("random_matched", "content", "random_word", match="query"),
+        coencode("scrambled_oracle", "content", "shuffled", of="oracle"),
+        coencode("repeat_the_10", "diversity", "repeat", n=10),
+        coencode("keyword_x10", "diversity", "template", surrogate=" ".join(["{keyword}"] * 10), k=1),
+    ]
+    return plan("v3-exp2b", "T5Gemma structural vs semantic decomposition: prefix-length titration (random words), "
+                "content ablation bare -> random (structure) -> scrambled oracle (vocabulary) -> oracle (semantics), "
+                "token diversity ('the' x10, keyword x10, random words x10).",
+                T5GEMMA, 500, conditions, "bare", "oracle",
+                [pair("vocabulary", "scrambled_oracle", "random_matched"),
+                 pair("semantics", "oracle", "scrambled_oracle"),
+                 pair("length_1_vs_50", "random_words_1", "random_words_50"),
+                 pair("repeat_vs_diverse", "repeat_the_10", "random_words_10"),
+                 pair("keyword_vs_diverse", "keyword_x10", "random_words_10")],
+                [{"a": "oracle", "b": "scrambled_oracle"}])
+
+
+PRESETS = {"v2-exp01": v2_01, "v2-exp04": v2_04, "v2-exp05": v2_05, "v2-exp06": v2_06, "v2-exp07": v2_07,
+           "v2-exp08": v2_08, "v2-exp09": v2_09, "v3-exp01": v3_01, "v3-exp02": v3_02, "v3-exp2b": v3_2b}
+
+if __name__ == "__main__":
+    for name, build in PRESETS.items():
+        (OUT / f"{name}.json").write_text(json.dumps(build(), indent=2, ensure_ascii=False) + "\n")
+        print(name, len(build()["conditions"]), "conditions")
+    (OUT / "index.txt").write_text("\n".join(PRESETS) + "\n")

@@ -1,0 +1,224 @@
+package dkv.producers.plan;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dkv.avro.ConditionPair;
+import dkv.avro.ExperimentMeta;
+import dkv.avro.ModelRef;
+import dkv.producers.corpus.Corpus;
+import dkv.producers.dataset.JsonErrors;
+import dkv.producers.surrogate.GeneratorResources;
+import dkv.producers.surrogate.SurrogateKinds;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * An experiment plan: conditions (placements + surrogate kinds), the statistics to run on them
+ * (baseline, oracle, contrasts, correlations), the model it is meant for, the seed and the sample count.
+ * The one parser of plans: {@code dkv produce} and {@code dkv score} both load plans here.
+ *
+ * @param source    where the plan came from (file path or preset name), for messages
+ * @param baseDir   relative file parameters resolve against it
+ * @param samples   how many samples to draw (seeded); empty = every sample of the dataset, in file order
+ * @param baseline  the reference condition of every paired statistic
+ */
+public record Plan(
+        String source,
+        Path baseDir,
+        String experimentId,
+        Optional<String> description,
+        Optional<ModelRef> model,
+        long seed,
+        Optional<Integer> samples,
+        String baseline,
+        Optional<String> oracle,
+        List<ConditionPair> contrasts,
+        List<ConditionPair> correlations,
+        List<PlanCondition> conditions) {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String PRESETS = "/dkv/plans/";
+
+    public Plan {
+        contrasts = List.copyOf(contrasts);
+        correlations = List.copyOf(correlations);
+        conditions = List.copyOf(conditions);
+    }
+
+    /** Reads a plan file; errors name the file and the JSON path. The experiment id defaults to the file name. */
+    public static Plan load(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new PlanException(file.toString(), "plan file not found");
+        }
+        try {
+            String name = file.getFileName().toString().replaceFirst("\\.json$", "");
+            Path dir = file.toAbsolutePath().getParent();
+            return parse(Files.readString(file, StandardCharsets.UTF_8), file.toString(), name, dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read plan " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A preset shipped with dkv (the files of producers/plans/), by name without ".json". */
+    public static Plan preset(String name) {
+        try (InputStream in = Plan.class.getResourceAsStream(PRESETS + name + ".json")) {
+            if (in == null) {
+                throw new PlanException("preset:" + name, "no such preset (known: " + String.join(", ", presets()) + ")");
+            }
+            return parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), "preset:" + name, name, Path.of("."));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read preset " + name, e);
+        }
+    }
+
+    /** A file path if such a file exists, else a preset name. */
+    public static Plan loadFileOrPreset(String fileOrPreset) {
+        Path path = Path.of(fileOrPreset);
+        return Files.exists(path) || fileOrPreset.endsWith(".json") ? load(path) : preset(fileOrPreset);
+    }
+
+    /** The preset names, from the index shipped beside them. */
+    public static List<String> presets() {
+        try (InputStream in = Plan.class.getResourceAsStream(PRESETS + "index.txt")) {
+            if (in == null) {
+                return List.of();
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().map(String::strip)
+                    .filter(line -> !line.isEmpty()).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list presets", e);
+        }
+    }
+
+    public static Plan parse(String json, String source, String defaultExperimentId, Path baseDir) {
+        JsonNode root;
+        try {
+            root = JSON.readTree(json);
+        } catch (JacksonException e) {
+            throw new PlanException(source, "line " + (e.getLocation() == null ? "?" : e.getLocation().getLineNr()),
+                    "not valid JSON: " + JsonErrors.brief(e));
+        }
+        return new PlanParser(source, root).parse(defaultExperimentId, baseDir);
+    }
+
+    /** Whether any surrogate reads dataset statistics or donors, i.e. needs the first pass over the dataset. */
+    public boolean usesCorpus() {
+        return conditions.stream().flatMap(c -> c.surrogateKind().flatMap(SurrogateKinds::find).stream())
+                .anyMatch(kind -> kind.usesCorpus());
+    }
+
+    public Optional<PlanCondition> condition(String name) {
+        return conditions.stream().filter(c -> c.name().equals(name)).findFirst();
+    }
+
+    /** Builds the generators (loading tokenizer and surrogate files) and returns the per-sample expander. */
+    public PlanExpander expander(GeneratorResources resources, Corpus corpus) {
+        return new PlanExpander(this, resources, corpus);
+    }
+
+    public ExperimentMeta meta(long plannedSamples) {
+        return ExperimentMeta.newBuilder()
+                .setBaseline(baseline)
+                .setOracle(oracle.orElse(null))
+                .setContrasts(new ArrayList<>(contrasts))
+                .setCorrelations(new ArrayList<>(correlations))
+                .setPlannedSamples(plannedSamples)
+                .setPlannedConditions(conditions.size())
+                .build();
+    }
+
+    public Plan withModel(ModelRef ref) {
+        return new Plan(source, baseDir, experimentId, description, Optional.of(ref), seed, samples, baseline, oracle,
+                contrasts, correlations, conditions);
+    }
+
+    /**
+     * The plan with every default filled in and keys sorted: two files that mean the same plan (key order,
+     * whitespace, defaults written out or not) have the same canonical form. Descriptions are left out.
+     */
+    public String canonicalJson() {
+        JsonNodeFactory f = JsonNodeFactory.instance;
+        ObjectNode root = f.objectNode();
+        root.put("experiment_id", experimentId);
+        model.ifPresent(m -> root.set("model", f.objectNode().put("id", m.getId()).put("revision", m.getRevision())));
+        root.put("seed", seed);
+        samples.ifPresent(n -> root.put("samples", n));
+        root.put("baseline", baseline);
+        oracle.ifPresent(o -> root.put("oracle", o));
+        root.set("contrasts", pairs(contrasts, f));
+        root.set("correlations", pairs(correlations, f));
+        ArrayNode list = root.putArray("conditions");
+        for (PlanCondition c : conditions) {
+            ObjectNode node = list.addObject();
+            node.put("name", c.name());
+            c.group().ifPresent(g -> node.put("group", g));
+            node.put("placement", c.placement().name());
+            c.surrogateKind().ifPresent(k -> node.put("surrogate_kind", k));
+            c.template().ifPresent(t -> node.put("surrogate", t));
+            new TreeMap<>(c.params()).forEach(node::set);
+            node.put("rope_correction", c.ropeCorrection().name());
+            node.put("keep_bos", c.keepBos());
+            node.put("document_template", c.documentTemplate());
+            node.put("separator", c.separator());
+            node.put("query_template", c.queryTemplate());
+            node.put("query_free_template", c.queryFreeTemplate());
+            node.put("answer_template", c.answerTemplate());
+            node.put("query_free", c.queryFree());
+            node.put("capture_attention", c.captureAttention());
+            c.requiresFamily().ifPresent(r -> node.put("requires_family", r));
+        }
+        try {
+            return JSON.writeValueAsString(sorted(root));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** SHA-256 of the canonical plan, first 16 hex digits: stamped on every WorkItem and score. */
+    public String hash() {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(canonicalJson().getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(digest, 0, 8);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK lacks SHA-256", e);
+        }
+    }
+
+    private static ArrayNode pairs(List<ConditionPair> pairs, JsonNodeFactory f) {
+        ArrayNode list = f.arrayNode();
+        pairs.forEach(p -> list.addObject().put("name", p.getName()).put("a", p.getA()).put("b", p.getB()));
+        return list;
+    }
+
+    private static JsonNode sorted(JsonNode node) {
+        if (node.isObject()) {
+            ObjectNode out = JsonNodeFactory.instance.objectNode();
+            Map<String, JsonNode> fields = new TreeMap<>();
+            node.properties().forEach(e -> fields.put(e.getKey(), e.getValue()));
+            fields.forEach((k, v) -> out.set(k, sorted(v)));
+            return out;
+        }
+        if (node.isArray()) {
+            ArrayNode out = JsonNodeFactory.instance.arrayNode();
+            node.forEach(v -> out.add(sorted(v)));
+            return out;
+        }
+        return node;
+    }
+}

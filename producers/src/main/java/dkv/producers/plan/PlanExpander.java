@@ -1,0 +1,117 @@
+package dkv.producers.plan;
+
+import dkv.avro.ConditionSpec;
+import dkv.avro.ModelRef;
+import dkv.avro.Sample;
+import dkv.avro.WorkItem;
+import dkv.producers.Seeds;
+import dkv.producers.corpus.Corpus;
+import dkv.producers.surrogate.GeneratorResources;
+import dkv.producers.surrogate.SurrogateGenerator;
+import dkv.producers.surrogate.SurrogateInput;
+import dkv.producers.surrogate.SurrogateKinds;
+import dkv.producers.surrogate.SurrogateParams;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Turns a plan into per-sample ConditionSpecs with materialized surrogates. Conditions whose surrogate
+ * has the same kind, template and parameters share one text per sample (drawn from one random stream
+ * keyed by that identity), so e.g. "irrelevant as prefix" and "irrelevant as suffix" differ only in
+ * placement: the comparison between them stays paired on the same words.
+ */
+public final class PlanExpander {
+    private final Plan plan;
+    private final Corpus corpus;
+    private final Map<String, SurrogateGenerator> generators = new LinkedHashMap<>();
+    private final Map<String, String> identities = new HashMap<>();
+    private final String planHash;
+
+    PlanExpander(Plan plan, GeneratorResources resources, Corpus corpus) {
+        this.plan = plan;
+        this.corpus = corpus;
+        this.planHash = plan.hash();
+        for (PlanCondition c : plan.conditions()) {
+            c.surrogateKind().ifPresent(kindName -> {
+                SurrogateParams params = new SurrogateParams(c.path(), c.template(), c.params());
+                try {
+                    generators.put(c.name(), SurrogateKinds.find(kindName).orElseThrow().create(params, resources));
+                } catch (IllegalArgumentException e) {
+                    throw new PlanException(plan.source(), e.getMessage());
+                }
+                identities.put(c.name(), kindName + "|" + c.template().orElse("") + "|" + new TreeMap<>(c.params()));
+            });
+        }
+    }
+
+    public Plan plan() {
+        return plan;
+    }
+
+    /** Every condition of the plan for this sample, in plan order, surrogates materialized. */
+    public List<ConditionSpec> conditionsFor(Sample sample) {
+        Map<String, String> byIdentity = new HashMap<>();
+        Map<String, String> byCondition = new HashMap<>();
+        List<ConditionSpec> specs = new ArrayList<>(plan.conditions().size());
+        for (PlanCondition c : plan.conditions()) {
+            String surrogate = c.hasSurrogate() ? surrogate(c.name(), sample, byIdentity, byCondition) : null;
+            specs.add(ConditionSpec.newBuilder()
+                    .setName(c.name())
+                    .setGroup(c.group().orElse(null))
+                    .setPlacement(c.placement())
+                    .setSurrogate(surrogate)
+                    .setSurrogateKind(c.surrogateKind().orElse(null))
+                    .setRopeCorrection(c.ropeCorrection())
+                    .setKeepBos(c.keepBos())
+                    .setDocumentTemplate(c.documentTemplate())
+                    .setSeparator(c.separator())
+                    .setQueryTemplate(c.queryTemplate())
+                    .setQueryFreeTemplate(c.queryFreeTemplate())
+                    .setAnswerTemplate(c.answerTemplate())
+                    .setQueryFree(c.queryFree())
+                    .setCaptureAttention(c.captureAttention())
+                    .setRequiresFamily(c.requiresFamily().orElse(null))
+                    .build());
+        }
+        return specs;
+    }
+
+    /** The WorkItem for this sample (key: {@code Topics.workKey(experimentId, sample id)}). */
+    public WorkItem workItem(Sample sample, ModelRef model, long plannedSamples, long producedAtMillis) {
+        return WorkItem.newBuilder()
+                .setExperimentId(plan.experimentId())
+                .setPlanHash(planHash)
+                .setModel(model)
+                .setSample(sample)
+                .setConditions(conditionsFor(sample))
+                .setMeta(plan.meta(plannedSamples))
+                .setProducedAt(producedAtMillis)
+                .build();
+    }
+
+    private String surrogate(String condition, Sample sample, Map<String, String> byIdentity, Map<String, String> byCondition) {
+        String cached = byCondition.get(condition);
+        if (cached != null) {
+            return cached;
+        }
+        String identity = identities.get(condition);
+        String text = byIdentity.get(identity);
+        if (text == null) {
+            SurrogateInput input = new SurrogateInput(sample, Seeds.random(plan.seed(), "surrogate", sample.getId(), identity),
+                    corpus, other -> surrogate(other, sample, byIdentity, byCondition));
+            try {
+                text = generators.get(condition).generate(input);
+            } catch (RuntimeException e) {
+                throw new IllegalStateException("condition '" + condition + "', sample '" + sample.getId() + "': "
+                        + e.getMessage(), e);
+            }
+            byIdentity.put(identity, text);
+        }
+        byCondition.put(condition, text);
+        return text;
+    }
+}

@@ -1,0 +1,317 @@
+package dkv.producers.plan;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dkv.avro.ConditionPair;
+import dkv.avro.ModelRef;
+import dkv.avro.Placement;
+import dkv.avro.RopeCorrection;
+import dkv.producers.surrogate.SurrogateKind;
+import dkv.producers.surrogate.SurrogateKinds;
+import dkv.producers.surrogate.SurrogateParams;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.BiFunction;
+
+/**
+ * Reads the plan JSON: the {@code dkv score} format (templates + conditions) and its experiment
+ * extensions. Plan-level template/flag keys are defaults that a condition may override. Unknown keys are
+ * errors, so a typo never silently falls back to a default.
+ */
+final class PlanParser {
+    /** Keys that may appear at plan level as defaults and on a condition as overrides. */
+    private static final Set<String> CONDITION_DEFAULTS = Set.of("query_template", "query_free_template",
+            "answer_template", "document_template", "separator", "rope_correction", "keep_bos", "capture_attention");
+    private static final Set<String> PLAN_KEYS = union(CONDITION_DEFAULTS, Set.of("experiment_id", "description",
+            "model", "seed", "samples", "baseline", "oracle", "contrasts", "correlations", "conditions"));
+    private static final Set<String> CONDITION_KEYS = union(CONDITION_DEFAULTS, Set.of("name", "group", "placement",
+            "surrogate", "surrogate_kind", "query_free", "requires_family", "description"));
+
+    private final String source;
+    private final JsonNode root;
+
+    PlanParser(String source, JsonNode root) {
+        this.source = source;
+        this.root = root;
+    }
+
+    Plan parse(String defaultExperimentId, Path baseDir) {
+        if (root == null || !root.isObject()) {
+            throw new PlanException(source, "$", "expected a JSON object");
+        }
+        rejectUnknown(root, "$", PLAN_KEYS);
+        String experimentId = text(root, "$", "experiment_id").orElse(defaultExperimentId);
+        if (experimentId.isBlank() || experimentId.contains("/")) {
+            throw new PlanException(source, "$.experiment_id", "must be non-empty and contain no '/' (it prefixes Kafka keys)");
+        }
+        long seed = integer(root, "$", "seed").orElse(42L);
+        Optional<Integer> samples = integer(root, "$", "samples").map(n -> {
+            if (n < 1 || n > Integer.MAX_VALUE) {
+                throw new PlanException(source, "$.samples", "expected a positive integer, found " + n);
+            }
+            return n.intValue();
+        });
+        List<PlanCondition> conditions = conditions();
+        Set<String> names = new HashSet<>();
+        for (PlanCondition c : conditions) {
+            names.add(c.name());
+        }
+        checkReferences(conditions, names);
+        String baseline = text(root, "$", "baseline").orElseGet(() -> defaultBaseline(conditions));
+        requireCondition(names, "$.baseline", baseline);
+        Optional<String> oracle = text(root, "$", "oracle");
+        oracle.ifPresent(o -> requireCondition(names, "$.oracle", o));
+        return new Plan(source, baseDir, experimentId, text(root, "$", "description"), model(), seed, samples,
+                baseline, oracle, pairs("contrasts", names, true), pairs("correlations", names, false), conditions);
+    }
+
+    private List<PlanCondition> conditions() {
+        JsonNode list = root.get("conditions");
+        if (list == null || !list.isArray() || list.isEmpty()) {
+            throw new PlanException(source, "$.conditions", "expected a non-empty list of conditions");
+        }
+        List<PlanCondition> conditions = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < list.size(); i++) {
+            String path = "$.conditions[" + i + "]";
+            PlanCondition condition = condition(list.get(i), path);
+            if (!seen.add(condition.name())) {
+                throw new PlanException(source, path + ".name", "duplicate condition name '" + condition.name() + "'");
+            }
+            conditions.add(condition);
+        }
+        return conditions;
+    }
+
+    private PlanCondition condition(JsonNode node, String path) {
+        if (!node.isObject()) {
+            throw new PlanException(source, path, "expected an object");
+        }
+        String name = text(node, path, "name").orElseThrow(() -> new PlanException(source, path + ".name", "required"));
+        if (name.isBlank() || name.contains("/")) {
+            throw new PlanException(source, path + ".name", "must be non-empty and contain no '/'");
+        }
+        Placement placement = enumValue(node, path, "placement", Placement.class).orElse(Placement.NONE);
+        Optional<String> template = text(node, path, "surrogate");
+        Optional<String> kindName = text(node, path, "surrogate_kind");
+        Map<String, JsonNode> params = new LinkedHashMap<>();
+        node.properties().forEach(e -> {
+            if (!CONDITION_KEYS.contains(e.getKey())) {
+                params.put(e.getKey(), e.getValue());
+            }
+        });
+        if (kindName.isEmpty() && template.isPresent()) {
+            // the plain score format: a surrogate text with placeholders; "{query}" alone is the oracle
+            kindName = Optional.of(template.get().strip().equals("{query}") ? "oracle" : "static");
+            if (kindName.get().equals("oracle")) {
+                template = Optional.empty();
+            }
+        }
+        if (kindName.isEmpty() && !params.isEmpty()) {
+            throw new PlanException(source, path + "." + params.keySet().iterator().next(),
+                    "unknown key (surrogate parameters need a surrogate_kind)");
+        }
+        if (kindName.isPresent()) {
+            if (placement == Placement.NONE) {
+                throw new PlanException(source, path + ".surrogate_kind", "placement NONE has no surrogate; remove it or choose a placement");
+            }
+            SurrogateKind kind = SurrogateKinds.find(kindName.get()).orElseThrow(() -> new PlanException(source,
+                    path + ".surrogate_kind", "unknown kind '" + node.get("surrogate_kind").asText() + "' (known: "
+                            + String.join(", ", SurrogateKinds.names()) + ")"));
+            try {
+                new SurrogateParams(path, template, params).allowOnly(kind.name(), kind.usesTemplate(), kind.params());
+            } catch (IllegalArgumentException e) {
+                throw new PlanException(source, e.getMessage());
+            }
+        } else if (placement == Placement.PREFIX_FULL || placement == Placement.PREFIX_TRUNCATED
+                || placement == Placement.SUFFIX) {
+            throw new PlanException(source, path, "placement " + placement + " needs a surrogate (surrogate_kind or surrogate)");
+        }
+        Optional<String> family = text(node, path, "requires_family").or(() -> switch (placement) {
+            case PREFIX_LM -> Optional.of("glm");
+            case ENCODER_COENCODE, ENCODER_COENCODE_MASKED -> Optional.of("t5gemma");
+            default -> Optional.empty();
+        });
+        return new PlanCondition(path, name, text(node, path, "group"), placement, kindName, template, params,
+                inherited(node, path, (n, p) -> enumValue(n, p, "rope_correction", RopeCorrection.class))
+                        .orElse(RopeCorrection.HALF_SPLIT),
+                inherited(node, path, (n, p) -> bool(n, p, "keep_bos")).orElse(true),
+                inheritedText(node, path, "document_template", "{passage}"),
+                inheritedText(node, path, "separator", "\n"),
+                inheritedText(node, path, "query_template", "\n\nQuestion: {query}\nAnswer:"),
+                inheritedText(node, path, "query_free_template", "\n\nAnswer:"),
+                inheritedText(node, path, "answer_template", " {answer}"),
+                bool(node, path, "query_free").orElse(false),
+                inherited(node, path, (n, p) -> bool(n, p, "capture_attention")).orElse(false),
+                family);
+    }
+
+    private void checkReferences(List<PlanCondition> conditions, Set<String> names) {
+        Map<String, PlanCondition> byName = new LinkedHashMap<>();
+        conditions.forEach(c -> byName.put(c.name(), c));
+        for (PlanCondition c : conditions) {
+            for (String ref : references(c)) {
+                PlanCondition target = byName.get(ref);
+                if (target == null || !target.hasSurrogate()) {
+                    throw new PlanException(source, c.path() + ".of", target == null
+                            ? "no condition named '" + ref + "'" : "condition '" + ref + "' has no surrogate to read");
+                }
+            }
+        }
+        // cycles: follow references from each condition; a path longer than the plan is a cycle
+        for (PlanCondition c : conditions) {
+            PlanCondition at = c;
+            for (int steps = 0; at != null; steps++) {
+                if (steps > conditions.size()) {
+                    throw new PlanException(source, c.path() + ".of", "surrogate references form a cycle");
+                }
+                List<String> refs = references(at);
+                at = refs.isEmpty() ? null : byName.get(refs.getFirst());
+            }
+        }
+    }
+
+    private List<String> references(PlanCondition c) {
+        try {
+            return c.surrogateKind().flatMap(SurrogateKinds::find)
+                    .map(kind -> kind.references().apply(new SurrogateParams(c.path(), c.template(), c.params())))
+                    .orElse(List.of());
+        } catch (IllegalArgumentException e) {
+            throw new PlanException(source, e.getMessage());
+        }
+    }
+
+    private String defaultBaseline(List<PlanCondition> conditions) {
+        return conditions.stream().filter(c -> c.placement() == Placement.NONE && !c.queryFree()).map(PlanCondition::name)
+                .findFirst().orElseThrow(() -> new PlanException(source, "$.baseline",
+                        "required: no condition with placement NONE to default to"));
+    }
+
+    private void requireCondition(Set<String> names, String path, String name) {
+        if (!names.contains(name)) {
+            throw new PlanException(source, path, "no condition named '" + name + "'");
+        }
+    }
+
+    private List<ConditionPair> pairs(String key, Set<String> names, boolean named) {
+        JsonNode list = root.get(key);
+        if (list == null) {
+            return List.of();
+        }
+        if (!list.isArray()) {
+            throw new PlanException(source, "$." + key, "expected a list");
+        }
+        List<ConditionPair> pairs = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < list.size(); i++) {
+            String path = "$." + key + "[" + i + "]";
+            JsonNode node = list.get(i);
+            if (!node.isObject()) {
+                throw new PlanException(source, path, "expected an object {" + (named ? "name, " : "") + "a, b}");
+            }
+            rejectUnknown(node, path, Set.of("name", "a", "b"));
+            String a = text(node, path, "a").orElseThrow(() -> new PlanException(source, path + ".a", "required"));
+            String b = text(node, path, "b").orElseThrow(() -> new PlanException(source, path + ".b", "required"));
+            requireCondition(names, path + ".a", a);
+            requireCondition(names, path + ".b", b);
+            String name = text(node, path, "name").orElse(a + "_vs_" + b);
+            if (!seen.add(name)) {
+                throw new PlanException(source, path + ".name", "duplicate name '" + name + "'");
+            }
+            pairs.add(ConditionPair.newBuilder().setName(name).setA(a).setB(b).build());
+        }
+        return pairs;
+    }
+
+    private Optional<ModelRef> model() {
+        JsonNode node = root.get("model");
+        if (node == null || node.isNull()) {
+            return Optional.empty();
+        }
+        if (node.isTextual()) {
+            return Optional.of(ModelRef.newBuilder().setId(node.asText()).setRevision(null).build());
+        }
+        if (!node.isObject()) {
+            throw new PlanException(source, "$.model", "expected {\"id\": ..., \"revision\": ...} or a model id string");
+        }
+        rejectUnknown(node, "$.model", Set.of("id", "revision"));
+        String id = text(node, "$.model", "id").orElseThrow(() -> new PlanException(source, "$.model.id", "required"));
+        return Optional.of(ModelRef.newBuilder().setId(id).setRevision(text(node, "$.model", "revision").orElse(null)).build());
+    }
+
+    // ---- typed field access; every error names file and JSON path
+
+    /** A condition's own value, else the plan-level default. */
+    private <T> Optional<T> inherited(JsonNode node, String path, BiFunction<JsonNode, String, Optional<T>> read) {
+        return read.apply(node, path).or(() -> read.apply(root, "$"));
+    }
+
+    private String inheritedText(JsonNode node, String path, String key, String defaultValue) {
+        return text(node, path, key).or(() -> text(root, "$", key)).orElse(defaultValue);
+    }
+
+    private Optional<String> text(JsonNode node, String path, String key) {
+        JsonNode value = node.get(key);
+        if (value == null || value.isNull()) {
+            return Optional.empty();
+        }
+        if (!value.isTextual()) {
+            throw new PlanException(source, path + "." + key, "expected a string, found " + value);
+        }
+        return Optional.of(value.asText());
+    }
+
+    private Optional<Long> integer(JsonNode node, String path, String key) {
+        JsonNode value = node.get(key);
+        if (value == null || value.isNull()) {
+            return Optional.empty();
+        }
+        if (!value.isIntegralNumber() || !value.canConvertToLong()) {
+            throw new PlanException(source, path + "." + key, "expected an integer, found " + value);
+        }
+        return Optional.of(value.asLong());
+    }
+
+    private Optional<Boolean> bool(JsonNode node, String path, String key) {
+        JsonNode value = node.get(key);
+        if (value == null || value.isNull()) {
+            return Optional.empty();
+        }
+        if (!value.isBoolean()) {
+            throw new PlanException(source, path + "." + key, "expected true or false, found " + value);
+        }
+        return Optional.of(value.asBoolean());
+    }
+
+    private <E extends Enum<E>> Optional<E> enumValue(JsonNode node, String path, String key, Class<E> type) {
+        return text(node, path, key).map(text -> {
+            try {
+                return Enum.valueOf(type, text.trim().toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new PlanException(source, path + "." + key, "unknown value '" + text + "' (expected one of "
+                        + Arrays.toString(type.getEnumConstants()) + ")");
+            }
+        });
+    }
+
+    private void rejectUnknown(JsonNode node, String path, Set<String> known) {
+        node.properties().forEach(e -> {
+            if (!known.contains(e.getKey())) {
+                throw new PlanException(source, path + "." + e.getKey(), "unknown key");
+            }
+        });
+    }
+
+    private static Set<String> union(Set<String> a, Set<String> b) {
+        Set<String> all = new HashSet<>(a);
+        all.addAll(b);
+        return Set.copyOf(all);
+    }
+}

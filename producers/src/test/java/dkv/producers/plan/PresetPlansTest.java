@@ -1,0 +1,120 @@
+package dkv.producers.plan;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dkv.avro.ConditionSpec;
+import dkv.avro.Placement;
+import dkv.avro.Sample;
+import dkv.producers.corpus.CorpusScan;
+import dkv.producers.dataset.Dataset;
+import dkv.producers.dataset.DatasetFormat;
+import dkv.producers.dataset.ReaderOptions;
+import dkv.producers.surrogate.GeneratorResources;
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Every preset under producers/plans/ parses, and expands on real samples to its stated condition count. */
+class PresetPlansTest {
+    private static final Map<String, Integer> EXPECTED_CONDITIONS = new TreeMap<>(Map.of(
+            "v2-exp01", 15, "v2-exp04", 11, "v2-exp05", 8, "v2-exp06", 16, "v2-exp07", 18,
+            "v2-exp08", 10, "v2-exp09", 20, "v3-exp01", 7, "v3-exp02", 10, "v3-exp2b", 12));
+
+    static Path resource(String name) {
+        try {
+            return Path.of(PresetPlansTest.class.getResource(name).toURI());
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    void presetIndexListsEveryPlanFile() throws IOException {
+        try (Stream<Path> files = Files.list(Path.of("plans"))) {
+            Set<String> onDisk = files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".json"))
+                    .map(n -> n.replace(".json", "")).collect(Collectors.toSet());
+            assertEquals(EXPECTED_CONDITIONS.keySet(), onDisk);
+        }
+        assertEquals(List.copyOf(EXPECTED_CONDITIONS.keySet()), Plan.presets().stream().sorted().toList());
+    }
+
+    @Test
+    void everyPresetParsesAndExpandsToItsConditionCount(@TempDir Path dir) throws IOException {
+        Dataset dataset = new Dataset(resource("/datasets/msmarco_v11.jsonl"), DatasetFormat.MSMARCO_JSONL, ReaderOptions.defaults());
+        List<Sample> samples = new ArrayList<>();
+        try (var reader = dataset.open()) {
+            reader.forEachRemaining(samples::add);
+        }
+        Path generated = dir.resolve("generated.tsv");
+        Files.writeString(generated, samples.stream().map(s -> s.getId() + "\tgenerated query about " + s.getQuery())
+                .collect(Collectors.joining("\n")));
+        GeneratorResources resources = new GeneratorResources(Optional.of(resource("/tiny-model")), dir, Optional.of(generated));
+
+        for (var expected : EXPECTED_CONDITIONS.entrySet()) {
+            Plan plan = Plan.preset(expected.getKey());
+            Plan fromFile = Plan.load(Path.of("plans", expected.getKey() + ".json"));
+            assertEquals(fromFile.hash(), plan.hash(), "classpath copy equals the file");
+            assertEquals(expected.getKey(), plan.experimentId());
+            assertEquals(expected.getValue(), plan.conditions().size(), plan.experimentId());
+            assertTrue(plan.model().isPresent(), plan.experimentId());
+            assertEquals(42, plan.seed());
+
+            PlanExpander expander = plan.expander(resources, CorpusScan.run(dataset, plan.seed(), Optional.empty()).corpus());
+            for (Sample sample : samples) {
+                List<ConditionSpec> specs = expander.conditionsFor(sample);
+                assertEquals(expected.getValue(), specs.size());
+                for (ConditionSpec spec : specs) {
+                    String where = plan.experimentId() + "/" + spec.getName();
+                    boolean needsSurrogate = switch (spec.getPlacement()) {
+                        case PREFIX_FULL, PREFIX_TRUNCATED, SUFFIX -> true;
+                        default -> false;
+                    };
+                    if (needsSurrogate) {
+                        assertNotNull(spec.getSurrogate(), where);
+                    }
+                    if (spec.getPlacement() == Placement.PREFIX_LM) {
+                        assertEquals("glm", spec.getRequiresFamily(), where);
+                    }
+                    if (spec.getPlacement() == Placement.ENCODER_COENCODE || spec.getPlacement() == Placement.ENCODER_COENCODE_MASKED) {
+                        assertEquals("t5gemma", spec.getRequiresFamily(), where);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void prefixLmPresetKeepsGroupsAToF() {
+        Plan plan = Plan.preset("v2-exp09");
+        Map<String, Long> groups = plan.conditions().stream()
+                .collect(Collectors.groupingBy(c -> c.group().orElse("?"), TreeMap::new, Collectors.counting()));
+        assertEquals(Map.of("A", 2L, "B", 6L, "C", 3L, "D", 3L, "E", 2L, "F", 4L), groups);
+        assertTrue(plan.conditions().stream().allMatch(c -> c.requiresFamily().equals(Optional.of("glm"))));
+    }
+
+    @Test
+    void contrastsAndCorrelationsReferenceConditions() {
+        for (String name : Plan.presets()) {
+            Plan plan = Plan.preset(name);
+            Set<String> names = plan.conditions().stream().map(PlanCondition::name).collect(Collectors.toSet());
+            assertTrue(names.contains(plan.baseline()));
+            plan.oracle().ifPresent(o -> assertTrue(names.contains(o)));
+            plan.contrasts().forEach(p -> assertTrue(names.contains(p.getA()) && names.contains(p.getB())));
+            assertFalse(plan.meta(10).getContrasts().isEmpty(), name);
+        }
+    }
+}

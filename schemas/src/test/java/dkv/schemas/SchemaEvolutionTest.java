@@ -1,0 +1,123 @@
+package dkv.schemas;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dkv.avro.Sample;
+import dkv.avro.ScoreRecord;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Map;
+import org.apache.avro.Schema;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.message.BinaryMessageDecoder;
+import org.apache.avro.message.BinaryMessageEncoder;
+import org.apache.avro.message.MissingSchemaException;
+import org.apache.avro.specific.SpecificData;
+import org.junit.jupiter.api.Test;
+
+/** Records written by an older producer (an older writer schema from the history) stay readable. */
+class SchemaEvolutionTest {
+
+    @Test
+    void aV1ScoreRecordIsReadByTheCurrentReaderWithDefaultsForNewFields() throws IOException {
+        Schema v1 = SchemaHistory.parse("dkv.avro.ScoreRecord.v1.avsc");
+        GenericRecord model = new GenericData.Record(v1.getField("model").schema());
+        model.put("id", "llama-3.2-1b");
+        model.put("revision", "abc123");
+        GenericRecord segments = new GenericData.Record(v1.getField("segments").schema());
+        segments.put("bos", 1);
+        segments.put("prefix", 0);
+        segments.put("document", 97);
+        segments.put("suffix", 0);
+        segments.put("query", 21);
+        segments.put("answer", 6);
+        GenericRecord old = new GenericData.Record(v1);
+        old.put("experiment_id", "exp-old");
+        old.put("sample_id", "s42");
+        old.put("condition", "bare");
+        old.put("model", model);
+        old.put("nll_mean", 2.5);
+        old.put("nll_sum", 15.0);
+        old.put("answer_tokens", 6);
+        old.put("segments", segments);
+        old.put("document_kv_max_abs_delta", 0.0);
+        old.put("score_ms", 12.0);
+        old.put("worker", "scorer-a");
+
+        ScoreRecord read = AvroSerde.of(ScoreRecord.class).decode(writeWith(v1, old));
+
+        assertEquals("exp-old", read.getExperimentId());
+        assertEquals("s42", read.getSampleId());
+        assertEquals("llama-3.2-1b", read.getModel().getId());
+        assertEquals("abc123", read.getModel().getRevision());
+        assertEquals(2.5, read.getNllMean());
+        assertEquals(97, read.getSegments().getDocument());
+        assertEquals(0.0, read.getDocumentKvMaxAbsDelta());
+        assertEquals("scorer-a", read.getWorker());
+        // fields added after v1 take their declared defaults
+        assertNull(read.getGroup());
+        assertEquals("", read.getPlanHash());
+        assertNull(read.getTokenLogprobs());
+        assertEquals("", read.getDevice());
+        assertNull(read.getAttention());
+        assertNull(read.getMeta());
+        assertEquals(0L, read.getScoredAt());
+    }
+
+    @Test
+    void aV1SampleIsReadByTheCurrentReader() throws IOException {
+        Schema v1 = SchemaHistory.parse("dkv.avro.Sample.v1.avsc");
+        GenericRecord old = new GenericData.Record(v1);
+        old.put("id", "q1");
+        old.put("dataset", "msmarco-v1.1");
+        old.put("query", "who wrote hamlet");
+        old.put("passage", "Hamlet is a tragedy by William Shakespeare.");
+        old.put("answer", "William Shakespeare");
+
+        Sample read = AvroSerde.of(Sample.class).decode(writeWith(v1, old));
+
+        assertEquals("who wrote hamlet", read.getQuery());
+        assertEquals("William Shakespeare", read.getAnswer());
+        assertEquals(List.of(), read.getPassages());
+        assertNull(read.getQueryType());
+        assertEquals(Map.of(), read.getExtra());
+    }
+
+    /** The history is what makes it work: a reader that knows only the current schema cannot resolve v1. */
+    @Test
+    void withoutTheHistoryTheOldFingerprintIsUnknown() throws IOException {
+        Schema v1 = SchemaHistory.parse("dkv.avro.Sample.v1.avsc");
+        GenericRecord old = new GenericData.Record(v1);
+        for (String field : List.of("id", "dataset", "query", "passage", "answer")) {
+            old.put(field, "x");
+        }
+        var currentOnly = new BinaryMessageDecoder<Sample>(SpecificData.get(), Sample.getClassSchema());
+        byte[] bytes = writeWith(v1, old);
+        assertThrows(MissingSchemaException.class, () -> currentOnly.decode(bytes));
+    }
+
+    @Test
+    void everyHistoryEntryIsAnOlderVersionOfAContractTypeThatTheCurrentReaderAccepts() {
+        List<String> files = SchemaHistory.indexedFiles();
+        assertTrue(files.size() >= 2, "history keeps at least the v1 Sample and ScoreRecord");
+        for (String file : files) {
+            Schema old = SchemaHistory.parse(file);
+            Schema current = SpecificData.get().getSchema(SpecificData.get().getClass(old));
+            assertTrue(file.startsWith(current.getFullName() + ".v"), file);
+            // writerSchemasOf verifies reader/writer compatibility and throws naming the file otherwise
+            assertTrue(SchemaHistory.writerSchemasOf(current).contains(old), file);
+        }
+    }
+
+    private static byte[] writeWith(Schema writer, GenericRecord record) throws IOException {
+        ByteBuffer buffer = new BinaryMessageEncoder<GenericRecord>(GenericData.get(), writer).encode(record);
+        byte[] bytes = new byte[buffer.remaining()];
+        buffer.get(bytes);
+        return bytes;
+    }
+}

@@ -1,0 +1,116 @@
+package dkv.scorers.model;
+
+import dkv.scorers.torch.Ops;
+import dkv.scorers.torch.Tensor;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.UnaryOperator;
+
+/**
+ * An explicit, inspectable KV cache: per layer the keys and values [1, kvHeads, length, headDim] and, per
+ * entry, the RoPE position its key was rotated to. Views ({@link #view}) share storage; {@link #concat} copies.
+ * Closing closes its tensor handles (views of another cache leave that cache's storage alive).
+ */
+public final class KvCache implements AutoCloseable {
+
+    private final List<Tensor> keys;
+    private final List<Tensor> values;
+    private final long[] positions;
+
+    public KvCache(List<Tensor> keys, List<Tensor> values, long[] positions) {
+        if (keys.size() != values.size()) throw new IllegalArgumentException("keys and values differ in layer count");
+        for (int l = 0; l < keys.size(); l++) {
+            if (keys.get(l).size(2) != positions.length || values.get(l).size(2) != positions.length) {
+                throw new IllegalArgumentException("layer " + l + " holds " + keys.get(l).size(2) + " entries, positions "
+                        + positions.length);
+            }
+        }
+        this.keys = List.copyOf(keys);
+        this.values = List.copyOf(values);
+        this.positions = positions.clone();
+    }
+
+    /** A cache with no entries (and no layers). */
+    public static KvCache empty() {
+        return new KvCache(List.of(), List.of(), new long[0]);
+    }
+
+    public boolean isEmpty() {
+        return positions.length == 0;
+    }
+
+    public int length() {
+        return positions.length;
+    }
+
+    public int layers() {
+        return keys.size();
+    }
+
+    public Tensor keys(int layer) {
+        return keys.get(layer);
+    }
+
+    public Tensor values(int layer) {
+        return values.get(layer);
+    }
+
+    /** The RoPE position each entry's key carries (a copy). */
+    public long[] positions() {
+        return positions.clone();
+    }
+
+    /** Entries {@code [from, to)} as views: no copy. */
+    public KvCache view(int from, int to) {
+        if (from < 0 || to > length() || from > to) {
+            throw new IndexOutOfBoundsException("view [" + from + ", " + to + ") of a cache of " + length());
+        }
+        List<Tensor> k = new ArrayList<>(keys.size());
+        List<Tensor> v = new ArrayList<>(values.size());
+        for (int l = 0; l < keys.size(); l++) {
+            k.add(Ops.narrow(keys.get(l), 2, from, to - from));
+            v.add(Ops.narrow(values.get(l), 2, from, to - from));
+        }
+        return new KvCache(k, v, Arrays.copyOfRange(positions, from, to));
+    }
+
+    /** {@code a} followed by {@code b}, layer by layer (a copy). An empty side contributes nothing. */
+    public static KvCache concat(KvCache a, KvCache b) {
+        if (a.isEmpty() && a.layers() == 0) return b.view(0, b.length());
+        if (b.isEmpty() && b.layers() == 0) return a.view(0, a.length());
+        if (a.layers() != b.layers()) throw new IllegalArgumentException("caches differ in layer count");
+        List<Tensor> k = new ArrayList<>(a.layers());
+        List<Tensor> v = new ArrayList<>(a.layers());
+        for (int l = 0; l < a.layers(); l++) {
+            k.add(Ops.cat(2, a.keys(l), b.keys(l)));
+            v.add(Ops.cat(2, a.values(l), b.values(l)));
+        }
+        long[] p = Arrays.copyOf(a.positions, a.length() + b.length());
+        System.arraycopy(b.positions, 0, p, a.length(), b.length());
+        return new KvCache(k, v, p);
+    }
+
+    /** The same values with every layer's keys replaced by {@code rekey(keys)}, now carrying {@code newPositions}. */
+    public KvCache withKeys(UnaryOperator<Tensor> rekey, long[] newPositions) {
+        List<Tensor> k = new ArrayList<>(keys.size());
+        List<Tensor> v = new ArrayList<>(values.size());
+        for (int l = 0; l < keys.size(); l++) {
+            k.add(rekey.apply(keys.get(l)));
+            v.add(Ops.alias(values.get(l)));
+        }
+        return new KvCache(k, v, newPositions);
+    }
+
+    @Override
+    public void close() {
+        keys.forEach(Tensor::close);
+        values.forEach(Tensor::close);
+    }
+
+    @Override
+    public String toString() {
+        return "KvCache[" + layers() + " layers x " + length() + " entries"
+                + (layers() > 0 ? ", " + keys.getFirst() : "") + "]";
+    }
+}

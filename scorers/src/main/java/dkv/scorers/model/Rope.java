@@ -1,0 +1,139 @@
+package dkv.scorers.model;
+
+import dkv.scorers.torch.DType;
+import dkv.scorers.torch.Device;
+import dkv.scorers.torch.Ops;
+import dkv.scorers.torch.Tensor;
+import dkv.scorers.torch.TensorScope;
+import dkv.scorers.torch.Tensors;
+
+/**
+ * Rotary position embedding: the one implementation, used by the forward and by KV-cache re-rotation.
+ * Which dimensions form a rotating pair is explicit ({@link Pairing}); angles are {@code invFreq[j] * position}
+ * computed in float32, as HF's rotary embedding does.
+ */
+public final class Rope {
+
+    /** Which dimensions of a head rotate together. */
+    public enum Pairing {
+        /** HF Llama/Mistral/Qwen2 {@code rotate_half}: dimension j pairs with j + d/2. */
+        HALF_SPLIT,
+        /** Adjacent dimensions (2j, 2j+1) pair, as in the original RoPE paper — wrong for HF Llama weights. */
+        INTERLEAVED
+    }
+
+    private final float[] inverseFrequencies;
+    private final Pairing pairing;
+
+    public Rope(float[] inverseFrequencies, Pairing pairing) {
+        this.inverseFrequencies = inverseFrequencies.clone();
+        this.pairing = pairing;
+    }
+
+    /** The model's own pairing. */
+    public Pairing pairing() {
+        return pairing;
+    }
+
+    public int headDim() {
+        return 2 * inverseFrequencies.length;
+    }
+
+    /** cos and sin tables, [positions, headDim] float32, laid out for {@code pairing}. */
+    public record Tables(Tensor cos, Tensor sin) {}
+
+    /** Tables for the given (possibly negative) positions, on {@code device}. */
+    public Tables tables(long[] positions, Pairing pairing, Device device) {
+        int half = inverseFrequencies.length;
+        int d = 2 * half;
+        float[] cos = new float[positions.length * d];
+        float[] sin = new float[positions.length * d];
+        for (int t = 0; t < positions.length; t++) {
+            float pos = positions[t];
+            for (int j = 0; j < half; j++) {
+                float angle = inverseFrequencies[j] * pos;  // float32 product, like HF's inv_freq @ position_ids
+                float c = (float) Math.cos(angle);
+                float s = (float) Math.sin(angle);
+                int a = pairing == Pairing.HALF_SPLIT ? j : 2 * j;
+                int b = pairing == Pairing.HALF_SPLIT ? j + half : 2 * j + 1;
+                cos[t * d + a] = c;
+                cos[t * d + b] = c;
+                sin[t * d + a] = s;
+                sin[t * d + b] = s;
+            }
+        }
+        Tables result;
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor c = Ops.to(Tensors.fromFloats(cos, positions.length, d), device);
+            Tensor s = Ops.to(Tensors.fromFloats(sin, positions.length, d), device);
+            result = new Tables(scope.keep(c), scope.keep(s));
+        }
+        return result;
+    }
+
+    /**
+     * {@code x} [..., T, headDim] rotated to {@code positions} (one per row T), with the arithmetic done in
+     * {@code computeType} and the result in x's dtype. The forward uses x's own dtype (as HF does);
+     * cache correction uses float32.
+     */
+    public Tensor rotate(Tensor x, long[] positions, Pairing pairing, DType computeType) {
+        if (x.size(-1) != headDim()) {
+            throw new IllegalArgumentException("RoPE of head_dim " + headDim() + " applied to " + x);
+        }
+        if (x.size(-2) != positions.length) {
+            throw new IllegalArgumentException(positions.length + " positions for " + x.size(-2) + " rows of " + x);
+        }
+        Tensor result;
+        try (TensorScope scope = TensorScope.open()) {
+            Tables t = tables(positions, pairing, x.device());
+            Tensor rotated = apply(Ops.to(x, computeType), Ops.to(t.cos(), computeType), Ops.to(t.sin(), computeType), pairing);
+            result = scope.keep(Ops.to(rotated, x.dtype()));
+        }
+        return result;
+    }
+
+    /** HF's {@code apply_rotary_pos_emb} for one tensor: {@code x·cos + partner(x)·sin}, in x's dtype. */
+    public static Tensor apply(Tensor x, Tensor cos, Tensor sin, Pairing pairing) {
+        Tensor result;
+        try (TensorScope scope = TensorScope.open()) {
+            result = scope.keep(Ops.add(Ops.mul(x, cos), Ops.mul(partner(x, pairing), sin)));
+        }
+        return result;
+    }
+
+    /** Every row of {@code x} rotated by the same {@code delta} positions (re-rotation of cached keys). */
+    public Tensor rotateBy(Tensor x, long delta, Pairing pairing, DType computeType) {
+        long[] positions = new long[Math.toIntExact(x.size(-2))];
+        java.util.Arrays.fill(positions, delta);
+        return rotate(x, positions, pairing, computeType);
+    }
+
+    /**
+     * The partner of each dimension with the sign of a 90° rotation: HALF_SPLIT is HF's
+     * {@code rotate_half(x) = cat(-x2, x1)}; INTERLEAVED maps (x0, x1) to (-x1, x0) per adjacent pair.
+     */
+    static Tensor partner(Tensor x, Pairing pairing) {
+        long d = x.size(-1);
+        Tensor result;
+        try (TensorScope scope = TensorScope.open()) {
+            result = switch (pairing) {
+                case HALF_SPLIT -> {
+                    Tensor x1 = Ops.narrow(x, -1, 0, d / 2);
+                    Tensor x2 = Ops.narrow(x, -1, d / 2, d / 2);
+                    yield scope.keep(Ops.cat(-1, Ops.neg(x2), x1));
+                }
+                case INTERLEAVED -> {
+                    long[] shape = x.shape();
+                    long[] pairs = java.util.Arrays.copyOf(shape, shape.length + 1);
+                    pairs[shape.length - 1] = d / 2;
+                    pairs[shape.length] = 2;
+                    Tensor p = Ops.reshape(x, pairs);
+                    Tensor even = Ops.narrow(p, -1, 0, 1);
+                    Tensor odd = Ops.narrow(p, -1, 1, 1);
+                    yield scope.keep(Ops.reshape(Ops.cat(-1, Ops.neg(odd), even), shape));
+                }
+            };
+        }
+        return result;
+    }
+}

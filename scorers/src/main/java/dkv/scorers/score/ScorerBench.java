@@ -1,0 +1,126 @@
+package dkv.scorers.score;
+
+import dkv.avro.ConditionSpec;
+import dkv.avro.Placement;
+import dkv.avro.RopeCorrection;
+import dkv.avro.Sample;
+import dkv.scorers.model.CausalLm;
+import dkv.scorers.model.ModelFamilies;
+import dkv.scorers.torch.DType;
+import dkv.scorers.torch.Device;
+import dkv.scorers.torch.TorchRuntime;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Random;
+
+/**
+ * Throughput of {@link SampleScorer} (pairs = sample x condition scored per second) on the DESIGN.md workload
+ * shape: 8 conditions per sample, a passage of about {@code --passage-words} words, an 8-word surrogate, a
+ * 20-word query and a 10-word answer, synthetic text from a fixed word list. Prints one line per
+ * {@code --max-batch} value after {@code --warmup} samples.
+ *
+ * <pre>java -cp ... dkv.scorers.score.ScorerBench --model DIR --device cuda:0 --dtype bfloat16 --samples 32 --max-batch 1,32</pre>
+ */
+public final class ScorerBench {
+
+    private static final String[] WORDS = ("the water boils at degrees sea level air pressure lower higher altitude city "
+            + "theory book written published species natural selection evolve population generation egg minutes soft hard "
+            + "cold peeling time light blue sky scattered molecules waves red short long day night river mountain "
+            + "history war king country law court money bank price market energy power heat engine car road").split(" ");
+
+    private ScorerBench() {
+    }
+
+    public static void main(String[] args) {
+        Path modelDir = null;
+        Device device = Device.cpu();
+        DType dtype = DType.FLOAT32;
+        int samples = 8;
+        int warmup = 2;
+        int passageWords = 75;
+        List<Integer> maxBatches = List.of(1, 32);
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            String v = args[i + 1];
+            switch (args[i]) {
+                case "--model" -> modelDir = Path.of(v);
+                case "--device" -> device = Device.parse(v);
+                case "--dtype" -> dtype = DType.parse(v);
+                case "--samples" -> samples = Integer.parseInt(v);
+                case "--warmup" -> warmup = Integer.parseInt(v);
+                case "--passage-words" -> passageWords = Integer.parseInt(v);
+                case "--max-batch" -> maxBatches = java.util.Arrays.stream(v.split(",")).map(Integer::parseInt).toList();
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+            }
+        }
+        if (modelDir == null || args.length % 2 != 0) {
+            System.err.println("usage: ScorerBench --model DIR [--device cpu|cuda:N] [--dtype float32|bfloat16] [--samples N]"
+                    + " [--warmup N] [--passage-words N] [--max-batch 1,32]");
+            System.exit(2);
+        }
+        TorchRuntime runtime = TorchRuntime.load(Optional.empty());
+        runtime.requireDevice(device);
+        System.out.println(runtime.describe());
+        Random random = new Random(42);
+        List<Sample> work = new ArrayList<>();
+        for (int s = 0; s < warmup + samples; s++) {
+            work.add(Sample.newBuilder().setId("b" + s).setDataset("bench").setQuery(words(random, 20))
+                    .setPassage(words(random, passageWords) + ".").setAnswer(words(random, 10)).build());
+        }
+        try (CausalLm model = ModelFamilies.load(modelDir, device, dtype)) {
+            SampleScorer scorer = new SampleScorer(model);
+            for (int maxBatch : maxBatches) {
+                ScoreOptions options = ScoreOptions.defaults().withMaxBatch(maxBatch);
+                int pairs = 0;
+                long t0 = 0;
+                int[] tokens = new int[3];
+                for (int s = 0; s < work.size(); s++) {
+                    if (s == warmup) {
+                        runtime.cudaSynchronize();
+                        t0 = System.nanoTime();
+                    }
+                    Sample sample = work.get(s);
+                    var records = scorer.score(sample, conditions(words(random, 8)), options);
+                    if (s >= warmup) {
+                        pairs += records.size();
+                        tokens[0] += records.getFirst().getSegments().getDocument();
+                        tokens[1] += records.getFirst().getSegments().getQuery();
+                        tokens[2] += records.getFirst().getSegments().getAnswer();
+                    }
+                }
+                runtime.cudaSynchronize();
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                System.out.printf(Locale.ROOT, "model %s %s %s max-batch %d: %d samples x %d conditions in %.2f s = %.1f pairs/s"
+                                + " (mean tokens: document %.0f, query %.0f, answer %.0f)%n",
+                        modelDir.getFileName(), device, dtype, maxBatch, samples, pairs / samples, seconds, pairs / seconds,
+                        tokens[0] / (double) samples, tokens[1] / (double) samples, tokens[2] / (double) samples);
+            }
+        }
+    }
+
+    /** The 8 conditions of the DESIGN.md workload: bare, query-free, full and truncated prefixes, suffixes. */
+    static List<ConditionSpec> conditions(String surrogate) {
+        return List.of(
+                spec("bare", Placement.NONE, null, RopeCorrection.HALF_SPLIT, false),
+                spec("bare_qf", Placement.NONE, null, RopeCorrection.HALF_SPLIT, true),
+                spec("full", Placement.PREFIX_FULL, surrogate, RopeCorrection.HALF_SPLIT, false),
+                spec("trunc", Placement.PREFIX_TRUNCATED, surrogate, RopeCorrection.HALF_SPLIT, false),
+                spec("trunc_interleaved", Placement.PREFIX_TRUNCATED, surrogate, RopeCorrection.INTERLEAVED, false),
+                spec("trunc_static", Placement.PREFIX_TRUNCATED, "What is this passage about?", RopeCorrection.HALF_SPLIT, false),
+                spec("suffix", Placement.SUFFIX, surrogate, RopeCorrection.HALF_SPLIT, false),
+                spec("suffix_qf", Placement.SUFFIX, surrogate, RopeCorrection.HALF_SPLIT, true));
+    }
+
+    private static ConditionSpec spec(String name, Placement p, String surrogate, RopeCorrection c, boolean queryFree) {
+        return ConditionSpec.newBuilder().setName(name).setPlacement(p).setSurrogate(surrogate).setRopeCorrection(c)
+                .setQueryFree(queryFree).build();
+    }
+
+    private static String words(Random random, int n) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < n; i++) sb.append(i == 0 ? "" : " ").append(WORDS[random.nextInt(WORDS.length)]);
+        return sb.toString();
+    }
+}

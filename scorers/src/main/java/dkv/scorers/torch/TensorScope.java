@@ -1,0 +1,95 @@
+package dkv.scorers.torch;
+
+import java.util.ArrayList;
+
+/**
+ * Owns every tensor created on this thread while it is the innermost open scope, and closes them when it
+ * closes. {@link #keep} moves a result out to the enclosing scope (or to the caller when there is none):
+ *
+ * <pre>{@code
+ * Tensor y;
+ * try (var scope = TensorScope.open()) {
+ *     Tensor h = Ops.matmul(x, w);         // freed at the end of the block
+ *     y = scope.keep(Ops.silu(h));         // survives the block
+ * }
+ * }</pre>
+ *
+ * Scopes nest and must close in reverse order of opening, on the thread that opened them.
+ */
+public final class TensorScope implements AutoCloseable {
+
+    private static final ThreadLocal<TensorScope> CURRENT = new ThreadLocal<>();
+
+    private final TensorScope parent;
+    private final Thread owner;
+    private final ArrayList<Tensor> owned = new ArrayList<>();
+    private boolean closed;
+
+    private TensorScope(TensorScope parent) {
+        this.parent = parent;
+        this.owner = Thread.currentThread();
+    }
+
+    /** Opens a scope nested in the current one and makes it current. */
+    public static TensorScope open() {
+        TensorScope scope = new TensorScope(CURRENT.get());
+        CURRENT.set(scope);
+        return scope;
+    }
+
+    static void register(Tensor t) {
+        TensorScope scope = CURRENT.get();
+        if (scope != null) {
+            scope.owned.add(t);
+        }
+    }
+
+    /** Moves {@code t} from this scope to the enclosing one (or to the caller); returns it. */
+    public Tensor keep(Tensor t) {
+        for (int i = owned.size() - 1; i >= 0; i--) {
+            if (owned.get(i) == t) {
+                owned.remove(i);
+                if (parent != null) {
+                    parent.owned.add(t);
+                }
+                return t;
+            }
+        }
+        throw new IllegalArgumentException("tensor " + t + " is not owned by this scope");
+    }
+
+    /** Number of tensors this scope will close (closed ones included until the scope ends). */
+    public int size() {
+        return owned.size();
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        if (Thread.currentThread() != owner) {
+            throw new IllegalStateException("a TensorScope must be closed on the thread that opened it");
+        }
+        closed = true;
+        RuntimeException failure = null;
+        for (int i = owned.size() - 1; i >= 0; i--) {
+            try {
+                owned.get(i).close();
+            } catch (RuntimeException e) {
+                if (failure == null) {
+                    failure = e;
+                }
+            }
+        }
+        owned.clear();
+        if (CURRENT.get() != this) {
+            CURRENT.set(parent);
+            throw new IllegalStateException("TensorScope closed out of order: an inner scope was still open");
+        }
+        CURRENT.set(parent);
+        if (failure != null) {
+            throw failure;
+        }
+    }
+}
