@@ -127,7 +127,7 @@ def surrogate_of(condition, sample, rng):
     if kind == "oracle":
         return sample["query"]
     if kind == "static":
-        return condition["text"]
+        return condition["surrogate"].replace("{query}", sample["query"]).replace("{passage}", sample["passage"])
     if kind == "shuffled":
         if condition.get("of", "oracle") != "oracle":
             raise ValueError(f"condition {condition['name']}: shuffled of {condition['of']} not supported here")

@@ -173,16 +173,29 @@ def make_sample(rng, pool, used, index, id_prefix):
     sentences += [_fill(rng.choice(kind["attributes"][name][1]), entity, values[name]) for name in chosen]
     asked = rng.choice(chosen)
     _, _, queries, query_type = kind["attributes"][asked]
-    return {
+    sample = {
         "id": f"{id_prefix}-{index:05d}",
         "query": _fill(rng.choice(queries), entity, ""),
         "passage": " ".join(sentences),
         "answer": values[asked],
         "query_type": query_type,
     }
+    # Questions about the passage's other attributes (training only): a private RNG keyed by the sample
+    # id, so asking for them leaves the main stream, and therefore every sample, unchanged.
+    extra_rng = random.Random(sample["id"])
+    others = [name for name in chosen if name != asked]
+    extra_rng.shuffle(others)
+    extra = [(_fill(extra_rng.choice(kind["attributes"][name][2]), entity, ""), values[name]) for name in others]
+    return sample, extra
 
 
 def make_samples(n, seed, pool, id_prefix):
+    """n samples in the generic JSONL shape {id, query, passage, answer, query_type}."""
+    return [sample for sample, _ in make_samples_with_other_questions(n, seed, pool, id_prefix)]
+
+
+def make_samples_with_other_questions(n, seed, pool, id_prefix):
+    """(sample, [(query, answer) for the passage's other attributes]) pairs; same samples as make_samples."""
     rng = random.Random(seed)
     used = set()
     return [make_sample(rng, pool, used, i, id_prefix) for i in range(n)]

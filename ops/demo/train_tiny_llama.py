@@ -1,6 +1,6 @@
 """Trains the tiny Llama that `dkv demo` scores with, and writes it to demo/model/ (HF snapshot layout).
 
-    /opt/refvenv/bin/python ops/demo/train_tiny_llama.py [--steps 2500] [--out demo/model]
+    /opt/refvenv/bin/python ops/demo/train_tiny_llama.py [--steps 1600] [--out demo/model]
 
 What it does, in order:
 1. generates a training corpus with the demo's own generator (synthetic.py) but from the disjoint
@@ -43,7 +43,7 @@ from transformers import (AutoModelForCausalLM, AutoTokenizer, GenerationConfig,
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import reference_nll  # noqa: E402
 import synthetic  # noqa: E402
-from layout import segment_lengths, segments  # noqa: E402
+from layout import ANSWER_TEMPLATE, QUERY_TEMPLATE, segment_lengths, segments  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 TRAIN_SEED = 1234
@@ -68,17 +68,25 @@ def train_tokenizer(texts, vocab_size):
 
 # ---------------------------------------------------------------- training data
 
-def training_examples(tok, samples, rng):
-    """Each sample in the three layouts; every token is a target, answer tokens are flagged for extra weight."""
+def training_examples(tok, samples, rng, extra_questions):
+    """Each sample in the three layouts (surrogate = its query), followed by up to `extra_questions` more
+    question/answer pairs about the same passage. The first pair is exactly the scorer's layout; the
+    others multiply the answer supervision per forward pass, which is what teaches a model this small to
+    look the asked attribute up in the passage within a CPU budget. Every token is a target; answer
+    tokens are flagged for the extra loss term."""
     examples = []
-    for sample in samples:
+    for sample, others in samples:
         for placement in ("NONE", "PREFIX_FULL", "SUFFIX"):
-            segs = segments(sample, placement, surrogate=sample["query"])
-            ids, lengths = segment_lengths(tok, segs)
-            answer_len = lengths[-1]
-            ids = ids + [tok.token_to_id(EOS)]
-            is_answer = [0] * (len(ids) - 1 - answer_len) + [1] * answer_len + [0]
-            examples.append((ids, is_answer))
+            texts = list(segments(sample, placement, surrogate=sample["query"]))
+            answer_spans = [len(texts) - 1]
+            for query, answer in others[:extra_questions]:
+                texts += [QUERY_TEMPLATE.format(query=query), ANSWER_TEMPLATE.format(answer=answer)]
+                answer_spans.append(len(texts) - 1)
+            ids, lengths = segment_lengths(tok, texts)
+            is_answer = []
+            for k, n in enumerate(lengths[1:]):
+                is_answer += [int(k in answer_spans)] * n
+            examples.append((ids + [tok.token_to_id(EOS)], [0] + is_answer + [0]))
     rng.shuffle(examples)
     return examples
 
@@ -161,14 +169,27 @@ def save(model, tok, out):
     hf_tok = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=BOS, eos_token=EOS, pad_token=PAD,
                                      model_max_length=model.config.max_position_embeddings)
     hf_tok.save_pretrained(out)
+    make_portable(out)
+    # The tokenizer file as the Rust library sees it, without transformers in between (what DJL loads).
+    raw = Tokenizer.from_file(str(out / "tokenizer.json"))
+    assert raw.encode("hello").ids[0] == tok.token_to_id(BOS), "tokenizer.json does not add BOS"
+
+
+def make_portable(out):
+    """Small edits so readers other than transformers 5 load the snapshot (idempotent)."""
     # Readers that predate transformers 5's `rope_parameters` look for a top-level rope_theta.
     config_path = out / "config.json"
     config = json.loads(config_path.read_text())
     config["rope_theta"] = config["rope_parameters"]["rope_theta"]
     config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-    # The tokenizer file as the Rust library sees it, without transformers in between (what DJL loads).
-    raw = Tokenizer.from_file(str(out / "tokenizer.json"))
-    assert raw.encode("hello").ids[0] == tok.token_to_id(BOS), "tokenizer.json does not add BOS"
+    # transformers 5 writes its own class name (TokenizersBackend); the portable name loads in 4.x and 5.x.
+    tok_config_path = out / "tokenizer_config.json"
+    tok_config = json.loads(tok_config_path.read_text())
+    tok_config["tokenizer_class"] = "PreTrainedTokenizerFast"
+    tok_config_path.write_text(json.dumps(tok_config, indent=2, sort_keys=True) + "\n")
+    # safetensors writes 0600; containers read the mounted model as another user.
+    for path in out.iterdir():
+        path.chmod(0o644)
 
 
 @torch.no_grad()
@@ -191,14 +212,15 @@ def main():
     parser.add_argument("--demo-samples", default=str(REPO / "demo" / "samples.jsonl"))
     parser.add_argument("--plan", default=str(REPO / "demo" / "plan.json"))
     parser.add_argument("--train-samples", type=int, default=12000)
-    parser.add_argument("--heldout-samples", type=int, default=300)
+    parser.add_argument("--heldout-samples", type=int, default=200)
     parser.add_argument("--vocab-size", type=int, default=1024)
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--layers", type=int, default=4)
-    parser.add_argument("--steps", type=int, default=2500)
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=1600)
+    parser.add_argument("--batch-size", type=int, default=12)
     parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--max-minutes", type=float, default=45.0, help="safety stop for the training loop")
+    parser.add_argument("--extra-questions", type=int, default=3)
+    parser.add_argument("--max-minutes", type=float, default=32.0, help="safety stop for the training loop")
     parser.add_argument("--report", default=None, help="also write the evaluation as JSON here")
     args = parser.parse_args()
 
@@ -206,7 +228,9 @@ def main():
     torch.manual_seed(TRAIN_SEED)
     random.seed(TRAIN_SEED)
 
-    train_samples = synthetic.make_samples(args.train_samples, TRAIN_SEED, pool="train", id_prefix="train")
+    train_pairs = synthetic.make_samples_with_other_questions(args.train_samples, TRAIN_SEED, pool="train",
+                                                              id_prefix="train")
+    train_samples = [sample for sample, _ in train_pairs]
     heldout = synthetic.make_samples(args.heldout_samples, HELDOUT_SEED, pool="train", id_prefix="heldout")
     demo = [json.loads(line) for line in pathlib.Path(args.demo_samples).read_text().splitlines() if line]
     train_entities = {s["passage"].split(" is ")[0] for s in train_samples}
@@ -233,7 +257,7 @@ def main():
     model = LlamaForCausalLM(config)
     print(f"model: {sum(p.numel() for p in model.parameters()):,} parameters")
 
-    examples = training_examples(tok, train_samples, random.Random(TRAIN_SEED))
+    examples = training_examples(tok, train_pairs, random.Random(TRAIN_SEED), args.extra_questions)
     seconds, steps_done = train(model, examples, args, tok.token_to_id(PAD))
     print(f"trained {steps_done} steps x {args.batch_size} sequences in {seconds:.0f}s "
           f"(wall clock on a shared machine)")

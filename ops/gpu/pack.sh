@@ -1,22 +1,29 @@
 #!/usr/bin/env bash
 # Packs what the GPU machine needs to run dkv's Java code (it has torch but no Java) into .runtime/
-# (git-ignored; name it in the device tool's `carry`): a jlink'd Temurin 25 runtime and the app jars,
-# xz-compressed to stay under the 64 MiB a call may carry. The CPU libtorch jar stays behind: the GPU
-# host uses its own torch install through PYTORCH_LIBRARY_PATH.
-# Usage: ops/gpu/pack.sh            (after ./mvnw -DskipTests install)
+# (git-ignored; name it in the device tool's `carry`): a jlink'd Temurin 25 runtime and the runtime jars
+# of one module (default: cli, i.e. everything), xz-compressed to stay under the 64 MiB a call may carry.
+# The CPU libtorch jar stays behind (the GPU host uses its own torch through PYTORCH_LIBRARY_PATH), and
+# jars with per-platform natives keep only linux-x86_64.
+# Usage: ./mvnw -q -DskipTests install && ops/gpu/pack.sh [module]
 # On the GPU machine: source ops/gpu/unpack.sh  → exports DKV_JAVA and DKV_LIB
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+module=${1:-cli}
 jdk=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
-out=.runtime
-rm -rf "$out" /tmp/dkv-pack && mkdir -p "$out" /tmp/dkv-pack/lib
+stage=$(mktemp -d /tmp/dkv-pack.XXXXXX)
+trap 'rm -rf "$stage"' EXIT
+mkdir -p .runtime "$stage/lib"
 "$jdk/bin/jlink" --add-modules java.base,java.logging,java.management,java.naming,java.security.jgss,java.security.sasl,java.sql,jdk.unsupported,jdk.crypto.ec,jdk.httpserver,java.net.http,jdk.management,java.xml \
-  --strip-debug --no-header-files --no-man-pages --compress=zip-6 --output /tmp/dkv-pack/jre
-for jar in cli/target/lib/*.jar cli/target/*.jar; do
-  case "$(basename "$jar")" in
-    pytorch-native-cpu-*|*-tests.jar|*-sources.jar) continue ;;
-  esac
-  cp "$jar" /tmp/dkv-pack/lib/
-done
-tar -C /tmp/dkv-pack -cJf "$out/dkv-pack.tar.xz" jre lib
-du -h "$out/dkv-pack.tar.xz"
+  --strip-debug --no-header-files --no-man-pages --compress=zip-6 --output "$stage/jre"
+./mvnw -q -o -pl "$module" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$stage/lib"
+cp "$module"/target/dkv-*.jar "$stage/lib/"
+rm -f "$stage"/lib/pytorch-native-cpu-* "$stage"/lib/*-tests.jar "$stage"/lib/*-sources.jar
+slim() { # jar, patterns of entries to drop
+  local jar=$1; shift
+  [ -f "$jar" ] && zip -q -d "$jar" "$@" >/dev/null 2>&1 || true
+}
+for jar in "$stage"/lib/tokenizers-*.jar; do slim "$jar" 'native/lib/linux-aarch64/*' 'native/lib/osx-*' 'native/lib/win-*'; done
+for jar in "$stage"/lib/zstd-jni-*.jar; do slim "$jar" 'aix/*' 'darwin/*' 'freebsd/*' 'win/*' 'linux/aarch64/*' 'linux/arm/*' 'linux/i386/*' 'linux/loongarch64/*' 'linux/mips64/*' 'linux/ppc64/*' 'linux/ppc64le/*' 'linux/riscv64/*' 'linux/s390x/*'; done
+for jar in "$stage"/lib/snappy-java-*.jar; do slim "$jar" 'org/xerial/snappy/native/FreeBSD/*' 'org/xerial/snappy/native/Mac/*' 'org/xerial/snappy/native/SunOS/*' 'org/xerial/snappy/native/Windows/*' 'org/xerial/snappy/native/AIX/*' 'org/xerial/snappy/native/Linux/a*' 'org/xerial/snappy/native/Linux/arm*' 'org/xerial/snappy/native/Linux/loongarch64/*' 'org/xerial/snappy/native/Linux/ppc*' 'org/xerial/snappy/native/Linux/riscv64/*' 'org/xerial/snappy/native/Linux/s390x/*' 'org/xerial/snappy/native/Linux/x86/*'; done
+tar -C "$stage" -cJf .runtime/dkv-pack.tar.xz jre lib
+du -h .runtime/dkv-pack.tar.xz

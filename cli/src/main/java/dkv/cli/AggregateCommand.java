@@ -5,13 +5,16 @@ import dkv.aggregator.offline.OfflineAggregation;
 import dkv.aggregator.offline.ScoreLines;
 import dkv.aggregator.state.ExperimentPlan;
 import dkv.avro.StatsSnapshot;
+import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Offline re-analysis: score JSON lines in, the aggregator's statistics as JSON out. */
@@ -20,39 +23,58 @@ import picocli.CommandLine.Option;
                 + "(experiment_id, sample_id, condition, nll).")
 public final class AggregateCommand implements Callable<Integer> {
 
-    @Option(names = "--scores", required = true, description = "score JSON lines file")
-    Path scores;
+    /** How to analyse a score file; shared with {@code dkv report --scores}. */
+    public static final class Analysis {
+        @Option(names = "--scores", description = "score JSON lines file (experiment_id, sample_id, condition, nll)")
+        Path scores;
 
-    @Option(names = "--baseline", required = true, description = "condition every other is compared with")
-    String baseline;
+        @Option(names = "--baseline", description = "condition every other is compared with")
+        String baseline;
 
-    @Option(names = "--oracle", description = "condition whose mean δ is the oracle gap")
-    String oracle;
+        @Option(names = "--oracle", description = "condition whose mean δ is the oracle gap")
+        String oracle;
 
-    @Option(names = "--correlate", description = "A:B — Pearson/Spearman r between the δ of A and B (repeatable)")
-    List<String> correlate = new ArrayList<>();
+        @Option(names = "--correlate", paramLabel = "A:B",
+                description = "Pearson/Spearman r between the δ of A and B (repeatable)")
+        List<String> correlate = new ArrayList<>();
 
-    @Option(names = "--contrast", description = "NAME=A:B — δ = NLL_B − NLL_A (repeatable)")
-    List<String> contrast = new ArrayList<>();
+        @Option(names = "--contrast", paramLabel = "NAME=A:B", description = "δ = NLL_B − NLL_A (repeatable)")
+        List<String> contrast = new ArrayList<>();
 
-    @Option(names = "--alpha", defaultValue = "0.05", description = "confidence-sequence α (default ${DEFAULT-VALUE})")
-    double alpha;
+        @Option(names = "--alpha", defaultValue = "0.05", description = "confidence-sequence α (default ${DEFAULT-VALUE})")
+        double alpha;
 
-    @Option(names = "--n-star", defaultValue = "0",
-            description = "confidence-sequence tuning sample size N* (default: each experiment's sample count)")
-    double nStar;
+        @Option(names = "--n-star", defaultValue = "0",
+                description = "confidence-sequence tuning sample size N* (default: each experiment's sample count)")
+        double nStar;
+
+        /** Every experiment's snapshot; a bad file or option throws IllegalArgumentException naming it. */
+        Map<String, StatsSnapshot> run() throws IOException {
+            if (scores == null || baseline == null) {
+                throw new IllegalArgumentException("--scores FILE and --baseline NAME are required");
+            }
+            var options = new OfflineAggregation.Options(baseline, oracle,
+                    contrast.stream().map(ExperimentPlan.Pair::parse).toList(),
+                    correlate.stream().map(ExperimentPlan.Pair::parse).toList(), alpha, nStar);
+            try {
+                return OfflineAggregation.run(ScoreLines.read(scores), options, System.currentTimeMillis());
+            } catch (NoSuchFileException e) {
+                throw new IllegalArgumentException("scores file " + scores + " does not exist");
+            }
+        }
+    }
+
+    @Mixin
+    Analysis analysis;
 
     @Option(names = "--out", required = true, description = "output JSON file")
     Path out;
 
     @Override
-    public Integer call() throws Exception {
-        var options = new OfflineAggregation.Options(baseline, oracle,
-                contrast.stream().map(ExperimentPlan.Pair::parse).toList(),
-                correlate.stream().map(ExperimentPlan.Pair::parse).toList(), alpha, nStar);
+    public Integer call() throws IOException {
         Map<String, StatsSnapshot> snapshots;
         try {
-            snapshots = OfflineAggregation.run(ScoreLines.read(scores), options, System.currentTimeMillis());
+            snapshots = analysis.run();
         } catch (IllegalArgumentException e) {
             System.err.println("dkv aggregate: " + e.getMessage());
             return 1;

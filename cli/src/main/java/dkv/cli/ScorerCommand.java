@@ -1,14 +1,133 @@
 package dkv.cli;
 
+import dkv.platform.config.KafkaSettings;
+import dkv.platform.metrics.PrometheusMetrics;
+import dkv.scorers.model.CausalLm;
+import dkv.scorers.score.ScoreOptions;
+import dkv.scorers.torch.TorchException;
+import dkv.scorers.worker.ScoreBatchFunction;
+import dkv.scorers.worker.ScorerMetrics;
+import dkv.scorers.worker.ScorerWorker;
+import dkv.scorers.worker.ServedModel;
+import dkv.scorers.worker.WorkItemScorer;
+import dkv.scorers.worker.WorkerIds;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
-/** Placeholder until issue 7 delivers it: says so and fails, never pretends to work. */
-@Command(name = "scorer", mixinStandardHelpOptions = true, description = "Run a scorer worker: consume dkv.work, score, produce dkv.scores transactionally.")
+/** A scorer worker process: runs until SIGTERM, then commits (or aborts) its batch and leaves the group. */
+@Command(name = "scorer", mixinStandardHelpOptions = true,
+        description = "Run a scorer worker: consume dkv.work, score, produce dkv.scores transactionally (exactly once).")
 public final class ScorerCommand implements Callable<Integer> {
+    private static final Duration STATUS_INTERVAL = Duration.ofSeconds(10);
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    KafkaOptions kafka;
+
+    @Mixin
+    ScorerModelOptions model;
+
+    @Option(names = "--model-id", paramLabel = "ID",
+            description = "the model id WorkItems must name to be scored here (default: the model directory's name)")
+    String modelId;
+
+    @Option(names = "--worker-id", paramLabel = "ID",
+            description = "stable id of this worker: static group member and transactional id (default: scorer-<host>-<index>)")
+    String workerId;
+
+    @Option(names = "--worker-index", paramLabel = "N", defaultValue = "0",
+            description = "index in the default worker id, for several workers on one host (default: ${DEFAULT-VALUE})")
+    int workerIndex;
+
+    @Option(names = "--metrics-port", paramLabel = "PORT", description = "serve Prometheus /metrics on this port (0: a free one)")
+    Integer metricsPort;
+
+    @Option(names = "--metrics-host", paramLabel = "HOST", defaultValue = "127.0.0.1",
+            description = "bind address of /metrics (default: ${DEFAULT-VALUE}; 0.0.0.0 to be scraped from outside)")
+    String metricsHost;
+
+    @Option(names = "--max-poll-records", paramLabel = "N", defaultValue = "4",
+            description = "WorkItems per transaction at most (default: ${DEFAULT-VALUE})")
+    int maxPollRecords;
+
+    @Option(names = "--max-batch", defaultValue = "32", paramLabel = "N",
+            description = "conditions' forwards per padded batch (default: ${DEFAULT-VALUE})")
+    int maxBatch;
+
+    @Option(names = "--attention", description = "record attention shares for every condition (else where a condition asks)")
+    boolean attention;
+
+    @Option(names = "--work-partitions", defaultValue = "24", paramLabel = "N",
+            description = "partitions of dkv.work and dkv.scores if this worker creates them (default: ${DEFAULT-VALUE})")
+    int workPartitions;
+
+    @Option(names = "--replication-factor", defaultValue = "1", paramLabel = "N",
+            description = "replication factor of topics this worker creates (default: ${DEFAULT-VALUE})")
+    short replicationFactor;
+
     @Override
-    public Integer call() {
-        System.err.println("dkv scorer: coming (issue 7)");
-        return 2;
+    public Integer call() throws InterruptedException {
+        PrintWriter err = spec.commandLine().getErr();
+        String id = workerId != null ? workerId : WorkerIds.local(workerIndex);
+        PrometheusMetrics endpoint = null;
+        try {
+            KafkaSettings settings = kafka.settings("dkv-scorer");
+            ScorerWorker.Options options = new ScorerWorker.Options(ScorerWorker.GROUP, id, maxPollRecords, workPartitions, replicationFactor);
+            PrometheusMeterRegistry registry = PrometheusMetrics.registry();
+            if (metricsPort != null) {
+                endpoint = PrometheusMetrics.serve(metricsHost, metricsPort);
+                err.println("dkv scorer: metrics on http://" + metricsHost + ":" + endpoint.port() + "/metrics");
+            }
+            CausalLm lm = model.load(err, "scorer");
+            ServedModel served = ServedModel.of(lm, modelId);
+            ScorerMetrics metrics = new ScorerMetrics(registry, id);
+            WorkItemScorer scorer = new WorkItemScorer(served, ScoreOptions.defaults().withAttention(attention)
+                    .withMaxBatch(maxBatch).withWorker(id));
+            ScorerWorker worker = ScorerWorker.start(settings, options, ScoreBatchFunction.of(scorer, metrics), registry);
+            // SIGTERM: commit (or abort) the batch in flight and leave the group before the JVM halts
+            Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("dkv-scorer-stop").unstarted(() -> {
+                boolean wasRunning = worker.isRunning();
+                worker.close();
+                if (wasRunning) {
+                    err.printf("dkv scorer: %s stopped gracefully after %.0f records%n", id, metrics.recordsTotal());
+                    err.flush();
+                }
+            }));
+            err.println("dkv scorer: worker " + id + " (group " + options.groupId() + ") serving model '" + served.id()
+                    + "' on " + settings.bootstrapServers());
+            err.flush();
+            double reported = -1;
+            while (!worker.awaitTermination(STATUS_INTERVAL)) {
+                if (metrics.recordsTotal() != reported) {
+                    reported = metrics.recordsTotal();
+                    err.printf("dkv scorer: %s scored %.0f records%n", id, reported);
+                    err.flush();
+                }
+            }
+            Optional<Throwable> failure = worker.failure();
+            if (failure.isPresent()) {
+                err.println("dkv scorer: worker " + id + " stopped: " + failure.get());
+                return 1;
+            }
+            return 0;
+        } catch (IllegalArgumentException | IllegalStateException | java.io.UncheckedIOException | TorchException
+                 | org.apache.kafka.common.KafkaException e) {
+            err.println("dkv scorer: " + e.getMessage());
+            return 2;
+        } finally {
+            if (endpoint != null) {
+                endpoint.close();
+            }
+        }
     }
 }

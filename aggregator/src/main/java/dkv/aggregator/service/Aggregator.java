@@ -75,6 +75,14 @@ public final class Aggregator {
         return List.of();
     }
 
+    /** Snapshots due by time alone (called when records stop arriving, so the last ones still get published). */
+    public List<StatsSnapshot> publishIfDue() {
+        if (!changed.isEmpty() && clockMillis.getAsLong() - lastPublishMillis >= cadence.everyMillis()) {
+            return publish();
+        }
+        return List.of();
+    }
+
     /** Snapshots of every experiment changed since the last publication. */
     public List<StatsSnapshot> publish() {
         long now = clockMillis.getAsLong();

@@ -30,6 +30,9 @@ public final class ExperimentState {
     private final Map<String, Integer> conditionIndex = new HashMap<>();
     private final List<String> conditions = new ArrayList<>();
     private final Map<String, double[]> nllBySample = new HashMap<>();
+    /** Sample ids in order, as of the last snapshot, and those seen since (merged in at the next snapshot). */
+    private List<String> sortedSamples = new ArrayList<>();
+    private final List<String> newSamples = new ArrayList<>();
     private final Map<String, Comparison> vsBaseline = new LinkedHashMap<>();
     private final Map<String, Comparison> contrasts = new LinkedHashMap<>();
     private final Map<String, List<Comparison>> comparisonsOf = new HashMap<>();
@@ -76,12 +79,17 @@ public final class ExperimentState {
 
     /** Adds one score; false when (sample, condition) was seen before. */
     public boolean accept(Score score) {
+        if (!Double.isFinite(score.nll())) {
+            throw new IllegalArgumentException("score " + experimentId + "/" + score.sampleId() + "/"
+                    + score.condition() + ": nll is " + score.nll());
+        }
         int c = indexOf(score.condition());
         double[] row = nllBySample.get(score.sampleId());
         if (row == null) {
             row = new double[Math.max(conditions.size(), 4)];
             Arrays.fill(row, Double.NaN);
             nllBySample.put(score.sampleId(), row);
+            newSamples.add(score.sampleId());
         } else if (c >= row.length) {
             int old = row.length;
             row = Arrays.copyOf(row, conditions.size() + 4);
@@ -94,10 +102,6 @@ public final class ExperimentState {
                 conflicting++;
             }
             return false;
-        }
-        if (Double.isNaN(score.nll())) {
-            throw new IllegalArgumentException("score " + experimentId + "/" + score.sampleId() + "/"
-                    + score.condition() + ": nll is NaN");
         }
         row[c] = score.nll();
         records++;
@@ -142,8 +146,7 @@ public final class ExperimentState {
 
     /** Recomputes every statistic from the current state. */
     public StatsSnapshot snapshot(long producedAtMillis, double recordsPerSecond) {
-        List<String> samples = new ArrayList<>(nllBySample.keySet());
-        samples.sort(null);
+        List<double[]> samples = rowsInSampleOrder();
         List<Comparison> active = new ArrayList<>(vsBaseline.values());
         for (Comparison contrast : contrasts.values()) {
             if (conditionIndex.containsKey(contrast.condition) && conditionIndex.containsKey(contrast.reference)) {
@@ -200,6 +203,28 @@ public final class ExperimentState {
                 .build();
     }
 
+    /** All sample ids sorted, merging the few new ones into the previous order instead of sorting everything. */
+    private List<String> sampleOrder() {
+        if (newSamples.isEmpty()) {
+            return sortedSamples;
+        }
+        newSamples.sort(null);
+        List<String> merged = new ArrayList<>(sortedSamples.size() + newSamples.size());
+        int i = 0;
+        int j = 0;
+        while (i < sortedSamples.size() || j < newSamples.size()) {
+            if (j == newSamples.size()
+                    || (i < sortedSamples.size() && sortedSamples.get(i).compareTo(newSamples.get(j)) <= 0)) {
+                merged.add(sortedSamples.get(i++));
+            } else {
+                merged.add(newSamples.get(j++));
+            }
+        }
+        newSamples.clear();
+        sortedSamples = merged;
+        return merged;
+    }
+
     private long completeSamples() {
         int expected = plan.plannedConditions() > 0 ? plan.plannedConditions() : conditions.size();
         long complete = 0;
@@ -217,7 +242,16 @@ public final class ExperimentState {
         return complete;
     }
 
-    private PairedStats.Builder pairedStats(Comparison comparison, List<String> samples) {
+    private List<double[]> rowsInSampleOrder() {
+        List<String> ids = sampleOrder();
+        List<double[]> rows = new ArrayList<>(ids.size());
+        for (String id : ids) {
+            rows.add(nllBySample.get(id));
+        }
+        return rows;
+    }
+
+    private PairedStats.Builder pairedStats(Comparison comparison, List<double[]> samples) {
         double[][] paired = paired(samples, comparison.reference, comparison.condition);
         double[] reference = paired[0];
         double[] condition = paired[1];
@@ -257,7 +291,7 @@ public final class ExperimentState {
     }
 
     /** NLLs of two conditions over the samples (in the given order) that have both: [first][], [second][]. */
-    private double[][] paired(List<String> samples, String first, String second) {
+    private double[][] paired(List<double[]> samples, String first, String second) {
         Integer i = conditionIndex.get(first);
         Integer j = conditionIndex.get(second);
         if (i == null || j == null) {
@@ -266,8 +300,7 @@ public final class ExperimentState {
         double[] a = new double[samples.size()];
         double[] b = new double[samples.size()];
         int n = 0;
-        for (String sample : samples) {
-            double[] row = nllBySample.get(sample);
+        for (double[] row : samples) {
             if (i < row.length && j < row.length && !Double.isNaN(row[i]) && !Double.isNaN(row[j])) {
                 a[n] = row[i];
                 b[n] = row[j];
@@ -277,7 +310,7 @@ public final class ExperimentState {
         return new double[][] {Arrays.copyOf(a, n), Arrays.copyOf(b, n)};
     }
 
-    private List<Correlation> correlations(List<String> samples) {
+    private List<Correlation> correlations(List<double[]> samples) {
         List<Correlation> out = new ArrayList<>();
         Integer base = conditionIndex.get(plan.baseline());
         for (ExperimentPlan.Pair pair : plan.correlations()) {
@@ -289,8 +322,7 @@ public final class ExperimentState {
             double[] da = new double[samples.size()];
             double[] db = new double[samples.size()];
             int n = 0;
-            for (String sample : samples) {
-                double[] row = nllBySample.get(sample);
+            for (double[] row : samples) {
                 int needed = Math.max(base, Math.max(a, b));
                 if (needed < row.length && !Double.isNaN(row[base]) && !Double.isNaN(row[a]) && !Double.isNaN(row[b])) {
                     da[n] = row[base] - row[a];

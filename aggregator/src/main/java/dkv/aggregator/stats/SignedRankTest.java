@@ -27,6 +27,7 @@ public final class SignedRankTest {
         if (nonZero.length == 0) {
             return Double.NaN;
         }
+        // the tie check sorts, so it runs only where the exact test is possible at all
         boolean exact = nonZero.length <= EXACT_MAX_N && !hasTiedMagnitudes(nonZero);
         return (exact ? EXACT : NORMAL).test(nonZero).getPValue();
     }

@@ -61,6 +61,20 @@ class ExperimentStateTest {
     }
 
     @Test
+    void snapshotsTakenAlongTheWayDoNotChangeTheResult() {
+        List<ScoreRecord> records = new ArrayList<>(SyntheticScores.records("e", 0, 150, 150, 6));
+        Collections.shuffle(records, new Random(7));
+        ExperimentState incremental = new ExperimentState("e", ExperimentPlan.of(records.getFirst().getMeta(), 0.05));
+        for (int i = 0; i < records.size(); i++) {
+            incremental.accept(Score.of(records.get(i)));
+            if (i % 97 == 0) {
+                incremental.snapshot(0, 0);
+            }
+        }
+        assertEquals(replay(records).snapshot(0, 0), incremental.snapshot(0, 0));
+    }
+
+    @Test
     void oracleShareContrastAndCorrelationAreReported() {
         StatsSnapshot s = replay(SyntheticScores.records("e", 0, 300, 0, 4)).snapshot(0, 0);
         PairedStats oracle = s.getConditions().stream().filter(p -> p.getName().equals("oracle")).findFirst().orElseThrow();

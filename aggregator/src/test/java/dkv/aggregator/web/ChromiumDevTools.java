@@ -108,10 +108,14 @@ final class ChromiumDevTools implements AutoCloseable {
         call("Page.navigate", Map.of("url", url));
     }
 
-    /** The string value of a JavaScript expression in the page. */
+    /** The string value of a JavaScript expression in the page; an exception in the page fails the call. */
     String evaluate(String expression) throws Exception {
-        return call("Runtime.evaluate", Map.of("expression", expression, "returnByValue", true))
-                .path("result").path("value").asText();
+        JsonNode result = call("Runtime.evaluate", Map.of("expression", expression, "returnByValue", true));
+        if (result.has("exceptionDetails")) {
+            throw new IllegalStateException("page threw evaluating " + expression + ": "
+                    + result.get("exceptionDetails").path("exception").path("description").asText());
+        }
+        return result.path("result").path("value").asText();
     }
 
     void screenshot(Path png) throws Exception {

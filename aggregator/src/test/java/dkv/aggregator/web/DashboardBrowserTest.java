@@ -7,8 +7,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dkv.aggregator.SyntheticScores;
 import dkv.aggregator.service.Aggregator;
 import dkv.aggregator.service.PublishCadence;
+import dkv.aggregator.offline.OfflineAggregation;
+import dkv.aggregator.state.Score;
 import dkv.avro.ScoreRecord;
-import java.io.IOException;
+import dkv.avro.StatsSnapshot;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -17,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -84,36 +85,54 @@ class DashboardBrowserTest {
     @Test
     void chromiumShowsLiveUpdates(@TempDir Path profile) throws Exception {
         assumeTrue(Files.isExecutable(CHROMIUM), "no " + CHROMIUM + " (install Debian's chromium to run this test)");
-        sleep(1500); // let a few snapshots be published so history and live events both exist
-        String dom = chromium(profile, "--dump-dom");
-        Matcher records = Pattern.compile("id=\"records\">(\\d+)<").matcher(dom);
-        assertTrue(records.find(), "the page shows a record count that arrived over SSE:\n" + head(dom));
-        assertTrue(Long.parseLong(records.group(1)) > 0);
-        Matcher events = Pattern.compile("id=\"events\">(\\d+)<").matcher(dom);
-        assertTrue(events.find() && Integer.parseInt(events.group(1)) >= 2, "history + at least one snapshot event");
-        assertTrue(dom.contains("data-condition=\"oracle\""), "condition rows rendered from SSE data");
-        assertTrue(dom.contains("<canvas"), "charts rendered");
-
-        Path screenshot = Path.of("target", "dashboard.png").toAbsolutePath();
-        Files.deleteIfExists(screenshot);
-        chromium(profile, "--screenshot=" + screenshot, "--window-size=1400,1500");
-        assertTrue(Files.size(screenshot) > 10_000, "screenshot written: " + screenshot);
+        try (ChromiumDevTools browser = ChromiumDevTools.launch(CHROMIUM, profile, 1400, 1500)) {
+            browser.navigate(dashboard.url());
+            // wait for a live update: the record count must change after the page first showed one
+            long first = waitForRecords(browser, 0);
+            long later = waitForRecords(browser, first);
+            assertTrue(later > first, "records went from " + first + " to " + later + " over SSE");
+            assertEquals("live", browser.evaluate("document.getElementById('state').textContent"),
+                    "no script error while rendering");
+            String dom = browser.evaluate("document.documentElement.outerHTML");
+            assertTrue(dom.contains("data-condition=\"oracle\""), "condition rows rendered from SSE data");
+            assertTrue(dom.contains("<canvas"), "charts rendered");
+            // an experiment without attention, correlations or contrasts renders too
+            live.publish(plainExperiment());
+            sleep(300);
+            browser.evaluate("state.selected = 'exp-plain'; document.getElementById('experiment').value = 'exp-plain'; render(); ''");
+            assertEquals("exp-plain", browser.evaluate("document.getElementById('experiment').value"));
+            assertEquals("live", browser.evaluate("document.getElementById('state').textContent"));
+            browser.evaluate("state.selected = 'exp-live'; document.getElementById('experiment').value = 'exp-live'; render(); ''");
+            Matcher events = Pattern.compile("id=\"events\">(\\d+)<").matcher(dom);
+            assertTrue(events.find() && Integer.parseInt(events.group(1)) >= 3, "history + snapshot events");
+            sleep(500); // let the chart animations settle
+            Path screenshot = Path.of("target", "dashboard.png").toAbsolutePath();
+            browser.screenshot(screenshot);
+            assertTrue(Files.size(screenshot) > 10_000, "screenshot written: " + screenshot);
+        }
     }
 
-    private String chromium(Path profile, String... mode) throws IOException, InterruptedException {
-        List<String> command = new java.util.ArrayList<>(List.of(CHROMIUM.toString(), "--headless", "--no-sandbox",
-                "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--user-data-dir=" + profile, "--virtual-time-budget=4000"));
-        command.addAll(List.of(mode));
-        command.add(dashboard.url());
-        Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        byte[] out = process.getInputStream().readAllBytes();
-        assertTrue(process.waitFor(90, TimeUnit.SECONDS), "chromium finished");
-        return new String(out, java.nio.charset.StandardCharsets.UTF_8);
+    static StatsSnapshot plainExperiment() {
+        List<Score> scores = new java.util.ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            scores.add(new Score("exp-plain", "s" + i, "bare", 2.0 + 0.1 * i, 0, null));
+            scores.add(new Score("exp-plain", "s" + i, "x", 1.9 + 0.1 * i + 0.05 * (i % 3), 0, null));
+        }
+        return OfflineAggregation.run(scores, new OfflineAggregation.Options("bare", null, List.of(), List.of(), 0.05, 0), 1)
+                .get("exp-plain");
     }
 
-    private static String head(String text) {
-        return text.substring(0, Math.min(2000, text.length()));
+    /** Polls the page until it shows more than {@code after} records (SSE data only); returns the count. */
+    private static long waitForRecords(ChromiumDevTools browser, long after) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            String text = browser.evaluate("(document.getElementById('records') || {}).textContent || ''");
+            if (text.matches("\\d+") && Long.parseLong(text) > after) {
+                return Long.parseLong(text);
+            }
+            sleep(100);
+        }
+        throw new AssertionError("the page never showed more than " + after + " records");
     }
 
     private static void sleep(long millis) {

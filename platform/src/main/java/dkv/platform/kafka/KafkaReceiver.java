@@ -34,6 +34,10 @@ import reactor.core.publisher.FluxSink;
  * <p>Offsets are committed from the poll thread: periodically, on revocation (synchronously, before the
  * partitions move) and on close, each partition up to its first unacknowledged record (at-least-once).
  * Cancelling the subscription wakes the consumer, commits and closes it.
+ *
+ * <p>Reads {@code read_committed} and starts new groups at the earliest offset unless the pass-through
+ * properties set {@code isolation.level} / {@code auto.offset.reset}. A record the deserializers reject
+ * ends the stream with Kafka's {@code RecordDeserializationException} (it names partition and offset).
  */
 public final class KafkaReceiver<K, V> {
     private static final Logger log = LoggerFactory.getLogger(KafkaReceiver.class);
@@ -104,7 +108,10 @@ public final class KafkaReceiver<K, V> {
         public void run() {
             Map<String, Object> overrides = new HashMap<>(options.consumerOverrides());
             overrides.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, options.maxPollRecords());
-            overrides.putIfAbsent(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+            // dkv's defaults, unless the user's pass-through properties say otherwise: read only committed
+            // transactions (scores are produced transactionally) and start new groups at the beginning
+            defaultUnlessConfigured(overrides, ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+            defaultUnlessConfigured(overrides, ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
             try (Consumer<K, V> c = new KafkaConsumer<>(
                     options.settings().consumer(options.groupId(), "receiver", overrides),
                     options.keyDeserializer(), options.valueDeserializer())) {
@@ -144,6 +151,12 @@ public final class KafkaReceiver<K, V> {
             } finally {
                 pending.clear();
                 queued.set(0);
+            }
+        }
+
+        private void defaultUnlessConfigured(Map<String, Object> overrides, String key, Object value) {
+            if (!options.settings().properties().containsKey(key)) {
+                overrides.putIfAbsent(key, value);
             }
         }
 

@@ -15,6 +15,7 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.TopicExistsException;
 
 /** The dkv topics and how to create them on any cluster (embedded or real) without failing if they exist. */
@@ -72,17 +73,37 @@ public final class TopicLayout {
         if (topicNames.isEmpty()) {
             return;
         }
-        try {
-            Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
-            admin.describeTopics(topicNames).allTopicNames().get(READY_TIMEOUT.toSeconds(), TimeUnit.SECONDS)
-                    .forEach((name, description) -> description.partitions().forEach(
-                            p -> latest.put(new TopicPartition(name, p.partition()), OffsetSpec.latest())));
-            admin.listOffsets(latest).all().get(READY_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-        } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException("topics " + topicNames + " have no serving leader after " + READY_TIMEOUT + ": " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while waiting for topics " + topicNames, e);
+        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        while (true) {
+            try {
+                Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+                admin.describeTopics(topicNames).allTopicNames().get(READY_TIMEOUT.toSeconds(), TimeUnit.SECONDS)
+                        .forEach((name, description) -> description.partitions().forEach(
+                                p -> latest.put(new TopicPartition(name, p.partition()), OffsetSpec.latest())));
+                admin.listOffsets(latest).all().get(READY_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+                return;
+            } catch (ExecutionException e) {
+                // the admin client gives up on some retriable errors (e.g. an unknown partition) at once
+                if (!(e.getCause() instanceof RetriableException) || System.nanoTime() > deadline) {
+                    throw notReady(topicNames, e);
+                }
+            } catch (TimeoutException e) {
+                throw notReady(topicNames, e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for topics " + topicNames, e);
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for topics " + topicNames, e);
+            }
         }
+    }
+
+    private static IllegalStateException notReady(Collection<String> topicNames, Exception e) {
+        Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+        return new IllegalStateException("topics " + topicNames + " have no serving leader after " + READY_TIMEOUT + ": " + cause, cause);
     }
 }

@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
 import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -104,6 +105,8 @@ public final class TransactionalProcessor<K, V, OK, OV> implements AutoCloseable
     private final Counter committedTransactions;
     private final Counter abortedTransactions;
     private final Timer batchTimer;
+    private final KafkaClientMetrics consumerMetrics;
+    private final KafkaClientMetrics producerMetrics;
     private volatile Thread workerThread;
     private boolean started; // guarded by this
     private volatile boolean stopRequested;
@@ -149,6 +152,11 @@ public final class TransactionalProcessor<K, V, OK, OV> implements AutoCloseable
         this.committedTransactions = Counter.builder("dkv.processor.transactions").tag("group", group).tag("result", "committed").register(registry);
         this.abortedTransactions = Counter.builder("dkv.processor.transactions").tag("group", group).tag("result", "aborted").register(registry);
         this.batchTimer = Timer.builder("dkv.processor.batch").tag("group", group).register(registry);
+        // the clients' own metrics (lag, fetch and produce rates, transaction times) next to dkv's
+        this.consumerMetrics = new KafkaClientMetrics(consumer);
+        this.producerMetrics = new KafkaClientMetrics(producer);
+        consumerMetrics.bindTo(registry);
+        producerMetrics.bindTo(registry);
     }
 
     /** The transactional id is stable per worker, so a restarted worker fences its dead predecessor. */
@@ -416,6 +424,8 @@ public final class TransactionalProcessor<K, V, OK, OV> implements AutoCloseable
 
     private void shutDownGracefully() {
         worker.shutdownNow();
+        consumerMetrics.close();
+        producerMetrics.close();
         try {
             producer.close(Duration.ofSeconds(10));
         } catch (RuntimeException e) {
@@ -432,6 +442,8 @@ public final class TransactionalProcessor<K, V, OK, OV> implements AutoCloseable
     /** As a killed process would: drop the connections, leave the transaction open, keep the membership. */
     private void dieAbruptly() {
         worker.shutdownNow();
+        consumerMetrics.close();
+        producerMetrics.close();
         producer.close(Duration.ZERO);
         consumer.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.REMAIN_IN_GROUP)
                 .withTimeout(Duration.ZERO));

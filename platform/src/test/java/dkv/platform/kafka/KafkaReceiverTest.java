@@ -15,7 +15,11 @@ import java.util.concurrent.locks.LockSupport;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import reactor.core.scheduler.Schedulers;
 
@@ -84,6 +88,33 @@ class KafkaReceiverTest {
         assertEquals(3, TestData.awaitCommittedSum(SharedKafka.broker().admin(), group, 3, Duration.ofSeconds(10)));
         var next = KafkaReceiver.create(options).receive().take(1).doOnNext(ReceivedRecord::ack).blockLast(Duration.ofSeconds(30));
         assertEquals(3, next.record().offset(), "a restarted receiver resumes at the first unacknowledged record");
+    }
+
+    @Test
+    void onlyCommittedTransactionsAreReceivedByDefault() {
+        String topic = SharedKafka.newTopic("txn", 1);
+        Map<String, Object> config = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, SharedKafka.bootstrapServers(),
+                ProducerConfig.TRANSACTIONAL_ID_CONFIG, SharedKafka.uniqueName("txn-producer"));
+        try (var producer = new KafkaProducer<>(config, new StringSerializer(), new StringSerializer())) {
+            producer.initTransactions();
+            producer.beginTransaction();
+            producer.send(new ProducerRecord<>(topic, "aborted", "a1"));
+            producer.send(new ProducerRecord<>(topic, "aborted", "a2"));
+            producer.flush();
+            producer.abortTransaction();
+            producer.beginTransaction();
+            producer.send(new ProducerRecord<>(topic, "committed", "c1"));
+            producer.send(new ProducerRecord<>(topic, "committed", "c2"));
+            producer.commitTransaction();
+        }
+        var values = KafkaReceiver.create(ReceiverOptions.of(SharedKafka.settings(), SharedKafka.uniqueName("txn"),
+                        List.of(topic), new StringDeserializer(), new StringDeserializer())).receive()
+                .doOnNext(ReceivedRecord::ack)
+                .map(ReceivedRecord::value)
+                .take(2)
+                .collectList()
+                .block(Duration.ofSeconds(30));
+        assertEquals(List.of("c1", "c2"), values);
     }
 
     /** A subscriber stalled 3× longer than max.poll.interval.ms must not cost the consumer its partitions. */

@@ -179,6 +179,46 @@ class TransactionalProcessorTest {
         assertEquals(7L, letters.get("k7").getSourceOffset());
     }
 
+    @Test
+    void aBatchFunctionSeesWholeBatchesAndItsFailedOutcomesBecomeDeadLetters() throws Exception {
+        String input = SharedKafka.newTopic("batch-in", 2);
+        String output = SharedKafka.newTopic("batch-out", 2);
+        String dead = SharedKafka.newTopic("batch-dead", 1);
+        TestData.fill(SharedKafka.bootstrapServers(), input, 50);
+        AtomicInteger committed = new AtomicInteger();
+        AtomicInteger largestBatch = new AtomicInteger();
+        var processor = TransactionalProcessor.<String, String, String, String>builder(SharedKafka.settings())
+                .groupId(SharedKafka.uniqueName("batch")).workerId("batch-worker")
+                .input(List.of(input), new StringDeserializer(), new StringDeserializer())
+                .output(new StringSerializer(), new StringSerializer())
+                .deadLetterTopic(dead)
+                .maxPollRecords(25)
+                .onCommit((records, outputs, deadLetters) -> committed.addAndGet(records))
+                .perBatch(batch -> {
+                    largestBatch.accumulateAndGet(batch.size(), Math::max);
+                    return batch.stream().map(record -> record.value().equals("v13")
+                            ? Outcome.<String, String>failed(new IllegalStateException("no answer tokens"))
+                            : Outcome.produced(List.of(new ProducerRecord<>(output, record.key(), record.value() + "!"),
+                                    new ProducerRecord<>(output, record.key(), record.value() + "?")))).toList();
+                })
+                .build()
+                .start();
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (committed.get() < 50 && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        processor.close();
+
+        assertTrue(largestBatch.get() > 1, "records arrive in batches: " + largestBatch);
+        assertTrue(largestBatch.get() <= 25, "never more than max.poll.records: " + largestBatch);
+        assertEquals(98, TopicReader.readAll(SharedKafka.bootstrapServers(), output, Isolation.READ_COMMITTED,
+                new StringDeserializer(), new StringDeserializer()).size(), "two outputs for each of 49 records");
+        var letters = TopicReader.readAll(SharedKafka.bootstrapServers(), dead, Isolation.READ_COMMITTED,
+                new StringDeserializer(), new ByteArrayDeserializer());
+        assertEquals(List.of("k13"), letters.stream().map(ConsumerRecord::key).toList());
+        assertEquals("no answer tokens", DeadLetters.decode(letters.get(0).value()).getMessage());
+    }
+
     private static TransactionalProcessor<String, String, String, String> processor(String group, String input,
             String output, String dead, AtomicInteger committed,
             TransactionalProcessor.RecordFunction<String, String, String, String> function) {

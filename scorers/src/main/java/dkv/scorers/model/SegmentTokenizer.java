@@ -25,6 +25,8 @@ public final class SegmentTokenizer implements AutoCloseable {
         this.bosLength = encode("").length;
     }
 
+    private static final String DJL_CUDA_FORK = "ai.djl.util.cuda.fork";
+
     /** Opens {@code dir/tokenizer.json}: no truncation, no padding (DJL's defaults silently cut at 512). */
     public static SegmentTokenizer open(Path dir) {
         Path file = dir.resolve("tokenizer.json");
@@ -32,6 +34,12 @@ public final class SegmentTokenizer implements AutoCloseable {
         // The jar carries the CPU native library; without this DJL looks for a CUDA flavour and downloads it.
         if (System.getenv("RUST_FLAVOR") == null && System.getProperty("RUST_FLAVOR") == null) {
             System.setProperty("RUST_FLAVOR", "cpu");
+        }
+        // DJL's platform detection queries CUDA through its own JNA-loaded libcudart (e.g. the system's
+        // /usr/local/cuda copy); doing that in this process breaks libtorch's kernel launches afterwards
+        // ("CUDA error: invalid resource handle", seen on the H100 host). Fork makes DJL ask in a child JVM.
+        if (System.getProperty(DJL_CUDA_FORK) == null) {
+            System.setProperty(DJL_CUDA_FORK, "true");
         }
         try {
             return new SegmentTokenizer(HuggingFaceTokenizer.newInstance(file, Map.of(

@@ -65,11 +65,59 @@ public final class SampleScorer {
     /** What scoring one condition produced before it becomes a record. */
     private record ConditionScore(AnswerLogprobs answer, Double documentKvDelta, AttentionShares attention) {}
 
+    /** One sample with the conditions to score on it. */
+    public record SampleWork(Sample sample, List<ConditionSpec> conditions) {}
+
     /**
      * Scores every condition; an unsupported condition fails the whole sample before any compute
      * ({@link dkv.scorers.recipe.UnsupportedConditionException}).
      */
     public List<ScoreRecord> score(Sample sample, List<ConditionSpec> conditions, ScoreOptions options) {
+        return scoreAll(List.of(new SampleWork(sample, conditions)), options).getFirst();
+    }
+
+    /**
+     * Scores several samples together: their bare prefills run as one batch, and their conditions' forwards
+     * share the rounds of batches. Records come back per sample in condition order. An unsupported condition
+     * in any sample fails the call before any compute.
+     */
+    public List<List<ScoreRecord>> scoreAll(List<SampleWork> work, ScoreOptions options) {
+        List<List<Planned>> plans = new ArrayList<>();
+        for (SampleWork w : work) plans.add(plan(w.sample(), w.conditions()));
+        List<List<ScoreRecord>> records = new ArrayList<>();
+        try (TensorScope _ = TensorScope.open()) {
+            // one bare prefill per distinct document text, all in one batched pass
+            Map<String, BarePrefill> bare = prefillBare(plans.stream().flatMap(List::stream)
+                    .map(p -> p.texts().document()).distinct().toList(), options.maxBatch());
+            Map<String, Integer> usersPerDocument = new HashMap<>();
+            List<List<Job>> jobs = new ArrayList<>();
+            for (List<Planned> samplePlans : plans) {
+                List<Job> sampleJobs = new ArrayList<>();
+                for (Planned p : samplePlans) {
+                    BarePrefill b = bare.get(p.texts().document());
+                    usersPerDocument.merge(p.texts().document(), 1, Integer::sum);
+                    sampleJobs.add(switch (p.recipe()) {
+                        case CacheRecipe.FullSequence _ -> new FullSequenceJob(p, b, options);
+                        case CacheRecipe.TruncatedPrefix t -> new TruncatedPrefixJob(p, t, b, options);
+                    });
+                }
+                jobs.add(sampleJobs);
+            }
+            run(jobs.stream().flatMap(List::stream).toList(), options.maxBatch());
+            for (int s = 0; s < work.size(); s++) {
+                List<ScoreRecord> sampleRecords = new ArrayList<>();
+                for (Job job : jobs.get(s)) {
+                    String document = job.plan().texts().document();
+                    double millis = job.millis() + job.bare().millis() / usersPerDocument.get(document);
+                    sampleRecords.add(record(work.get(s).sample(), job.plan(), job.result(), millis, options));
+                }
+                records.add(sampleRecords);
+            }
+        }
+        return records;
+    }
+
+    private List<Planned> plan(Sample sample, List<ConditionSpec> conditions) {
         List<Planned> plans = new ArrayList<>();
         for (ConditionSpec c : conditions) {
             CacheRecipe recipe = CacheRecipe.of(c, model.family());
@@ -81,28 +129,7 @@ public final class SampleScorer {
             }
             plans.add(new Planned(c, recipe, texts, layout));
         }
-        Map<String, Integer> usersPerDocument = new HashMap<>();
-        plans.forEach(p -> usersPerDocument.merge(p.texts().document(), 1, Integer::sum));
-
-        List<ScoreRecord> records = new ArrayList<>();
-        try (TensorScope _ = TensorScope.open()) {
-            Map<String, BarePrefill> bare = new HashMap<>();
-            List<Job> jobs = new ArrayList<>();
-            for (Planned p : plans) {
-                BarePrefill b = bare.computeIfAbsent(p.texts().document(), this::prefillBare);
-                jobs.add(switch (p.recipe()) {
-                    case CacheRecipe.FullSequence _ -> new FullSequenceJob(p, b, options);
-                    case CacheRecipe.TruncatedPrefix t -> new TruncatedPrefixJob(p, t, b, options);
-                });
-            }
-            run(jobs, options.maxBatch());
-            for (Job job : jobs) {
-                BarePrefill b = job.bare();
-                double millis = job.millis() + b.millis() / usersPerDocument.get(job.plan().texts().document());
-                records.add(record(sample, job.plan(), job.result(), millis, options));
-            }
-        }
-        return records;
+        return plans;
     }
 
     /**
@@ -143,16 +170,22 @@ public final class SampleScorer {
         }
     }
 
-    private BarePrefill prefillBare(String documentText) {
-        long t0 = System.nanoTime();
-        int[] ids = model.tokenizer().encode(documentText);
+    /** BOS·DOC prefills of the given document texts, batched; each cache is a view kept in the current scope. */
+    private Map<String, BarePrefill> prefillBare(List<String> documents, int maxBatch) {
+        Map<String, BarePrefill> out = new HashMap<>();
         int bos = model.tokenizer().bosLength();
-        try (ForwardResult r = model.forward(new ForwardRequest(ids, ForwardRequest.consecutive(0, ids.length),
-                KvCache.empty(), AttentionMask.causal(), 0, 0, false))) {
-            // keep the cache's tensors in the sample scope (the result's close would free them)
-            KvCache cache = r.cache().view(0, r.cache().length());
-            return new BarePrefill(ids, bos, cache, (System.nanoTime() - t0) / 1e6);
+        for (int from = 0; from < documents.size(); from += maxBatch) {
+            List<String> chunk = documents.subList(from, Math.min(documents.size(), from + maxBatch));
+            long t0 = System.nanoTime();
+            List<int[]> ids = chunk.stream().map(model.tokenizer()::encode).toList();
+            List<ForwardResult> results = model.forwardBatch(ids.stream().map(i -> new ForwardRequest(i,
+                    ForwardRequest.consecutive(0, i.length), KvCache.empty(), AttentionMask.causal(), 0, 0, false)).toList());
+            double millis = (System.nanoTime() - t0) / 1e6 / chunk.size();
+            for (int k = 0; k < chunk.size(); k++) {
+                out.put(chunk.get(k), new BarePrefill(ids.get(k), bos, results.get(k).cache(), millis));
+            }
         }
+        return out;
     }
 
     /** One condition's way to its score: a sequence of forwards, each asked for by {@link #next()}. */

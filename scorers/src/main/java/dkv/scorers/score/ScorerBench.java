@@ -4,6 +4,7 @@ import dkv.avro.ConditionSpec;
 import dkv.avro.Placement;
 import dkv.avro.RopeCorrection;
 import dkv.avro.Sample;
+import dkv.avro.ScoreRecord;
 import dkv.scorers.model.CausalLm;
 import dkv.scorers.model.ModelFamilies;
 import dkv.scorers.torch.DType;
@@ -18,11 +19,12 @@ import java.util.Random;
 
 /**
  * Throughput of {@link SampleScorer} (pairs = sample x condition scored per second) on the DESIGN.md workload
- * shape: 8 conditions per sample, a passage of about {@code --passage-words} words, an 8-word surrogate, a
- * 20-word query and a 10-word answer, synthetic text from a fixed word list. Prints one line per
- * {@code --max-batch} value after {@code --warmup} samples.
+ * shape: 8 conditions per sample and synthetic texts from a fixed word list ({@code --passage-words},
+ * {@code --surrogate-words}, {@code --query-words}, {@code --answer-words}; the token counts are printed). Prints one line per
+ * configuration ({@code --max-batch} rows per forward x {@code --per-call} samples per
+ * {@link SampleScorer#scoreAll} call), timed after one warm-up call.
  *
- * <pre>java -cp ... dkv.scorers.score.ScorerBench --model DIR --device cuda:0 --dtype bfloat16 --samples 32 --max-batch 1,32</pre>
+ * <pre>java -cp ... dkv.scorers.score.ScorerBench --model DIR --device cuda:0 --dtype bfloat16 --samples 32 --max-batch 1,64 --per-call 1,8</pre>
  */
 public final class ScorerBench {
 
@@ -39,8 +41,11 @@ public final class ScorerBench {
         Device device = Device.cpu();
         DType dtype = DType.FLOAT32;
         int samples = 8;
-        int warmup = 2;
+        List<Integer> perCall = List.of(1);
         int passageWords = 75;
+        int surrogateWords = 8;
+        int queryWords = 20;
+        int answerWords = 10;
         List<Integer> maxBatches = List.of(1, 32);
         for (int i = 0; i + 1 < args.length; i += 2) {
             String v = args[i + 1];
@@ -49,53 +54,57 @@ public final class ScorerBench {
                 case "--device" -> device = Device.parse(v);
                 case "--dtype" -> dtype = DType.parse(v);
                 case "--samples" -> samples = Integer.parseInt(v);
-                case "--warmup" -> warmup = Integer.parseInt(v);
+                case "--per-call" -> perCall = java.util.Arrays.stream(v.split(",")).map(Integer::parseInt).toList();
                 case "--passage-words" -> passageWords = Integer.parseInt(v);
+                case "--surrogate-words" -> surrogateWords = Integer.parseInt(v);
+                case "--query-words" -> queryWords = Integer.parseInt(v);
+                case "--answer-words" -> answerWords = Integer.parseInt(v);
                 case "--max-batch" -> maxBatches = java.util.Arrays.stream(v.split(",")).map(Integer::parseInt).toList();
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
         if (modelDir == null || args.length % 2 != 0) {
             System.err.println("usage: ScorerBench --model DIR [--device cpu|cuda:N] [--dtype float32|bfloat16] [--samples N]"
-                    + " [--warmup N] [--passage-words N] [--max-batch 1,32]");
+                    + " [--passage-words N] [--surrogate-words N] [--query-words N] [--answer-words N]"
+                    + " [--max-batch 1,32] [--per-call 1,8]");
             System.exit(2);
         }
         TorchRuntime runtime = TorchRuntime.load(Optional.empty());
         runtime.requireDevice(device);
         System.out.println(runtime.describe());
         Random random = new Random(42);
-        List<Sample> work = new ArrayList<>();
-        for (int s = 0; s < warmup + samples; s++) {
-            work.add(Sample.newBuilder().setId("b" + s).setDataset("bench").setQuery(words(random, 20))
-                    .setPassage(words(random, passageWords) + ".").setAnswer(words(random, 10)).build());
+        List<SampleScorer.SampleWork> work = new ArrayList<>();
+        for (int s = 0; s < samples; s++) {
+            Sample sample = Sample.newBuilder().setId("b" + s).setDataset("bench").setQuery(words(random, queryWords))
+                    .setPassage(words(random, passageWords) + ".").setAnswer(words(random, answerWords)).build();
+            work.add(new SampleScorer.SampleWork(sample, conditions(words(random, surrogateWords))));
         }
         try (CausalLm model = ModelFamilies.load(modelDir, device, dtype)) {
             SampleScorer scorer = new SampleScorer(model);
             for (int maxBatch : maxBatches) {
-                ScoreOptions options = ScoreOptions.defaults().withMaxBatch(maxBatch);
-                int pairs = 0;
-                long t0 = 0;
-                int[] tokens = new int[3];
-                for (int s = 0; s < work.size(); s++) {
-                    if (s == warmup) {
-                        runtime.cudaSynchronize();
-                        t0 = System.nanoTime();
+                for (int group : perCall) {
+                    ScoreOptions options = ScoreOptions.defaults().withMaxBatch(maxBatch);
+                    scorer.scoreAll(work.subList(0, Math.min(group, work.size())), options);  // warm-up
+                    runtime.cudaSynchronize();
+                    long t0 = System.nanoTime();
+                    int pairs = 0;
+                    int[] tokens = new int[3];
+                    for (int from = 0; from < work.size(); from += group) {
+                        for (List<ScoreRecord> records : scorer.scoreAll(work.subList(from, Math.min(work.size(), from + group)), options)) {
+                            pairs += records.size();
+                            tokens[0] += records.getFirst().getSegments().getDocument();
+                            tokens[1] += records.getFirst().getSegments().getQuery();
+                            tokens[2] += records.getFirst().getSegments().getAnswer();
+                        }
                     }
-                    Sample sample = work.get(s);
-                    var records = scorer.score(sample, conditions(words(random, 8)), options);
-                    if (s >= warmup) {
-                        pairs += records.size();
-                        tokens[0] += records.getFirst().getSegments().getDocument();
-                        tokens[1] += records.getFirst().getSegments().getQuery();
-                        tokens[2] += records.getFirst().getSegments().getAnswer();
-                    }
+                    runtime.cudaSynchronize();
+                    double seconds = (System.nanoTime() - t0) / 1e9;
+                    System.out.printf(Locale.ROOT, "model %s %s %s max-batch %d per-call %d: %d samples x %d conditions"
+                                    + " in %.2f s = %.1f pairs/s (mean tokens: document %.0f, query %.0f, answer %.0f)%n",
+                            modelDir.getFileName(), device, dtype, maxBatch, group, samples, pairs / samples, seconds,
+                            pairs / seconds, tokens[0] / (double) samples, tokens[1] / (double) samples,
+                            tokens[2] / (double) samples);
                 }
-                runtime.cudaSynchronize();
-                double seconds = (System.nanoTime() - t0) / 1e9;
-                System.out.printf(Locale.ROOT, "model %s %s %s max-batch %d: %d samples x %d conditions in %.2f s = %.1f pairs/s"
-                                + " (mean tokens: document %.0f, query %.0f, answer %.0f)%n",
-                        modelDir.getFileName(), device, dtype, maxBatch, samples, pairs / samples, seconds, pairs / seconds,
-                        tokens[0] / (double) samples, tokens[1] / (double) samples, tokens[2] / (double) samples);
             }
         }
     }

@@ -17,8 +17,8 @@ import org.junit.jupiter.params.provider.FieldSource;
 /**
  * Every placement of every fixture model against HF transformers (ops/reference/llama_fixtures.py):
  * float32 on CPU, NLLs and per-token log-probs within 1e-4, identical segment counts, the document K/V check
- * and attention shares. Run with the shared bare prefill and batched conditions (the default), and with a
- * separate full forward per condition, one at a time.
+ * and attention shares. Run with the shared bare prefill and batched conditions (the default), with a
+ * separate full forward per condition one at a time, and with all samples scored in one call.
  */
 class HfFixtureTest {
 
@@ -28,23 +28,32 @@ class HfFixtureTest {
     @ParameterizedTest
     @FieldSource("NAMES")
     void sharedPrefillMatchesHf(String name) {
-        check(name, ScoreOptions.defaults());
+        check(name, ScoreOptions.defaults(), false);
     }
 
     @ParameterizedTest
     @FieldSource("NAMES")
     void separateForwardsMatchHf(String name) {
-        check(name, ScoreOptions.defaults().withSharing(false).withMaxBatch(1));
+        check(name, ScoreOptions.defaults().withSharing(false).withMaxBatch(1), false);
     }
 
-    static void check(String name, ScoreOptions options) {
+    @ParameterizedTest
+    @FieldSource("NAMES")
+    void allSamplesBatchedTogetherMatchHf(String name) {
+        check(name, ScoreOptions.defaults(), true);
+    }
+
+    static void check(String name, ScoreOptions options, boolean allAtOnce) {
         FixtureFile f = ReferenceFixture.load(name);
         int compared = 0;
         try (CausalLm model = ModelFamilies.load(f.dir(), Device.cpu(), DType.FLOAT32)) {
             SampleScorer scorer = new SampleScorer(model);
-            for (Sample sample : f.samples().values()) {
-                List<ScoreRecord> records = scorer.score(sample, f.conditions(sample.getId()), options);
-                for (FixtureComparison.Deviation d : FixtureComparison.compare(f, sample.getId(), records)) {
+            List<Sample> samples = List.copyOf(f.samples().values());
+            List<List<ScoreRecord>> scored = allAtOnce
+                    ? scorer.scoreAll(samples.stream().map(s -> new SampleScorer.SampleWork(s, f.conditions(s.getId()))).toList(), options)
+                    : samples.stream().map(s -> scorer.score(s, f.conditions(s.getId()), options)).toList();
+            for (int s = 0; s < samples.size(); s++) {
+                for (FixtureComparison.Deviation d : FixtureComparison.compare(f, samples.get(s).getId(), scored.get(s))) {
                     String where = name + " " + d.where();
                     assertEquals(List.of(), d.mismatches(), where);
                     assertTrue(d.nllMean() <= TOLERANCE, where + " |Δ nll_mean| " + d.nllMean());

@@ -1,0 +1,82 @@
+package dkv.aggregator.tail;
+
+import dkv.avro.PairedStats;
+import dkv.avro.StatsSnapshot;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The terminal view of a snapshot: one row per condition (and contrast) with n, mean δ and its confidence
+ * sequence, d_z, win rate and a status read off the always-valid p-value — the only one valid while peeking.
+ */
+public final class StatsTable {
+    private StatsTable() {}
+
+    public static String render(StatsSnapshot s, double alpha) {
+        StringBuilder out = new StringBuilder();
+        long planned = s.getPlannedSamples() * s.getPlannedConditions();
+        out.append(String.format(Locale.ROOT, "experiment %s — %d records%s, %d samples (%d complete), %s%n",
+                s.getExperimentId(), s.getRecords(), planned > 0 ? " / " + planned + " planned" : "", s.getSamples(),
+                s.getCompleteSamples(), s.getFinal$() ? "FINAL" : progress(s)));
+        out.append(String.format(Locale.ROOT, "baseline %s%s · snapshot %s%n", s.getBaseline(),
+                s.getOracle() == null ? "" : " · oracle " + s.getOracle(), Instant.ofEpochMilli(s.getProducedAt())));
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"condition", "n", "mean δ", "CS (anytime)", "d_z", "win rate", "anytime p", "status"});
+        for (PairedStats p : s.getConditions()) {
+            rows.add(row(p.getName(), p, alpha));
+        }
+        for (PairedStats p : s.getContrasts()) {
+            rows.add(row(p.getName() + " (vs " + p.getReference() + ")", p, alpha));
+        }
+        int[] width = new int[rows.getFirst().length];
+        for (String[] row : rows) {
+            for (int c = 0; c < row.length; c++) {
+                width[c] = Math.max(width[c], row[c].length());
+            }
+        }
+        for (String[] row : rows) {
+            for (int c = 0; c < row.length; c++) {
+                String cell = c == 0 || c == row.length - 1 ? pad(row[c], width[c]) : padLeft(row[c], width[c]);
+                out.append(c == 0 ? "" : "  ").append(cell);
+            }
+            out.append('\n');
+        }
+        out.append(s.getFinal$() ? "" : "fixed-n t / Wilcoxon p-values: final only (dkv report once the run is complete)\n");
+        return out.toString();
+    }
+
+    private static String progress(StatsSnapshot s) {
+        String rate = String.format(Locale.ROOT, "%.1f rec/s", s.getRecordsPerSecond());
+        return s.getEtaSeconds() == null ? rate : rate + String.format(Locale.ROOT, ", ETA %.0f s", s.getEtaSeconds());
+    }
+
+    private static String[] row(String name, PairedStats p, double alpha) {
+        return new String[] {name, Long.toString(p.getN()), num(p.getMeanDelta()),
+                "[" + num(p.getCsLo()) + ", " + num(p.getCsHi()) + "]", num(p.getCohenDz()),
+                Double.isFinite(p.getWinRate()) ? String.format(Locale.ROOT, "%.1f%%", 100 * p.getWinRate()) : "—",
+                Double.isFinite(p.getAnytimeP()) ? String.format(Locale.ROOT, "%.3g", p.getAnytimeP()) : "—",
+                status(p, alpha)};
+    }
+
+    /** helps / hurts once the confidence sequence excludes 0 (anytime p below α), else undecided. */
+    static String status(PairedStats p, double alpha) {
+        if (!(p.getAnytimeP() < alpha)) {
+            return "undecided";
+        }
+        return p.getMeanDelta() > 0 ? "helps" : "hurts";
+    }
+
+    private static String num(double v) {
+        return Double.isFinite(v) ? String.format(Locale.ROOT, "%.4f", v) : "—";
+    }
+
+    private static String pad(String s, int width) {
+        return s + " ".repeat(width - s.length());
+    }
+
+    private static String padLeft(String s, int width) {
+        return " ".repeat(width - s.length()) + s;
+    }
+}

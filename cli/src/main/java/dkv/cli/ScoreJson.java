@@ -1,0 +1,69 @@
+package dkv.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dkv.avro.LayerShares;
+import dkv.avro.ScoreRecord;
+import dkv.avro.SegmentShares;
+import dkv.avro.SegmentTokens;
+
+/**
+ * The JSON line of one ScoreRecord written by {@code dkv score}: {@code nll} is the answer's mean NLL (what
+ * {@code dkv aggregate} reads), the other names follow the Avro record.
+ */
+public final class ScoreJson {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private ScoreJson() {}
+
+    public static String line(ScoreRecord r) {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("experiment_id", r.getExperimentId());
+        o.put("sample_id", r.getSampleId());
+        o.put("condition", r.getCondition());
+        if (r.getGroup() != null) {
+            o.put("group", r.getGroup());
+        }
+        o.put("nll", r.getNllMean());
+        o.put("nll_sum", r.getNllSum());
+        o.put("answer_tokens", r.getAnswerTokens());
+        o.set("segment_tokens", segments(r.getSegments()));
+        if (r.getDocumentKvMaxAbsDelta() == null) {
+            o.putNull("document_kv_max_abs_delta");
+        } else {
+            o.put("document_kv_max_abs_delta", r.getDocumentKvMaxAbsDelta());
+        }
+        if (r.getTokenLogprobs() != null) {
+            ArrayNode lp = o.putArray("token_logprobs");
+            r.getTokenLogprobs().forEach(lp::add);
+        }
+        if (r.getAttention() != null) {
+            ArrayNode layers = o.putArray("attention");
+            for (LayerShares l : r.getAttention().getLayers()) {
+                ObjectNode layer = layers.addObject();
+                layer.put("layer", l.getLayer());
+                if (l.getFromQuery() != null) {
+                    layer.set("from_query", shares(l.getFromQuery()));
+                }
+                layer.set("from_answer", shares(l.getFromAnswer()));
+            }
+        }
+        o.put("plan_hash", r.getPlanHash());
+        o.putObject("model").put("id", r.getModel().getId()).put("revision", r.getModel().getRevision());
+        o.put("device", r.getDevice());
+        o.put("dtype", r.getDtype());
+        o.put("score_ms", r.getScoreMs());
+        return o.toString();
+    }
+
+    private static ObjectNode segments(SegmentTokens s) {
+        return JSON.createObjectNode().put("bos", s.getBos()).put("prefix", s.getPrefix()).put("document", s.getDocument())
+                .put("suffix", s.getSuffix()).put("query", s.getQuery()).put("answer", s.getAnswer());
+    }
+
+    private static ObjectNode shares(SegmentShares s) {
+        return JSON.createObjectNode().put("bos", s.getBos()).put("prefix", s.getPrefix()).put("document", s.getDocument())
+                .put("suffix", s.getSuffix()).put("query", s.getQuery()).put("answer", s.getAnswer());
+    }
+}

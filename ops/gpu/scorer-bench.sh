@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Scorer-level throughput (dkv.scorers.score.ScorerBench) on the random Mistral-7B-shaped bf16 model of
+# ops/gpu/bench/make_model.py (one word = one token): pairs/s with one condition per forward vs batched
+# conditions (--max-batch), one sample per SampleScorer call vs several (--per-call). Workload shape of
+# DESIGN.md: ~100-token passage, 8-token surrogate, ~20-token QUERY segment, ~10-token answer, 8 conditions.
+# Needs DKV_JAVA / DKV_LIB (source ops/gpu/unpack.sh) and a python with torch + transformers (PYTHON) to
+# build the model once into $BENCH_MODEL. Logs go to $OUT.
+# Usage (GPU machine, repo root):  source ops/gpu/unpack.sh && ops/gpu/scorer-bench.sh [cuda:N]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+: "${DKV_JAVA:?source ops/gpu/unpack.sh first}" "${DKV_LIB:?source ops/gpu/unpack.sh first}"
+export PYTORCH_LIBRARY_PATH=${PYTORCH_LIBRARY_PATH:-/opt/torch/.venv/lib/python3.12/site-packages/torch/lib}
+export DJL_OFFLINE=true RUST_FLAVOR=cpu
+OUT=${OUT:-/tmp/dkv-out}
+mkdir -p "$OUT"
+PYTHON=${PYTHON:-/opt/torch/.venv/bin/python}
+[ -x "$PYTHON" ] || PYTHON=python3
+device=${1:-cuda:0}
+BENCH_MODEL=${BENCH_MODEL:-/tmp/dkv-bench/model}
+if [ ! -f "$BENCH_MODEL/config.json" ]; then
+  "$PYTHON" ops/gpu/bench/make_model.py --out "$BENCH_MODEL" --shape mistral-7b --device "$device" 2>&1 | tail -3 \
+    | tee "$OUT/scorer-bench-model.log"
+fi
+"$DKV_JAVA" --enable-native-access=ALL-UNNAMED -Dorg.apache.avro.SERIALIZABLE_PACKAGES=dkv.avro -cp "$DKV_LIB/*" \
+  dkv.scorers.score.ScorerBench --model "$BENCH_MODEL" --device "$device" --dtype bfloat16 --samples 32 \
+  --passage-words 100 --surrogate-words 8 --query-words 13 --answer-words 10 --max-batch 1,256 --per-call 1,8,32 \
+  2>&1 | tee "$OUT/scorer-bench.log"

@@ -1,0 +1,33 @@
+package dkv.scorers.worker;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+
+/** Default worker ids: host name and an index, the same after a restart on the same host. */
+public final class WorkerIds {
+    private WorkerIds() {}
+
+    public static String of(String host, int index) {
+        if (index < 0) {
+            throw new IllegalArgumentException("worker index must be >= 0, got " + index);
+        }
+        return "scorer-" + host + "-" + index;
+    }
+
+    /** {@link #of} with this machine's host name ({@code HOSTNAME}, else the resolver's, else "localhost"). */
+    public static String local(int index) {
+        return of(hostName(), index);
+    }
+
+    static String hostName() {
+        String env = System.getenv("HOSTNAME");
+        if (env != null && !env.isBlank()) {
+            return env.strip();
+        }
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (UnknownHostException e) {
+            return "localhost";
+        }
+    }
+}
