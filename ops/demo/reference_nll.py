@@ -120,7 +120,8 @@ def check_truncation_reference(model, tok, sample):
 
 # ---------------------------------------------------------------- plan conditions
 
-def surrogate_of(condition, sample, rng):
+def surrogate_of(condition, sample, rng, conditions):
+    """The condition's surrogate text; `shuffled` shuffles the words of the surrogate of the condition named by `of`."""
     kind = condition.get("surrogate_kind")
     if kind is None:
         return None
@@ -129,9 +130,10 @@ def surrogate_of(condition, sample, rng):
     if kind == "static":
         return condition["surrogate"].replace("{query}", sample["query"]).replace("{passage}", sample["passage"])
     if kind == "shuffled":
-        if condition.get("of", "oracle") != "oracle":
-            raise ValueError(f"condition {condition['name']}: shuffled of {condition['of']} not supported here")
-        words = sample["query"].split()
+        source = next((c for c in conditions if c["name"] == condition["of"]), None)
+        if source is None:
+            raise ValueError(f"condition {condition['name']}: 'of' names no condition: {condition['of']}")
+        words = surrogate_of(source, sample, rng, conditions).split()
         rng.shuffle(words)
         return " ".join(words)
     raise ValueError(f"condition {condition['name']}: surrogate_kind {kind} not supported here")
@@ -143,7 +145,7 @@ def score_plan(model, tok, samples, conditions, seed=0):
     records = []
     for sample in samples:
         for condition in conditions:
-            surrogate = surrogate_of(condition, sample, rng)
+            surrogate = surrogate_of(condition, sample, rng, conditions)
             nll, lengths = condition_nll(model, tok, sample, condition["placement"], surrogate,
                                          condition.get("rope_correction", "HALF_SPLIT"))
             records.append({"sample_id": sample["id"], "condition": condition["name"], "nll_mean": nll,
@@ -188,19 +190,27 @@ def main():
     parser.add_argument("--plan", default=str(REPO / "demo" / "plan.json"))
     parser.add_argument("--samples", default=str(REPO / "demo" / "samples.jsonl"))
     parser.add_argument("--out", default=str(REPO / "demo" / "reference" / "nll.jsonl"))
+    parser.add_argument("--conditions", default=None, help="comma-separated subset of the plan's conditions")
     args = parser.parse_args()
     torch.set_num_threads(2)
     model, tok = load_model(args.model)
     plan = json.loads(pathlib.Path(args.plan).read_text())
     samples = [json.loads(line) for line in pathlib.Path(args.samples).read_text().splitlines() if line.strip()]
+    conditions = plan["conditions"]
+    if args.conditions:
+        wanted = args.conditions.split(",")
+        unknown = sorted(set(wanted) - {c["name"] for c in conditions})
+        if unknown:
+            raise SystemExit(f"--conditions: {', '.join(unknown)} not in {args.plan}")
+        conditions = [c for c in conditions if c["name"] in wanted]
     check_truncation_reference(model, tok, samples[0])
-    records = score_plan(model, tok, samples, plan["conditions"])
+    records = score_plan(model, tok, samples, conditions)
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8", newline="\n") as f:
         for r in records:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    print_table(f"{args.samples}: {len(samples)} samples x {len(plan['conditions'])} conditions -> {out}",
+    print_table(f"{args.samples}: {len(samples)} samples x {len(conditions)} conditions -> {out}",
                 summarize(records, plan["baseline"]), plan["baseline"])
 
 

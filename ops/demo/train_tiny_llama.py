@@ -10,15 +10,16 @@ What it does, in order:
    reproduces the ids;
 3. trains a 4-layer GQA Llama on three layouts of each sample, exactly as dkv's scorer lays text out
    (DESIGN.md "Sequence layout"): bare `<s>{passage}\\n\\nQuestion: {query}\\nAnswer: {answer}`,
-   query as PREFIX `<s>{query}\\n{passage}...` and query as SUFFIX `<s>{passage}\\n{query}...`;
-4. measures held-out answer NLL (mean over answer tokens, per sample, then mean over samples) for the
-   demo plan's conditions on demo/samples.jsonl and for bare vs prefix on a held-out set of the
-   training pool; PREFIX_TRUNCATED is computed by real cache surgery (drop the prefix entries, keep BOS,
-   re-rotate document keys by -P), so the numbers are an independent reference for the Java pipeline;
-5. saves with save_pretrained(safe_serialization=True), reloads with AutoModelForCausalLM/AutoTokenizer
-   and checks that the reloaded model gives the same logits and the tokenizer adds BOS.
+   query as PREFIX `<s>{query}\\n{passage}...` and query as SUFFIX `<s>{passage}\\n{query}...`, each
+   followed by up to --extra-questions more question/answer pairs about the same passage;
+4. saves with save_pretrained(safe_serialization=True), reloads with AutoModelForCausalLM/AutoTokenizer
+   and checks that the reloaded model gives the same logits and the tokenizer adds BOS;
+5. measures answer NLL (mean over answer tokens per sample, then over samples) with reference_nll.py:
+   every demo/plan.json condition on demo/samples.jsonl (entities never trained on), and bare / prefix /
+   truncated / suffix on a held-out set of the training pool.
 
-Deterministic: fixed seeds, a fixed number of steps, torch.set_num_threads(2).
+Deterministic by construction: fixed seeds, a fixed number of steps, torch.set_num_threads(2)
+(--max-minutes is only a safety stop; a run it cuts short says so).
 """
 
 import argparse

@@ -9,4 +9,4 @@ if [ -z "${PYTORCH_LIBRARY_PATH:-}" ]; then
   }
   export PYTORCH_LIBRARY_PATH
 fi
-exec java --enable-native-access=ALL-UNNAMED -cp '/opt/dkv/lib/*' dkv.cli.Dkv "$@"
+exec java --enable-native-access=ALL-UNNAMED -XX:MaxRAMPercentage=75 -cp '/opt/dkv/lib/*' dkv.cli.Dkv "$@"

@@ -19,13 +19,14 @@ mkdir -p "$OUT"
 PYTHON=${PYTHON:-/opt/torch/.venv/bin/python}
 [ -x "$PYTHON" ] || PYTHON=python3
 device=${1:-cuda:0}
-dkv() { "$DKV_JAVA" --enable-native-access=ALL-UNNAMED -Dorg.apache.avro.SERIALIZABLE_PACKAGES=dkv.avro -cp "$DKV_LIB/*" dkv.cli.Dkv "$@"; }
+# an array, not a function: `"${dkv[@]}" ... &` makes $! the JVM itself, so kill -TERM reaches it
+dkv=("$DKV_JAVA" --enable-native-access=ALL-UNNAMED -Dorg.apache.avro.SERIALIZABLE_PACKAGES=dkv.avro -cp "$DKV_LIB/*" dkv.cli.Dkv)
 FIXTURE=scorers/src/test/resources/fixtures/llama
 SAMPLES=cli/src/test/resources/score/fixture-samples.jsonl
 
 echo "== 1. dkv score on $device against HF" | tee "$OUT/scorer-worker.log"
 for dtype in float32 bfloat16; do
-  dkv score --model "$FIXTURE" --samples "$SAMPLES" --plan cli/src/test/resources/score/fixture-plan.json \
+  "${dkv[@]}" score --model "$FIXTURE" --samples "$SAMPLES" --plan cli/src/test/resources/score/fixture-plan.json \
     --out "$OUT/score-$dtype.jsonl" --device "$device" --dtype "$dtype" --attention 2>&1 | tee -a "$OUT/scorer-worker.log"
   tol=$([ "$dtype" = float32 ] && echo 1e-3 || echo 0.5)
   "$PYTHON" - "$FIXTURE/expected.json" "$OUT/score-$dtype.jsonl" "$tol" "$dtype" <<'PY' | tee -a "$OUT/scorer-worker.log"
@@ -49,19 +50,20 @@ lines = open('$SAMPLES').read().splitlines()
 with open('$OUT/eos-samples.jsonl', 'w') as f:
     for i in range(48):
         s = json.loads(lines[i % 3]); s['id'] = f'eos-{i}'; f.write(json.dumps(s) + '\n')"
-dkv broker --port 0 > "$OUT/broker.out" 2> "$OUT/broker.log" &
+"${dkv[@]}" broker --port 0 > "$OUT/broker.out" 2> "$OUT/broker.log" &
 broker=$!
-trap 'kill $broker 2>/dev/null || true' EXIT
+scorer=
+trap 'kill $scorer $broker 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 for _ in $(seq 60); do grep -q bootstrap= "$OUT/broker.out" 2>/dev/null && break; sleep 1; done
 bootstrap=$(sed -n 's/^bootstrap=//p' "$OUT/broker.out")
-dkv produce --bootstrap "$bootstrap" --plan cli/src/test/resources/score/eos-plan.json --dataset "$OUT/eos-samples.jsonl" \
+"${dkv[@]}" produce --bootstrap "$bootstrap" --plan cli/src/test/resources/score/eos-plan.json --dataset "$OUT/eos-samples.jsonl" \
   --model-id fixture-llama 2>&1 | tee -a "$OUT/scorer-worker.log"
-dkv scorer --bootstrap "$bootstrap" --model "$FIXTURE" --model-id fixture-llama --device "$device" --worker-id gpu-0 \
+"${dkv[@]}" scorer --bootstrap "$bootstrap" --model "$FIXTURE" --model-id fixture-llama --device "$device" --worker-id gpu-0 \
   --metrics-port 0 > "$OUT/scorer.log" 2>&1 &
 scorer=$!
-for _ in $(seq 120); do grep -q "scored 144 records" "$OUT/scorer.log" && break; sleep 1; done
+for _ in $(seq 300); do grep -q "scored 144 records" "$OUT/scorer.log" && break; kill -0 $scorer || break; sleep 1; done
 port=$(sed -n 's#.*metrics on http://127.0.0.1:\([0-9]*\)/metrics.*#\1#p' "$OUT/scorer.log")
-curl -s "http://127.0.0.1:$port/metrics" | grep -E '^dkv_scorer_(records_total|latency_seconds_(count|sum))' | tee -a "$OUT/scorer-worker.log"
+curl -s "http://127.0.0.1:$port/metrics" | grep -E '^dkv_scorer_(records_total|latency_seconds_(count|sum))' | tee -a "$OUT/scorer-worker.log" || true
 kill -TERM $scorer; wait $scorer || true
 cat "$OUT/scorer.log" >> "$OUT/scorer-worker.log"
 grep -q "scored 144 records" "$OUT/scorer.log" && grep -q "gpu-0 stopped gracefully after 144 records" "$OUT/scorer.log" \

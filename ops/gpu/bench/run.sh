@@ -6,7 +6,9 @@
 #   4. dkv score        the Java scorer on the same files, timed by java_timing.py   → $OUT/java.jsonl, java-timing.json
 #   5. compare.py       the side-by-side table                                       → $OUT/compare.txt, compare.json
 #
-# Usage (repository root):  ops/gpu/bench/run.sh [--no-java] [--fresh-model]
+# Usage (repository root):  ops/gpu/bench/run.sh [--no-java | --java-only] [--fresh-model]
+#   --java-only reuses the model, workload and HF results an earlier run left in $OUT (e.g. when one call's
+#   time limit cannot hold both halves: run --no-java, then --java-only on the still-warm machine).
 #   With Java: DKV_JAVA (java 25 binary) and DKV_LIB (dkv jars), e.g. from `source ops/gpu/unpack.sh`.
 # Optional env: OUT (default /tmp/dkv-bench-out), DKV_PYTHON (default /opt/torch/.venv/bin/python),
 #   DKV_BENCH_MODEL_DIR (default /tmp/dkv-bench/model; kept outside $OUT: 14.5 GB), DKV_BENCH_SAMPLES (32),
@@ -17,12 +19,14 @@
 set -euo pipefail
 
 java_run=1
+hf_run=1
 fresh=0
 for arg in "$@"; do
   case "$arg" in
     --no-java) java_run=0 ;;
+    --java-only) hf_run=0 ;;
     --fresh-model) fresh=1 ;;
-    *) echo "run.sh: unknown argument '$arg' (--no-java, --fresh-model)" >&2; exit 2 ;;
+    *) echo "run.sh: unknown argument '$arg' (--no-java, --java-only, --fresh-model)" >&2; exit 2 ;;
   esac
 done
 
@@ -50,6 +54,7 @@ step "gpu"
 nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used --format=csv,noheader | tee "$OUT/gpu.txt" || true
 df -h "$(dirname "$model")" 2>/dev/null | tail -1 || true
 
+if [[ $hf_run == 1 ]]; then
 step "1. model → $model"
 if [[ $fresh == 1 || ! -f "$model/dkv-bench-model.json" ]] || ! grep -q "\"shape\": \"$shape\"" "$model/dkv-bench-model.json"; then
   if [[ -d "$model" && -n "$(ls -A "$model")" && ! -f "$model/dkv-bench-model.json" ]]; then
@@ -72,6 +77,13 @@ step "3. hf transformers"
 "$py" "$here/hf_bench.py" --model "$model" --work "$OUT/work.jsonl" --plan "$OUT/plan.json" \
   --out "$OUT/hf-results.json" --batch-sizes "$sizes" --device "$device" --dtype "$dtype" 2>&1 \
   | grep -v 'Loading weights' | tee "$OUT/hf-bench.log"
+
+else
+  for f in "$model/config.json" "$OUT/work.jsonl" "$OUT/plan.json" "$OUT/hf-results.json"; do
+    [[ -f $f ]] || { echo "run.sh --java-only: $f is missing; run the HF half first" >&2; exit 2; }
+  done
+  step "1-3. reusing the model, workload and HF results in $OUT"
+fi
 
 compare_args=(--hf "$OUT/hf-results.json" --json "$OUT/compare.json")
 status=0

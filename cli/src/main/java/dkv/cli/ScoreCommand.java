@@ -36,6 +36,8 @@ import picocli.CommandLine.Spec;
 /**
  * Offline scoring without Kafka: the plan over the samples gives exactly the WorkItems {@code dkv produce}
  * would send, and each is scored as a scorer worker would, into one JSON line per sample × condition.
+ * Samples are scored a chunk at a time ({@code --samples-per-call}) so that their forwards fill the padded
+ * batches; the output keeps sample order, then condition order.
  */
 @Command(name = "score", mixinStandardHelpOptions = true,
         description = "Score samples under a plan offline (no Kafka) and write one JSON line per sample x condition.")
@@ -66,13 +68,25 @@ public final class ScoreCommand implements Callable<Integer> {
     @Option(names = "--model-id", paramLabel = "ID", description = "model id written into the records (default: the plan's, else the model directory's name)")
     String modelId;
 
-    @Option(names = "--max-batch", defaultValue = "32", paramLabel = "N", description = "conditions' forwards per padded batch (default: ${DEFAULT-VALUE})")
+    @Option(names = "--samples-per-call", defaultValue = "32", paramLabel = "N",
+            description = "samples scored together, their forwards sharing padded batches (default: ${DEFAULT-VALUE})")
+    int samplesPerCall;
+
+    @Option(names = "--max-batch", defaultValue = "256", paramLabel = "N",
+            description = "rows (one condition's forward each) per padded batch at most (default: ${DEFAULT-VALUE})")
     int maxBatch;
+
+    @Option(names = "--max-tokens", defaultValue = "" + ScoreOptions.DEFAULT_MAX_TOKENS, paramLabel = "N",
+            description = "padded tokens (rows x longest row) per batched forward at most (default: ${DEFAULT-VALUE})")
+    int maxTokens;
 
     @Override
     public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
         try {
+            if (samplesPerCall < 1) {
+                throw new IllegalArgumentException("--samples-per-call must be >= 1, got " + samplesPerCall);
+            }
             Plan loaded = Plan.loadFileOrPreset(plan);
             ModelSnapshot snapshot = ModelSnapshot.open(model.modelDir);
             ModelFamilies.familyOf(snapshot); // an unsupported model fails before the dataset pass and libtorch
@@ -87,7 +101,7 @@ public final class ScoreCommand implements Callable<Integer> {
                 err.println("dkv score: " + loaded.experimentId() + " (plan " + loaded.hash() + ", " + loaded.conditions().size()
                         + " conditions): " + work.planned() + " samples -> " + out);
                 WorkItemScorer scorer = new WorkItemScorer(served, ScoreOptions.defaults().withAttention(attention)
-                        .withMaxBatch(maxBatch).withWorker("dkv-score"));
+                        .withMaxBatch(maxBatch).withMaxTokens(maxTokens).withWorker("dkv-score"));
                 long records = write(work, scorer, ScoreProgress.onStderr("dkv score:", "samples", work.planned(), err));
                 err.println("dkv score: wrote " + records + " records to " + out);
                 return 0;
@@ -105,14 +119,20 @@ public final class ScoreCommand implements Callable<Integer> {
                 Files.createDirectories(out.toAbsolutePath().getParent());
             }
             try (BufferedWriter writer = Files.newBufferedWriter(out, StandardCharsets.UTF_8)) {
-                for (KeyedWork item : work.items().toIterable()) {
-                    List<ScoreRecord> scored = scorer.score(item.item());
-                    for (ScoreRecord r : scored) {
-                        writer.write(ScoreJson.line(r));
-                        writer.newLine();
+                for (List<KeyedWork> chunk : work.items().buffer(samplesPerCall).toIterable()) {
+                    List<WorkItemScorer.ItemResult> results = scorer.scoreAll(chunk.stream().map(KeyedWork::item).toList());
+                    for (WorkItemScorer.ItemResult result : results) {
+                        List<ScoreRecord> scored = switch (result) {
+                            case WorkItemScorer.ItemResult.Scored s -> s.records();
+                            case WorkItemScorer.ItemResult.Failed f -> throw f.reason();
+                        };
+                        for (ScoreRecord r : scored) {
+                            writer.write(ScoreJson.line(r));
+                            writer.newLine();
+                        }
+                        records += scored.size();
+                        progress.advance(1);
                     }
-                    records += scored.size();
-                    progress.advance(1);
                 }
             }
         } catch (IOException e) {

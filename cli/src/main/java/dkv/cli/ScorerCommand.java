@@ -60,9 +60,13 @@ public final class ScorerCommand implements Callable<Integer> {
             description = "WorkItems per transaction at most (default: ${DEFAULT-VALUE})")
     int maxPollRecords;
 
-    @Option(names = "--max-batch", defaultValue = "32", paramLabel = "N",
-            description = "conditions' forwards per padded batch (default: ${DEFAULT-VALUE})")
+    @Option(names = "--max-batch", defaultValue = "256", paramLabel = "N",
+            description = "rows (one condition's forward each) per padded batch at most, over all WorkItems of a poll (default: ${DEFAULT-VALUE})")
     int maxBatch;
+
+    @Option(names = "--max-tokens", defaultValue = "" + ScoreOptions.DEFAULT_MAX_TOKENS, paramLabel = "N",
+            description = "padded tokens (rows x longest row) per batched forward at most (default: ${DEFAULT-VALUE})")
+    int maxTokens;
 
     @Option(names = "--attention", description = "record attention shares for every condition (else where a condition asks)")
     boolean attention;
@@ -92,7 +96,7 @@ public final class ScorerCommand implements Callable<Integer> {
             ServedModel served = ServedModel.of(lm, modelId);
             ScorerMetrics metrics = new ScorerMetrics(registry, id);
             WorkItemScorer scorer = new WorkItemScorer(served, ScoreOptions.defaults().withAttention(attention)
-                    .withMaxBatch(maxBatch).withWorker(id));
+                    .withMaxBatch(maxBatch).withMaxTokens(maxTokens).withWorker(id));
             ScorerWorker worker = ScorerWorker.start(settings, options, ScoreBatchFunction.of(scorer, metrics), registry);
             // SIGTERM: commit (or abort) the batch in flight and leave the group before the JVM halts
             Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("dkv-scorer-stop").unstarted(() -> {

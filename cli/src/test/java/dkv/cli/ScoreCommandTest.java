@@ -78,6 +78,40 @@ class ScoreCommandTest {
     }
 
     @Test
+    void scoringSamplesTogetherWritesTheSameNllsInTheSameOrderAsOneAtATime() throws Exception {
+        Path alone = dir.resolve("alone.jsonl");
+        Path together = dir.resolve("together.jsonl");
+        Run one = dkv("score", "--model", FIXTURE_MODEL.toString(), "--samples", SAMPLES.toString(), "--plan", PLAN.toString(),
+                "--out", alone.toString(), "--samples-per-call", "1");
+        assertEquals(0, one.exit(), one.err());
+        Run eight = dkv("score", "--model", FIXTURE_MODEL.toString(), "--samples", SAMPLES.toString(), "--plan", PLAN.toString(),
+                "--out", together.toString(), "--samples-per-call", "8");
+        assertEquals(0, eight.exit(), eight.err());
+        assertTrue(eight.err().contains("3/3 samples"), "progress on stderr:\n" + eight.err());
+
+        List<String> aloneLines = Files.readAllLines(alone, StandardCharsets.UTF_8);
+        List<String> togetherLines = Files.readAllLines(together, StandardCharsets.UTF_8);
+        assertEquals(3 * 6, aloneLines.size());
+        assertEquals(aloneLines.size(), togetherLines.size());
+        for (int i = 0; i < aloneLines.size(); i++) {
+            JsonNode a = JSON.readTree(aloneLines.get(i));
+            JsonNode t = JSON.readTree(togetherLines.get(i));
+            String key = a.get("sample_id").asText() + "/" + a.get("condition").asText();
+            assertEquals(key, t.get("sample_id").asText() + "/" + t.get("condition").asText(), "line " + (i + 1) + ": same order");
+            assertEquals(a.get("nll").asDouble(), t.get("nll").asDouble(), 1e-5, key + " nll");
+            assertEquals(a.get("nll_sum").asDouble(), t.get("nll_sum").asDouble(), 1e-5 * a.get("answer_tokens").asInt(), key + " nll_sum");
+        }
+    }
+
+    @Test
+    void aSamplesPerCallBelowOneIsOneLineNamingIt() {
+        Run run = dkv("score", "--model", FIXTURE_MODEL.toString(), "--samples", SAMPLES.toString(), "--plan", PLAN.toString(),
+                "--out", dir.resolve("x.jsonl").toString(), "--samples-per-call", "0");
+        assertEquals(2, run.exit());
+        assertOneLine(run.err(), "dkv score: --samples-per-call must be >= 1, got 0");
+    }
+
+    @Test
     void limitScoresOnlyTheFirstSamples() throws Exception {
         Path out = dir.resolve("limited.jsonl");
         Run run = dkv("score", "--model", FIXTURE_MODEL.toString(), "--samples", SAMPLES.toString(), "--plan", PLAN.toString(),

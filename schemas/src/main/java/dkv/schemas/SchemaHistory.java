@@ -22,6 +22,7 @@ import org.apache.avro.util.ClassSecurityValidator;
  */
 public final class SchemaHistory {
     static final String ROOT = "/dkv/schemas/history/";
+    private static final String GENERATED_PACKAGE = "dkv.avro.";
     private static volatile boolean trusted;
 
     private SchemaHistory() {}
@@ -33,9 +34,10 @@ public final class SchemaHistory {
         }
         synchronized (SchemaHistory.class) {
             if (!trusted) {
+                // The builder trusts exact class names only; the generated contract is a whole package.
                 ClassSecurityValidator.setGlobal(ClassSecurityValidator.composite(
                         ClassSecurityValidator.getGlobal(),
-                        ClassSecurityValidator.builder().add("dkv.avro.").build()));
+                        type -> type.getName().startsWith(GENERATED_PACKAGE)));
                 trusted = true;
             }
         }

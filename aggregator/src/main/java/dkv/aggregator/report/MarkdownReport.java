@@ -119,6 +119,7 @@ public final class MarkdownReport {
                     StandardCharsets.UTF_8);
             md.append("![attention ").append(condition).append("](").append(file).append(")\n\n");
         }
+        bands(md, s.getAttention());
         List<AttentionSummary> changes = s.getAttention().stream()
                 .filter(a -> a.getSegment().equals("query_change_vs_baseline")).toList();
         if (!changes.isEmpty()) {
@@ -131,6 +132,28 @@ public final class MarkdownReport {
             }
             md.append('\n');
         }
+    }
+
+    /** Mean share per segment in the early, middle and late third of the layers (answer positions). */
+    private static void bands(StringBuilder md, List<AttentionSummary> attention) {
+        md.append("Mean share by layer band (thirds of the layers, from answer positions):\n\n"
+                + "| condition | segment | early | middle | late |\n|---|---|---|---|---|\n");
+        for (AttentionSummary a : attention) {
+            if (!a.getSource().equals("answer") || a.getSegment().equals("query_change_vs_baseline")) {
+                continue;
+            }
+            List<Double> layers = a.getPerLayer();
+            md.append("| ").append(a.getCondition()).append(" | ").append(a.getSegment());
+            for (int band = 0; band < 3; band++) {
+                int from = band * layers.size() / 3;
+                int to = (band + 1) * layers.size() / 3;
+                double mean = layers.subList(from, to).stream().mapToDouble(Double::doubleValue)
+                        .filter(Double::isFinite).average().orElse(Double.NaN);
+                md.append(" | ").append(pct(mean));
+            }
+            md.append(" |\n");
+        }
+        md.append('\n');
     }
 
     static String num(double v) {

@@ -21,6 +21,9 @@ public record ExperimentPlan(String baseline, String oracle, List<Pair> contrast
         public Pair {
             Objects.requireNonNull(a, "pair condition a");
             Objects.requireNonNull(b, "pair condition b");
+            if (a.equals(b)) {
+                throw new IllegalArgumentException("pair " + a + ":" + b + " compares a condition with itself");
+            }
             if (name == null || name.isEmpty()) {
                 name = a + "|" + b;
             }

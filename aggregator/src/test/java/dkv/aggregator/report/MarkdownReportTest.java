@@ -36,6 +36,8 @@ class MarkdownReportTest {
         }
         assertTrue(text.contains("generated_vs_shuffled"));
         assertTrue(text.contains("— final."));
+        // bos share is 0.30, 0.35, 0.40, 0.45 over the 4 layers: bands [0,1), [1,2), [2,4)
+        assertTrue(text.contains("| bare | bos | 30.0% | 35.0% | 42.5% |"), "layer bands");
         for (String svg : List.of("mean_delta.svg", "contrasts.svg", "quintiles.svg", "attention_0.svg")) {
             assertTrue(text.contains("](" + svg + ")"), svg + " embedded");
             Document doc = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(dir.resolve(svg).toFile());

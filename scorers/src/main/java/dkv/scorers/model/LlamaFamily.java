@@ -98,12 +98,17 @@ public final class LlamaFamily implements ModelFamily {
 
     // ------------------------------------------------------------------------------------------ MLP
 
-    /** SwiGLU: {@code down(silu(gate(x)) * up(x))}. Biases are null when the config has none. */
-    record Mlp(Tensor gate, Tensor up, Tensor down, Tensor gateBias, Tensor upBias, Tensor downBias) {
+    /**
+     * SwiGLU: {@code down(silu(gate(x)) * up(x))}, with gate and up fused into one GEMM: {@code gateUp} is
+     * [2·intermediate, hidden] (gate rows first), split by views. Biases are null when the config has none.
+     */
+    record Mlp(Tensor gateUp, Tensor down, Tensor gateUpBias, Tensor downBias) {
         Tensor forward(Tensor x) {
+            long inter = down.size(1);
             Tensor result;
             try (TensorScope scope = TensorScope.open()) {
-                Tensor h = Ops.mul(Ops.silu(linear(x, gate, gateBias)), linear(x, up, upBias));
+                Tensor both = linear(x, gateUp, gateUpBias);
+                Tensor h = Ops.mul(Ops.silu(Ops.narrow(both, -1, 0, inter)), Ops.narrow(both, -1, inter, inter));
                 result = scope.keep(linear(h, down, downBias));
             }
             return result;
@@ -119,9 +124,12 @@ public final class LlamaFamily implements ModelFamily {
     /** Output of one attention block: o_proj output, this layer's cache entries (past + new), head-mean probabilities [B, n, past + n]. */
     record AttentionOutput(Tensor output, Tensor keys, Tensor values, Tensor headMeanProbabilities) {}
 
-    /** Multi-head attention with grouped KV heads; q/k/v biases for Qwen2 (and Llama with attention_bias). */
-    record Attention(Tensor q, Tensor k, Tensor v, Tensor o, Tensor qBias, Tensor kBias, Tensor vBias, Tensor oBias,
-                     int heads, int kvHeads, int headDim) {
+    /**
+     * Multi-head attention with grouped KV heads; q/k/v biases for Qwen2 (and Llama with attention_bias).
+     * The q, k and v projections are one GEMM: {@code qkv} is [(heads + 2·kvHeads)·headDim, hidden] (q rows,
+     * then k, then v), split by views.
+     */
+    record Attention(Tensor qkv, Tensor o, Tensor qkvBias, Tensor oBias, int heads, int kvHeads, int headDim) {
 
         /**
          * @param x        [B, n, hidden]
@@ -134,9 +142,13 @@ public final class LlamaFamily implements ModelFamily {
             long n = x.size(1);
             AttentionOutput result;
             try (TensorScope scope = TensorScope.open()) {
-                Tensor query = Ops.transpose(Ops.reshape(linear(x, q, qBias), batch, n, heads, headDim), 1, 2);
-                Tensor key = Ops.transpose(Ops.reshape(linear(x, k, kBias), batch, n, kvHeads, headDim), 1, 2);
-                Tensor value = Ops.transpose(Ops.reshape(linear(x, v, vBias), batch, n, kvHeads, headDim), 1, 2);
+                Tensor projected = linear(x, qkv, qkvBias);
+                long qWidth = (long) heads * headDim;
+                long kvWidth = (long) kvHeads * headDim;
+                Tensor query = Ops.transpose(Ops.reshape(Ops.narrow(projected, -1, 0, qWidth), batch, n, heads, headDim), 1, 2);
+                Tensor key = Ops.transpose(Ops.reshape(Ops.narrow(projected, -1, qWidth, kvWidth), batch, n, kvHeads, headDim), 1, 2);
+                Tensor value = Ops.transpose(Ops.reshape(Ops.narrow(projected, -1, qWidth + kvWidth, kvWidth),
+                        batch, n, kvHeads, headDim), 1, 2);
                 query = Rope.apply(query, cos, sin, Rope.Pairing.HALF_SPLIT);
                 key = Rope.apply(key, cos, sin, Rope.Pairing.HALF_SPLIT);
                 Tensor keys = pastKeys == null ? Ops.contiguous(key) : Ops.cat(2, pastKeys, key);
@@ -216,21 +228,17 @@ public final class LlamaFamily implements ModelFamily {
                     boolean qkvBias = variant.qkvBias(c);
                     boolean mlpBias = variant.mlpBias(c);
                     Attention attention = new Attention(
-                            loader.load(p + "self_attn.q_proj.weight", qOut, hid),
-                            loader.load(p + "self_attn.k_proj.weight", kvOut, hid),
-                            loader.load(p + "self_attn.v_proj.weight", kvOut, hid),
+                            fused(loader, p + "self_attn.", "weight", new String[] {"q_proj", "k_proj", "v_proj"},
+                                    new long[] {qOut, kvOut, kvOut}, hid),
                             loader.load(p + "self_attn.o_proj.weight", hid, qOut),
-                            qkvBias ? loader.load(p + "self_attn.q_proj.bias", qOut) : null,
-                            qkvBias ? loader.load(p + "self_attn.k_proj.bias", kvOut) : null,
-                            qkvBias ? loader.load(p + "self_attn.v_proj.bias", kvOut) : null,
+                            qkvBias ? fused(loader, p + "self_attn.", "bias", new String[] {"q_proj", "k_proj", "v_proj"},
+                                    new long[] {qOut, kvOut, kvOut}) : null,
                             variant.outputBias(c) ? loader.load(p + "self_attn.o_proj.bias", hid) : null,
                             c.numHeads(), c.numKvHeads(), c.headDim());
                     Mlp mlp = new Mlp(
-                            loader.load(p + "mlp.gate_proj.weight", inter, hid),
-                            loader.load(p + "mlp.up_proj.weight", inter, hid),
+                            fused(loader, p + "mlp.", "weight", new String[] {"gate_proj", "up_proj"}, new long[] {inter, inter}, hid),
                             loader.load(p + "mlp.down_proj.weight", hid, inter),
-                            mlpBias ? loader.load(p + "mlp.gate_proj.bias", inter) : null,
-                            mlpBias ? loader.load(p + "mlp.up_proj.bias", inter) : null,
+                            mlpBias ? fused(loader, p + "mlp.", "bias", new String[] {"gate_proj", "up_proj"}, new long[] {inter, inter}) : null,
                             mlpBias ? loader.load(p + "mlp.down_proj.bias", hid) : null);
                     layers.add(new Layer(loader.load(p + "input_layernorm.weight", hid), attention,
                             loader.load(p + "post_attention_layernorm.weight", hid), mlp));
@@ -250,6 +258,26 @@ public final class LlamaFamily implements ModelFamily {
             }
         }
 
+        /**
+         * Several projections' tensors ({@code prefix + name + "." + suffix}) concatenated along dim 0, so that
+         * one GEMM computes them all. The parts are freed as soon as they are copied, so loading peaks at one
+         * layer's worth of extra memory, not a model's.
+         */
+        private static Tensor fused(WeightLoader loader, String prefix, String suffix, String[] names, long[] rows, long... cols) {
+            Tensor result;
+            try (TensorScope scope = TensorScope.open()) {
+                Tensor[] parts = new Tensor[names.length];
+                for (int i = 0; i < names.length; i++) {
+                    long[] shape = new long[1 + cols.length];
+                    shape[0] = rows[i];
+                    System.arraycopy(cols, 0, shape, 1, cols.length);
+                    parts[i] = loader.load(prefix + names[i] + "." + suffix, shape);
+                }
+                result = scope.keep(Ops.cat(0, parts));
+            }
+            return result;
+        }
+
         private static List<Tensor> keepAll(TensorScope scope, Tensor embed, Tensor norm, Tensor lmHead, List<Layer> layers) {
             List<Tensor> all = new ArrayList<>();
             all.add(embed);
@@ -257,9 +285,8 @@ public final class LlamaFamily implements ModelFamily {
             if (lmHead != embed) all.add(lmHead);
             for (Layer l : layers) {
                 Attention a = l.attention();
-                for (Tensor t : new Tensor[] {l.inputNorm(), l.postAttentionNorm(), a.q(), a.k(), a.v(), a.o(),
-                        a.qBias(), a.kBias(), a.vBias(), a.oBias(), l.mlp().gate(), l.mlp().up(), l.mlp().down(),
-                        l.mlp().gateBias(), l.mlp().upBias(), l.mlp().downBias()}) {
+                for (Tensor t : new Tensor[] {l.inputNorm(), l.postAttentionNorm(), a.qkv(), a.o(), a.qkvBias(), a.oBias(),
+                        l.mlp().gateUp(), l.mlp().down(), l.mlp().gateUpBias(), l.mlp().downBias()}) {
                     if (t != null) all.add(t);
                 }
             }
@@ -350,17 +377,21 @@ public final class LlamaFamily implements ModelFamily {
                 long d = c.headDim();
                 Tensor cos = Ops.reshape(Ops.to(t.cos(), dtype), batch, 1, width, d);
                 Tensor sin = Ops.reshape(Ops.to(t.sin(), dtype), batch, 1, width, d);
-                boolean causalOnly = batch == 1 && pastWidth == 0 && !probsWanted
-                        && rows.getFirst().mask() instanceof AttentionMask.Causal;
+                // Without a past, rows are right-padded: a real token at i sees exactly keys 0..i of its own row, all
+                // real, so torch's top-left causal mask is exact for every row and no mask tensor is needed (which
+                // lets SDPA pick flash). Padding tokens' outputs are garbage that no result ever reads.
+                boolean causalOnly = pastWidth == 0 && !probsWanted
+                        && rows.stream().allMatch(r -> r.mask() instanceof AttentionMask.Causal);
                 Tensor mask = causalOnly ? null : maskTensor(rows, width, pastWidth);
+                Tensor pastIndex = pastWidth == 0 || batch == 1 ? null : pastGatherIndex(rows, pastWidth);
                 List<Tensor> keys = new ArrayList<>();
                 List<Tensor> values = new ArrayList<>();
                 List<Tensor> probs = new ArrayList<>();
                 for (int l = 0; l < layers.size(); l++) {
                     Layer layer = layers.get(l);
                     final int layerIndex = l;
-                    Tensor pastKeys = pastWidth == 0 ? null : stackPast(rows, pastWidth, r -> r.keys(layerIndex));
-                    Tensor pastValues = pastWidth == 0 ? null : stackPast(rows, pastWidth, r -> r.values(layerIndex));
+                    Tensor pastKeys = pastWidth == 0 ? null : stackPast(rows, pastIndex, pastWidth, r -> r.keys(layerIndex));
+                    Tensor pastValues = pastWidth == 0 ? null : stackPast(rows, pastIndex, pastWidth, r -> r.values(layerIndex));
                     AttentionOutput a = layer.attention().forward(rmsNorm(h, layer.inputNorm(), c.rmsNormEps()), cos, sin,
                             pastKeys, pastValues, mask, causalOnly, probsWanted);
                     h = Ops.add(h, a.output());
@@ -399,17 +430,32 @@ public final class LlamaFamily implements ModelFamily {
             return results;
         }
 
-        /** Each row's past entries right-aligned in [B, kvHeads, pastWidth, headDim]; the gap is masked out. */
-        private Tensor stackPast(List<ForwardRequest> rows, int pastWidth, java.util.function.Function<KvCache, Tensor> part) {
+        /**
+         * Each row's past entries right-aligned in [B, kvHeads, pastWidth, headDim] in two kernels whatever B:
+         * the rows' entries concatenated along the sequence, then gathered by {@code index} (from
+         * {@link #pastGatherIndex}). The gap before a shorter row's past holds some other entry, masked out.
+         */
+        private Tensor stackPast(List<ForwardRequest> rows, Tensor index, int pastWidth,
+                                 java.util.function.Function<KvCache, Tensor> part) {
             if (rows.size() == 1) return part.apply(rows.getFirst().past());
-            ModelConfig c = snapshot.config();
-            Tensor stacked = Tensors.zeros(dtype, device, rows.size(), c.numKvHeads(), pastWidth, c.headDim());
+            List<Tensor> parts = new ArrayList<>();
+            for (ForwardRequest r : rows) if (!r.past().isEmpty()) parts.add(part.apply(r.past()));
+            Tensor all = parts.size() == 1 ? parts.getFirst() : Ops.cat(2, parts);
+            Tensor gathered = Ops.indexSelect(all, 2, index);  // [1, kvHeads, B·pastWidth, headDim]
+            return Ops.permute(Ops.reshape(gathered, all.size(1), rows.size(), pastWidth, all.size(3)), 1, 0, 2, 3);
+        }
+
+        /** For each row and slot of the padded past, the entry of the concatenated pasts it holds (int64, on the device). */
+        private Tensor pastGatherIndex(List<ForwardRequest> rows, int pastWidth) {
+            long[] index = new long[rows.size() * pastWidth];
+            long offset = 0;
             for (int b = 0; b < rows.size(); b++) {
-                KvCache past = rows.get(b).past();
-                if (past.isEmpty()) continue;
-                Ops.copyInto(Ops.narrow(Ops.narrow(stacked, 0, b, 1), 2, pastWidth - past.length(), past.length()), part.apply(past));
+                int past = rows.get(b).past().length();
+                int gap = pastWidth - past;
+                for (int j = 0; j < past; j++) index[b * pastWidth + gap + j] = offset + j;
+                offset += past;
             }
-            return stacked;
+            return Ops.to(Tensors.fromLongs(index, index.length), device);
         }
 
         /** Next-token logits (float32) of every row's requested positions, rows concatenated in request order. */

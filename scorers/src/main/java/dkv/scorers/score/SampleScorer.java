@@ -46,10 +46,12 @@ public final class SampleScorer {
 
     private final CausalLm model;
     private final String snapshotRevision;
+    private final ForwardBatcher batcher;
 
     public SampleScorer(CausalLm model) {
         this.model = model;
         this.snapshotRevision = model.snapshot().revision();
+        this.batcher = new ForwardBatcher(model);
     }
 
     public CausalLm model() {
@@ -88,8 +90,9 @@ public final class SampleScorer {
         try (TensorScope _ = TensorScope.open()) {
             // one bare prefill per distinct document text, all in one batched pass
             Map<String, BarePrefill> bare = prefillBare(plans.stream().flatMap(List::stream)
-                    .map(p -> p.texts().document()).distinct().toList(), options.maxBatch());
+                    .map(p -> p.texts().document()).distinct().toList(), options);
             Map<String, Integer> usersPerDocument = new HashMap<>();
+            HostReadback readback = new HostReadback();
             List<List<Job>> jobs = new ArrayList<>();
             for (List<Planned> samplePlans : plans) {
                 List<Job> sampleJobs = new ArrayList<>();
@@ -97,13 +100,14 @@ public final class SampleScorer {
                     BarePrefill b = bare.get(p.texts().document());
                     usersPerDocument.merge(p.texts().document(), 1, Integer::sum);
                     sampleJobs.add(switch (p.recipe()) {
-                        case CacheRecipe.FullSequence _ -> new FullSequenceJob(p, b, options);
-                        case CacheRecipe.TruncatedPrefix t -> new TruncatedPrefixJob(p, t, b, options);
+                        case CacheRecipe.FullSequence _ -> new FullSequenceJob(p, b, options, readback);
+                        case CacheRecipe.TruncatedPrefix t -> new TruncatedPrefixJob(p, t, b, options, readback);
                     });
                 }
                 jobs.add(sampleJobs);
             }
-            run(jobs.stream().flatMap(List::stream).toList(), options.maxBatch());
+            run(jobs.stream().flatMap(List::stream).toList(), options);
+            readback.fetch();  // the call's one wait for the device
             for (int s = 0; s < work.size(); s++) {
                 List<ScoreRecord> sampleRecords = new ArrayList<>();
                 for (Job job : jobs.get(s)) {
@@ -134,10 +138,10 @@ public final class SampleScorer {
 
     /**
      * Runs the jobs' forwards round by round: every unfinished job contributes its next forward, and the
-     * forwards of a round run as padded batches of at most {@code maxBatch} (attention-probability forwards
-     * apart, since they take the explicit attention path). A batch's time is shared among its rows.
+     * forwards of a round run as length-sorted padded batches within the options' row and token budgets
+     * ({@link ForwardBatcher}). A batch's time is shared among its rows.
      */
-    private void run(List<Job> jobs, int maxBatch) {
+    private void run(List<Job> jobs, ScoreOptions options) {
         while (true) {
             List<Job> pending = new ArrayList<>();
             List<ForwardRequest> requests = new ArrayList<>();
@@ -151,40 +155,24 @@ public final class SampleScorer {
                 }
             }
             if (requests.isEmpty()) return;
-            for (boolean probs : new boolean[] {false, true}) {
-                List<Integer> group = new ArrayList<>();
-                for (int i = 0; i < requests.size(); i++) if (requests.get(i).attentionProbs() == probs) group.add(i);
-                for (int from = 0; from < group.size(); from += maxBatch) {
-                    List<Integer> chunk = group.subList(from, Math.min(group.size(), from + maxBatch));
-                    long t0 = System.nanoTime();
-                    List<ForwardResult> results = model.forwardBatch(chunk.stream().map(requests::get).toList());
-                    double share = (System.nanoTime() - t0) / 1e6 / chunk.size();
-                    for (int k = 0; k < chunk.size(); k++) {
-                        Job job = pending.get(chunk.get(k));
-                        long t1 = System.nanoTime();
-                        job.accept(results.get(k));
-                        job.addMillis(share + (System.nanoTime() - t1) / 1e6);
-                    }
-                }
-            }
+            batcher.run(requests, options.maxBatch(), options.maxTokens(), (i, result, share) -> {
+                Job job = pending.get(i);
+                long t1 = System.nanoTime();
+                job.accept(result);
+                job.addMillis(share + (System.nanoTime() - t1) / 1e6);
+            });
         }
     }
 
     /** BOS·DOC prefills of the given document texts, batched; each cache is a view kept in the current scope. */
-    private Map<String, BarePrefill> prefillBare(List<String> documents, int maxBatch) {
+    private Map<String, BarePrefill> prefillBare(List<String> documents, ScoreOptions options) {
         Map<String, BarePrefill> out = new HashMap<>();
         int bos = model.tokenizer().bosLength();
-        for (int from = 0; from < documents.size(); from += maxBatch) {
-            List<String> chunk = documents.subList(from, Math.min(documents.size(), from + maxBatch));
-            long t0 = System.nanoTime();
-            List<int[]> ids = chunk.stream().map(model.tokenizer()::encode).toList();
-            List<ForwardResult> results = model.forwardBatch(ids.stream().map(i -> new ForwardRequest(i,
-                    ForwardRequest.consecutive(0, i.length), KvCache.empty(), AttentionMask.causal(), 0, 0, false)).toList());
-            double millis = (System.nanoTime() - t0) / 1e6 / chunk.size();
-            for (int k = 0; k < chunk.size(); k++) {
-                out.put(chunk.get(k), new BarePrefill(ids.get(k), bos, results.get(k).cache(), millis));
-            }
-        }
+        List<int[]> ids = documents.stream().map(model.tokenizer()::encode).toList();
+        List<ForwardRequest> requests = ids.stream().map(i -> new ForwardRequest(i, ForwardRequest.consecutive(0, i.length),
+                KvCache.empty(), AttentionMask.causal(), 0, 0, false)).toList();
+        batcher.run(requests, options.maxBatch(), options.maxTokens(), (i, result, millis) ->
+                out.put(documents.get(i), new BarePrefill(ids.get(i), bos, result.cache(), millis)));
         return out;
     }
 
@@ -192,12 +180,15 @@ public final class SampleScorer {
     private abstract static class Job {
         private final Planned plan;
         private final BarePrefill bare;
+        final HostReadback readback;
         private double millis;
+        private java.util.function.Supplier<ConditionScore> pending;
         private ConditionScore result;
 
-        Job(Planned plan, BarePrefill bare) {
+        Job(Planned plan, BarePrefill bare, HostReadback readback) {
             this.plan = plan;
             this.bare = bare;
+            this.readback = readback;
         }
 
         /** The next forward this condition needs, or null when it is scored. */
@@ -222,13 +213,16 @@ public final class SampleScorer {
             millis += ms;
         }
 
+        /** The score, once its device values have been read ({@link HostReadback#fetch}). */
         ConditionScore result() {
-            if (result == null) throw new IllegalStateException("condition " + plan.spec().getName() + " not scored");
+            if (pending == null) throw new IllegalStateException("condition " + plan.spec().getName() + " not scored");
+            if (result == null) result = pending.get();
             return result;
         }
 
-        void finish(ConditionScore score) {
-            result = score;
+        /** The score as it will read after the readback's fetch. */
+        void finish(java.util.function.Supplier<ConditionScore> score) {
+            pending = score;
         }
     }
 
@@ -241,8 +235,8 @@ public final class SampleScorer {
         private int reuse;
         private boolean asked;
 
-        FullSequenceJob(Planned p, BarePrefill bare, ScoreOptions options) {
-            super(p, bare);
+        FullSequenceJob(Planned p, BarePrefill bare, ScoreOptions options, HostReadback readback) {
+            super(p, bare, readback);
             this.options = options;
             this.probs = options.attention() || p.spec().getCaptureAttention();
         }
@@ -264,8 +258,8 @@ public final class SampleScorer {
         @Override
         void accept(ForwardResult r) {
             SequenceLayout layout = plan().layout();
-            AnswerLogprobs answer = AnswerLogprobs.of(r.logits(), layout.ids(Segment.ANSWER));
-            Double delta = documentDelta(layout, bare(), r.cache(), layout.start(Segment.DOCUMENT));
+            HostReadback.Slot answer = readback.answerLogprobs(r.logits(), layout.ids(Segment.ANSWER));
+            PendingDelta delta = documentDelta(layout, bare(), r.cache(), layout.start(Segment.DOCUMENT), readback);
             AttentionShares shares = null;
             if (probs) {
                 Segment[] columns = new Segment[layout.size()];
@@ -273,7 +267,9 @@ public final class SampleScorer {
                 shares = AttentionShareCalculator.of(r.attention(), columns,
                         rows(layout, Segment.QUERY, reuse), rows(layout, Segment.ANSWER, reuse));
             }
-            finish(new ConditionScore(answer, delta, shares));
+            AttentionShares finalShares = shares;
+            finish(() -> new ConditionScore(new AnswerLogprobs(answer.values()), PendingDelta.read(delta), finalShares));
+            r.close();  // its device memory is free for the next batches
         }
     }
 
@@ -298,8 +294,9 @@ public final class SampleScorer {
         private KvCache truncated;
         private int keptBos;
 
-        TruncatedPrefixJob(Planned p, CacheRecipe.TruncatedPrefix recipe, BarePrefill bare, ScoreOptions options) {
-            super(p, bare);
+        TruncatedPrefixJob(Planned p, CacheRecipe.TruncatedPrefix recipe, BarePrefill bare, ScoreOptions options,
+                           HostReadback readback) {
+            super(p, bare, readback);
             this.recipe = recipe;
             this.probs = options.attention() || p.spec().getCaptureAttention();
             SequenceLayout layout = p.layout();
@@ -360,8 +357,8 @@ public final class SampleScorer {
             step = 2;
             SequenceLayout layout = plan().layout();
             Tensor logits = firstAnswerRowInHead ? Ops.cat(0, headLogits, r.logits()) : r.logits();
-            AnswerLogprobs answer = AnswerLogprobs.of(logits, layout.ids(Segment.ANSWER));
-            Double delta = documentDelta(layout, bare(), truncated, keptBos);
+            HostReadback.Slot answer = readback.answerLogprobs(logits, layout.ids(Segment.ANSWER));
+            PendingDelta delta = documentDelta(layout, bare(), truncated, keptBos, readback);
             AttentionShares shares = null;
             if (probs) {
                 int start = truncated.length();
@@ -372,7 +369,13 @@ public final class SampleScorer {
                 shares = AttentionShareCalculator.of(r.attention(), columns,
                         rows(layout, Segment.QUERY, head), rows(layout, Segment.ANSWER, head));
             }
-            finish(new ConditionScore(answer, delta, shares));
+            AttentionShares finalShares = shares;
+            finish(() -> new ConditionScore(new AnswerLogprobs(answer.values()), PendingDelta.read(delta), finalShares));
+            // free this condition's caches for the next batches (views of the shared bare prefill free only handles)
+            r.close();
+            truncated.close();
+            full.close();
+            if (headLogits != null) headLogits.close();
         }
     }
 
@@ -389,28 +392,50 @@ public final class SampleScorer {
 
     // ------------------------------------------------------------------------------------------ checks and helpers
 
+    /** Layer-0 max |ΔK| and |ΔV| on the device, read with the call's other values; null slots: no entries (0). */
+    private record PendingDelta(HostReadback.Slot keys, HostReadback.Slot values) {
+        static Double read(PendingDelta d) {
+            if (d == null) return null;
+            if (d.keys == null) return 0.0;
+            return Math.max(d.keys.values()[0], d.values.values()[0]);
+        }
+    }
+
     /**
      * Layer-0 max |ΔK|, |ΔV| of the document entries against the bare cache, when the condition's document
      * token ids are the bare ones (else null: there is nothing to compare entry by entry).
      */
-    private static Double documentDelta(SequenceLayout layout, BarePrefill bare, KvCache cache, int documentStart) {
+    private static PendingDelta documentDelta(SequenceLayout layout, BarePrefill bare, KvCache cache, int documentStart,
+                                              HostReadback readback) {
         int[] docIds = layout.ids(Segment.DOCUMENT);
         int[] bareDoc = Arrays.copyOfRange(bare.ids(), bare.bos(), bare.ids().length);
         if (!Arrays.equals(docIds, bareDoc) || cache.layers() == 0) return null;
         int d = docIds.length;
-        try (TensorScope _ = TensorScope.open()) {
-            double k = maxAbsDiff(Ops.narrow(cache.keys(0), 2, documentStart, d), Ops.narrow(bare.cache().keys(0), 2, bare.bos(), d));
-            double v = maxAbsDiff(Ops.narrow(cache.values(0), 2, documentStart, d), Ops.narrow(bare.cache().values(0), 2, bare.bos(), d));
-            return Math.max(k, v);
+        if (d == 0) return new PendingDelta(null, null);
+        Tensor k;
+        Tensor v;
+        try (TensorScope scope = TensorScope.open()) {
+            k = scope.keep(maxAbsDiffOnDevice(Ops.narrow(cache.keys(0), 2, documentStart, d), Ops.narrow(bare.cache().keys(0), 2, bare.bos(), d)));
+            v = scope.keep(maxAbsDiffOnDevice(Ops.narrow(cache.values(0), 2, documentStart, d), Ops.narrow(bare.cache().values(0), 2, bare.bos(), d)));
         }
+        return new PendingDelta(readback.scalar(k), readback.scalar(v));
+    }
+
+    /** max |a − b| over all entries, in float32, as a one-element tensor on their device (non-empty inputs). */
+    static Tensor maxAbsDiffOnDevice(Tensor a, Tensor b) {
+        Tensor result;
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor diff = Ops.reshape(Ops.sub(Ops.to(a, DType.FLOAT32), Ops.to(b, DType.FLOAT32)), -1);
+            result = scope.keep(Ops.max(Ops.cat(0, diff, Ops.neg(diff)), 0, false));
+        }
+        return result;
     }
 
     static double maxAbsDiff(Tensor a, Tensor b) {
         if (a.numel() == 0) return 0.0;
-        Tensor diff = Ops.reshape(Ops.sub(Ops.to(a, DType.FLOAT32), Ops.to(b, DType.FLOAT32)), -1);
-        double hi = Tensors.toDoubleArray(Ops.max(diff, 0, false))[0];
-        double lo = Tensors.toDoubleArray(Ops.max(Ops.neg(diff), 0, false))[0];
-        return Math.max(hi, lo);
+        try (TensorScope _ = TensorScope.open()) {
+            return Tensors.toDoubleArray(maxAbsDiffOnDevice(a, b))[0];
+        }
     }
 
     private static int commonPrefix(int[] a, int[] b) {

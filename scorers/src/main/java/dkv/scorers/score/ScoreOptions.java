@@ -10,6 +10,8 @@ import dkv.avro.ExperimentMeta;
  * @param shareDocumentPrefill reuse one bare BOS·DOC prefill across the conditions that start with the same ids
  *                             (off: every condition runs its own full forward; scores agree within float error)
  * @param maxBatch             at most this many conditions' forwards run as one padded batch (1: one at a time)
+ * @param maxTokens            at most this many padded new tokens (rows x longest row) per batched forward; a
+ *                             single longer forward still runs alone
  * @param experimentId         written into every record ("" when scoring offline)
  * @param planHash             written into every record
  * @param modelRevision        {@code model.revision} of the records (null: the snapshot's own, see
@@ -17,39 +19,47 @@ import dkv.avro.ExperimentMeta;
  * @param worker               {@code worker} of the records
  * @param meta                 {@code meta} of the records (null when none)
  */
-public record ScoreOptions(boolean attention, boolean tokenLogprobs, boolean shareDocumentPrefill, int maxBatch,
+public record ScoreOptions(boolean attention, boolean tokenLogprobs, boolean shareDocumentPrefill, int maxBatch, int maxTokens,
                            String experimentId, String planHash, String modelRevision, String worker,
                            ExperimentMeta meta) {
 
     public ScoreOptions {
         if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
+        if (maxTokens < 1) throw new IllegalArgumentException("maxTokens must be >= 1, got " + maxTokens);
     }
 
+    /** Padded tokens per forward by default: a few thousand rows' worth of activations, small next to 7B weights. */
+    public static final int DEFAULT_MAX_TOKENS = 16384;
+
     public static ScoreOptions defaults() {
-        return new ScoreOptions(false, true, true, 32, "", "", null, "", null);
+        return new ScoreOptions(false, true, true, 32, DEFAULT_MAX_TOKENS, "", "", null, "", null);
     }
 
     public ScoreOptions withAttention(boolean on) {
-        return new ScoreOptions(on, tokenLogprobs, shareDocumentPrefill, maxBatch, experimentId, planHash, modelRevision, worker, meta);
+        return new ScoreOptions(on, tokenLogprobs, shareDocumentPrefill, maxBatch, maxTokens, experimentId, planHash, modelRevision, worker, meta);
     }
 
     public ScoreOptions withSharing(boolean on) {
-        return new ScoreOptions(attention, tokenLogprobs, on, maxBatch, experimentId, planHash, modelRevision, worker, meta);
+        return new ScoreOptions(attention, tokenLogprobs, on, maxBatch, maxTokens, experimentId, planHash, modelRevision, worker, meta);
     }
 
     public ScoreOptions withMaxBatch(int rows) {
-        return new ScoreOptions(attention, tokenLogprobs, shareDocumentPrefill, rows, experimentId, planHash, modelRevision, worker, meta);
+        return new ScoreOptions(attention, tokenLogprobs, shareDocumentPrefill, rows, maxTokens, experimentId, planHash, modelRevision, worker, meta);
+    }
+
+    public ScoreOptions withMaxTokens(int tokens) {
+        return new ScoreOptions(attention, tokenLogprobs, shareDocumentPrefill, maxBatch, tokens, experimentId, planHash, modelRevision, worker, meta);
     }
 
     public ScoreOptions withExperiment(String experimentId, String planHash, ExperimentMeta meta) {
-        return new ScoreOptions(attention, tokenLogprobs, shareDocumentPrefill, maxBatch, experimentId, planHash, modelRevision, worker, meta);
+        return new ScoreOptions(attention, tokenLogprobs, shareDocumentPrefill, maxBatch, maxTokens, experimentId, planHash, modelRevision, worker, meta);
     }
 
     public ScoreOptions withWorker(String worker) {
-        return new ScoreOptions(attention, tokenLogprobs, shareDocumentPrefill, maxBatch, experimentId, planHash, modelRevision, worker, meta);
+        return new ScoreOptions(attention, tokenLogprobs, shareDocumentPrefill, maxBatch, maxTokens, experimentId, planHash, modelRevision, worker, meta);
     }
 
     public ScoreOptions withModelRevision(String revision) {
-        return new ScoreOptions(attention, tokenLogprobs, shareDocumentPrefill, maxBatch, experimentId, planHash, revision, worker, meta);
+        return new ScoreOptions(attention, tokenLogprobs, shareDocumentPrefill, maxBatch, maxTokens, experimentId, planHash, revision, worker, meta);
     }
 }

@@ -22,7 +22,9 @@ import java.util.Random;
  * shape: 8 conditions per sample and synthetic texts from a fixed word list ({@code --passage-words},
  * {@code --surrogate-words}, {@code --query-words}, {@code --answer-words}; the token counts are printed). Prints one line per
  * configuration ({@code --max-batch} rows per forward x {@code --per-call} samples per
- * {@link SampleScorer#scoreAll} call), timed after one warm-up call.
+ * {@link SampleScorer#scoreAll} call; {@code --max-tokens} padded tokens per forward at most), timed after one
+ * warm-up call. First, per configuration, the largest NLL difference against one forward at a time on the first
+ * {@code --invariance-samples} samples (issue 8's batch invariance on the benchmark's own model and device).
  *
  * <pre>java -cp ... dkv.scorers.score.ScorerBench --model DIR --device cuda:0 --dtype bfloat16 --samples 32 --max-batch 1,64 --per-call 1,8</pre>
  */
@@ -47,6 +49,8 @@ public final class ScorerBench {
         int queryWords = 20;
         int answerWords = 10;
         List<Integer> maxBatches = List.of(1, 32);
+        int maxTokens = ScoreOptions.DEFAULT_MAX_TOKENS;
+        int invarianceSamples = 4;
         for (int i = 0; i + 1 < args.length; i += 2) {
             String v = args[i + 1];
             switch (args[i]) {
@@ -59,6 +63,8 @@ public final class ScorerBench {
                 case "--surrogate-words" -> surrogateWords = Integer.parseInt(v);
                 case "--query-words" -> queryWords = Integer.parseInt(v);
                 case "--answer-words" -> answerWords = Integer.parseInt(v);
+                case "--max-tokens" -> maxTokens = Integer.parseInt(v);
+                case "--invariance-samples" -> invarianceSamples = Integer.parseInt(v);
                 case "--max-batch" -> maxBatches = java.util.Arrays.stream(v.split(",")).map(Integer::parseInt).toList();
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
@@ -66,7 +72,7 @@ public final class ScorerBench {
         if (modelDir == null || args.length % 2 != 0) {
             System.err.println("usage: ScorerBench --model DIR [--device cpu|cuda:N] [--dtype float32|bfloat16] [--samples N]"
                     + " [--passage-words N] [--surrogate-words N] [--query-words N] [--answer-words N]"
-                    + " [--max-batch 1,32] [--per-call 1,8]");
+                    + " [--max-batch 1,32] [--max-tokens N] [--per-call 1,8] [--invariance-samples 4]");
             System.exit(2);
         }
         TorchRuntime runtime = TorchRuntime.load(Optional.empty());
@@ -81,9 +87,16 @@ public final class ScorerBench {
         }
         try (CausalLm model = ModelFamilies.load(modelDir, device, dtype)) {
             SampleScorer scorer = new SampleScorer(model);
+            List<SampleScorer.SampleWork> checked = work.subList(0, Math.min(invarianceSamples, work.size()));
+            List<List<ScoreRecord>> oneAtATime = checked.isEmpty() ? List.of()
+                    : scorer.scoreAll(checked, ScoreOptions.defaults().withMaxBatch(1));
             for (int maxBatch : maxBatches) {
                 for (int group : perCall) {
-                    ScoreOptions options = ScoreOptions.defaults().withMaxBatch(maxBatch);
+                    ScoreOptions options = ScoreOptions.defaults().withMaxBatch(maxBatch).withMaxTokens(maxTokens);
+                    if (!checked.isEmpty()) {
+                        System.out.printf(Locale.ROOT, "batch invariance max-batch %d per-call %d vs one forward at a time, %d samples:"
+                                + " max |dNLL| %.3g%n", maxBatch, group, checked.size(), maxNllDelta(oneAtATime, batched(scorer, checked, group, options)));
+                    }
                     scorer.scoreAll(work.subList(0, Math.min(group, work.size())), options);  // warm-up
                     runtime.cudaSynchronize();
                     long t0 = System.nanoTime();
@@ -107,6 +120,25 @@ public final class ScorerBench {
                 }
             }
         }
+    }
+
+    private static List<List<ScoreRecord>> batched(SampleScorer scorer, List<SampleScorer.SampleWork> work, int group,
+                                                   ScoreOptions options) {
+        List<List<ScoreRecord>> out = new ArrayList<>();
+        for (int from = 0; from < work.size(); from += group) {
+            out.addAll(scorer.scoreAll(work.subList(from, Math.min(work.size(), from + group)), options));
+        }
+        return out;
+    }
+
+    private static double maxNllDelta(List<List<ScoreRecord>> a, List<List<ScoreRecord>> b) {
+        double worst = 0;
+        for (int s = 0; s < a.size(); s++) {
+            for (int c = 0; c < a.get(s).size(); c++) {
+                worst = Math.max(worst, Math.abs(a.get(s).get(c).getNllMean() - b.get(s).get(c).getNllMean()));
+            }
+        }
+        return worst;
     }
 
     /** The 8 conditions of the DESIGN.md workload: bare, query-free, full and truncated prefixes, suffixes. */

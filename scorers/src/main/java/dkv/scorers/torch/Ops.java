@@ -316,9 +316,25 @@ public final class Ops {
     // joining
 
     /** Concatenation along {@code dim} (all on one device, same dtype). */
+    /** Tensors one shim call concatenates; {@link #cat} splits longer lists into chunks of this size. */
+    public static final int CAT_CHUNK = TorchAbi.MAX_CAT;
+
     public static Tensor cat(int dim, Tensor... ts) {
         if (ts.length == 0) {
             throw new IllegalArgumentException("cat of no tensors");
+        }
+        int limit = CAT_CHUNK;
+        if (ts.length > limit) {
+            // The shim call takes its list from a fixed-size scratch buffer: concatenate in chunks, then the chunks.
+            List<Tensor> chunks = new java.util.ArrayList<>();
+            try {
+                for (int from = 0; from < ts.length; from += limit) {
+                    chunks.add(cat(dim, java.util.Arrays.copyOfRange(ts, from, Math.min(ts.length, from + limit))));
+                }
+                return cat(dim, chunks);
+            } finally {
+                chunks.forEach(Tensor::close);
+            }
         }
         MemorySegment[] handles = new MemorySegment[ts.length];
         for (int i = 0; i < ts.length; i++) {

@@ -276,6 +276,9 @@ final class TorchAbi {
     // per-thread native scratch: out-parameters, dispatcher stacks, int64 arrays. Regions never overlap so
     // a helper used while a stack is being filled cannot clobber it.
 
+    /** Most tensors one {@link #cat} call takes (its list lives in a fixed scratch buffer). */
+    static final int MAX_CAT = Scratch.MAX_LIST;
+
     private static final class Scratch {
         static final int MAX_DIMS = 16;
         static final int MAX_STACK = 32;

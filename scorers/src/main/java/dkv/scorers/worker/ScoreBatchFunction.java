@@ -43,37 +43,49 @@ public final class ScoreBatchFunction implements TransactionalProcessor.BatchFun
         return new ScoreBatchFunction(scorer, metrics, Topics.SCORES, new Object());
     }
 
+    /**
+     * All decodable items of the window go through one {@link WorkItemScorer#scoreAll} so that their forwards
+     * share padded batches; each record's {@code score_ms} is its share of that batched time.
+     */
     @Override
     public List<Outcome<String, ScoreRecord>> apply(List<ConsumerRecord<String, WorkItem>> batch) {
-        List<Outcome<String, ScoreRecord>> outcomes = new ArrayList<>(batch.size());
+        List<WorkItem> items = new ArrayList<>();
         for (ConsumerRecord<String, WorkItem> record : batch) {
-            outcomes.add(scoreOne(record));
+            if (record.value() != null) items.add(record.value());
+        }
+        List<WorkItemScorer.ItemResult> results;
+        synchronized (gate) {
+            results = items.isEmpty() ? List.of() : scorer.scoreAll(items);
+        }
+        List<Outcome<String, ScoreRecord>> outcomes = new ArrayList<>(batch.size());
+        int next = 0;
+        for (ConsumerRecord<String, WorkItem> record : batch) {
+            outcomes.add(record.value() == null ? undecodable(record) : outcome(record, results.get(next++)));
         }
         return outcomes;
     }
 
-    private Outcome<String, ScoreRecord> scoreOne(ConsumerRecord<String, WorkItem> record) {
-        WorkItem item = record.value();
-        if (item == null) {
-            metrics.rejected();
-            return Outcome.failed(new IllegalArgumentException("work record " + record.topic() + "-" + record.partition()
-                    + "@" + record.offset() + " has no value"));
-        }
-        List<ScoreRecord> scored;
-        try {
-            synchronized (gate) {
-                scored = scorer.score(item);
+    private Outcome<String, ScoreRecord> undecodable(ConsumerRecord<String, WorkItem> record) {
+        metrics.rejected();
+        return Outcome.failed(new IllegalArgumentException("work record " + record.topic() + "-" + record.partition()
+                + "@" + record.offset() + " has no value"));
+    }
+
+    private Outcome<String, ScoreRecord> outcome(ConsumerRecord<String, WorkItem> record, WorkItemScorer.ItemResult result) {
+        return switch (result) {
+            case WorkItemScorer.ItemResult.Failed f -> {
+                log.warn("dead letter {}: {}", record.key(), f.reason().getMessage());
+                metrics.rejected();
+                yield Outcome.failed(f.reason());
             }
-        } catch (IllegalArgumentException e) {
-            log.warn("dead letter {}: {}", record.key(), e.getMessage());
-            metrics.rejected();
-            return Outcome.failed(e);
-        }
-        metrics.scored(scored);
-        List<ProducerRecord<String, ScoreRecord>> out = new ArrayList<>(scored.size());
-        for (ScoreRecord r : scored) {
-            out.add(new ProducerRecord<>(scoresTopic, Topics.scoreKey(r.getExperimentId(), r.getSampleId(), r.getCondition()), r));
-        }
-        return Outcome.produced(out);
+            case WorkItemScorer.ItemResult.Scored s -> {
+                metrics.scored(s.records());
+                List<ProducerRecord<String, ScoreRecord>> out = new ArrayList<>(s.records().size());
+                for (ScoreRecord r : s.records()) {
+                    out.add(new ProducerRecord<>(scoresTopic, Topics.scoreKey(r.getExperimentId(), r.getSampleId(), r.getCondition()), r));
+                }
+                yield Outcome.produced(out);
+            }
+        };
     }
 }

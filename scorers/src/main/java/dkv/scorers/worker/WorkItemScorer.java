@@ -4,6 +4,8 @@ import dkv.avro.ConditionSpec;
 import dkv.avro.ModelRef;
 import dkv.avro.ScoreRecord;
 import dkv.avro.WorkItem;
+import dkv.scorers.recipe.CacheRecipe;
+import dkv.scorers.recipe.SegmentTexts;
 import dkv.scorers.recipe.UnsupportedConditionException;
 import dkv.scorers.score.SampleScorer;
 import dkv.scorers.score.ScoreOptions;
@@ -13,10 +15,14 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Scores one WorkItem into one ScoreRecord per condition, carrying the item's experiment id, plan hash,
- * model and meta. Everything wrong with the item itself (another model, an unsupported placement or
+ * Scores WorkItems into one ScoreRecord per condition, carrying each item's experiment id, plan hash,
+ * model and meta. Everything wrong with an item itself (another model, an unsupported placement or
  * family, a malformed condition list, text that does not tokenize into an answer) is an
- * {@link IllegalArgumentException} naming the item; anything else (torch failing) is not the item's fault.
+ * {@link IllegalArgumentException} naming the item; anything else (torch failing) is not the item's fault
+ * and propagates.
+ *
+ * <p>{@link #scoreAll} scores many items' forwards together in one {@link SampleScorer#scoreAll} call, which
+ * is what keeps a GPU's padded batches full; a bad item fails alone.
  *
  * <p>Not thread-safe, like {@link SampleScorer}: one per scoring thread.
  */
@@ -24,6 +30,13 @@ public final class WorkItemScorer {
     private final ServedModel served;
     private final SampleScorer scorer;
     private final ScoreOptions options;
+
+    /** What became of one item: its records in condition order, or the reason it cannot be scored. */
+    public sealed interface ItemResult {
+        record Scored(List<ScoreRecord> records) implements ItemResult {}
+
+        record Failed(IllegalArgumentException reason) implements ItemResult {}
+    }
 
     /** @param options what every record carries besides the item's own fields (worker id, attention, batch size) */
     public WorkItemScorer(ServedModel served, ScoreOptions options) {
@@ -36,27 +49,100 @@ public final class WorkItemScorer {
         return served;
     }
 
+    /** One item's records; its own fault is thrown as an {@link IllegalArgumentException}. */
     public List<ScoreRecord> score(WorkItem item) {
-        String where = "work item " + item.getExperimentId() + "/" + item.getSample().getId();
+        return switch (scoreAll(List.of(item)).getFirst()) {
+            case ItemResult.Scored s -> s.records();
+            case ItemResult.Failed f -> throw f.reason();
+        };
+    }
+
+    /**
+     * One result per item, in order. Items are checked first (model, condition list, recipes) so that a bad one
+     * fails alone; the rest are scored in one batched call. Should that call still reject an item (e.g. an
+     * answer without tokens, found only when tokenizing), the rest are rescored one by one so only the culprit
+     * fails. Errors not of an item's making propagate.
+     */
+    public List<ItemResult> scoreAll(List<WorkItem> items) {
+        List<ItemResult> results = new ArrayList<>(items.size());
+        List<Integer> good = new ArrayList<>();
+        for (int i = 0; i < items.size(); i++) {
+            try {
+                validate(items.get(i));
+                results.add(null);
+                good.add(i);
+            } catch (IllegalArgumentException e) {
+                results.add(new ItemResult.Failed(e));
+            }
+        }
+        if (good.isEmpty()) return results;
+        List<WorkItem> batch = good.stream().map(items::get).toList();
+        try {
+            List<List<ScoreRecord>> scored = scoreValidated(batch);
+            for (int k = 0; k < good.size(); k++) {
+                results.set(good.get(k), new ItemResult.Scored(stamp(batch.get(k), scored.get(k))));
+            }
+        } catch (IllegalArgumentException batchRejected) {
+            if (batch.size() == 1) {
+                results.set(good.getFirst(), new ItemResult.Failed(blame(batch.getFirst(), batchRejected)));
+                return results;
+            }
+            for (int k = 0; k < good.size(); k++) {
+                WorkItem item = batch.get(k);
+                try {
+                    results.set(good.get(k), new ItemResult.Scored(stamp(item, scoreValidated(List.of(item)).getFirst())));
+                } catch (IllegalArgumentException e) {
+                    results.set(good.get(k), new ItemResult.Failed(blame(item, e)));
+                }
+            }
+        }
+        return results;
+    }
+
+    private List<List<ScoreRecord>> scoreValidated(List<WorkItem> items) {
+        List<SampleScorer.SampleWork> work = items.stream()
+                .map(i -> new SampleScorer.SampleWork(i.getSample(), i.getConditions())).toList();
+        return scorer.scoreAll(work, options);
+    }
+
+    /** The checks that need no tokenizing: tokenizing every condition twice would cost CPU on every item. */
+    private void validate(WorkItem item) {
+        String where = where(item);
         served.requireMatch(item.getModel());
         requireWellFormed(item.getConditions(), where);
-        List<ScoreRecord> scored;
-        try {
-            scored = scorer.score(item.getSample(), item.getConditions(),
-                    options.withExperiment(item.getExperimentId(), item.getPlanHash(), item.getMeta()));
-        } catch (UnsupportedConditionException e) {
-            throw new UnsupportedConditionException(where + ": " + e.getMessage());
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
+        for (ConditionSpec c : item.getConditions()) {
+            try {
+                CacheRecipe.of(c, served.lm().family());
+                SegmentTexts.of(c, item.getSample());
+            } catch (UnsupportedConditionException e) {
+                throw new UnsupportedConditionException(where + ": " + e.getMessage());
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
+            }
         }
+    }
+
+    private static IllegalArgumentException blame(WorkItem item, IllegalArgumentException e) {
+        return e instanceof UnsupportedConditionException
+                ? new UnsupportedConditionException(where(item) + ": " + e.getMessage())
+                : new IllegalArgumentException(where(item) + ": " + e.getMessage(), e);
+    }
+
+    /** The item's own fields on records scored under the shared options. */
+    private List<ScoreRecord> stamp(WorkItem item, List<ScoreRecord> scored) {
         ModelRef model = ModelRef.newBuilder().setId(item.getModel().getId())
                 .setRevision(item.getModel().getRevision() != null ? item.getModel().getRevision() : served.revision())
                 .build();
         List<ScoreRecord> records = new ArrayList<>(scored.size());
         for (ScoreRecord r : scored) {
-            records.add(ScoreRecord.newBuilder(r).setModel(model).build());
+            records.add(ScoreRecord.newBuilder(r).setModel(model).setExperimentId(item.getExperimentId())
+                    .setPlanHash(item.getPlanHash()).setMeta(item.getMeta()).build());
         }
         return records;
+    }
+
+    private static String where(WorkItem item) {
+        return "work item " + item.getExperimentId() + "/" + item.getSample().getId();
     }
 
     private static void requireWellFormed(List<ConditionSpec> conditions, String where) {

@@ -2,6 +2,7 @@ package dkv.scorers.worker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dkv.avro.ConditionSpec;
@@ -103,6 +104,16 @@ class ScoreBatchFunctionTest {
         assertEquals(4, registry.get("dkv.scorer.work.items").tag("outcome", "dead_letter").counter().count());
         assertEquals(2, registry.get("dkv.scorer.latency").tag("condition", "bare").timer().count(),
                 "the bare condition of s1 and s3 timed once each");
+    }
+
+    @Test
+    void aWorkItemMatchesByIdAndByRevisionWhereItNamesOne() {
+        served.requireMatch(ModelRef.newBuilder().setId("fixture-llama").setRevision(null).build());
+        served.requireMatch(ModelRef.newBuilder().setId("fixture-llama").setRevision(model.snapshot().revision()).build());
+        ModelMismatchException other = assertThrows(ModelMismatchException.class,
+                () -> served.requireMatch(ModelRef.newBuilder().setId("fixture-llama").setRevision("0123abcd").build()));
+        assertTrue(other.getMessage().startsWith("work item wants model 'fixture-llama' (revision 0123abcd) but this worker serves"),
+                other.getMessage());
     }
 
     private static void assertScoredLikeHf(Outcome<String, ScoreRecord> outcome, String sampleId) {

@@ -328,6 +328,15 @@ public final class OpChecks {
             Input c = input(Layout.NARROWED, this::normal, 2, 1, 4);
             compare("cat(1)", Ops.cat(1, a.tensor, b.tensor, c.tensor), HostTensor.cat(1, a.host, b.host, c.host));
             compare("cat(-1)", Ops.cat(-1, a.tensor, a.tensor), HostTensor.cat(2, a.host, a.host));
+            // more pieces than one shim call takes: e.g. every answer row of a large scoring batch
+            int many = 2 * Ops.CAT_CHUNK + 7;
+            Tensor[] pieces = new Tensor[many];
+            HostTensor[] hostPieces = new HostTensor[many];
+            for (int i = 0; i < many; i++) {
+                pieces[i] = i % 2 == 0 ? a.tensor : c.tensor;
+                hostPieces[i] = i % 2 == 0 ? a.host : c.host;
+            }
+            compare("cat(1) of " + many, Ops.cat(1, pieces), HostTensor.cat(1, hostPieces));
         }
     }
 
