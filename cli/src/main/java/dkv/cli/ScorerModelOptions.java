@@ -50,12 +50,8 @@ public final class ScorerModelOptions {
     public CausalLm load(PrintWriter log, String command) {
         Device target = device();
         DType type = dtype();
-        TorchRuntime runtime = TorchRuntime.load(Optional.ofNullable(libtorch));
-        if (threads != null) {
-            runtime.setNumThreads(threads);
-        }
+        TorchRuntime runtime = TorchRuntime.loadFor(target, Optional.ofNullable(libtorch), threads == null ? 0 : threads);
         log.println("dkv " + command + ": " + runtime.describe());
-        runtime.requireDevice(target);
         long t0 = System.nanoTime();
         CausalLm lm = ModelFamilies.load(modelDir, target, type);
         log.printf("dkv %s: model %s (%s, revision %s) on %s as %s, loaded in %.1f s%n", command, modelDir, lm.family(),

@@ -31,6 +31,21 @@ public final class TorchRuntime {
      *
      * @throws TorchException naming the directory and every missing function when the library is unusable
      */
+    /**
+     * Loads libtorch ({@link #load}), sets its CPU thread count when {@code threads > 0}, and checks that
+     * {@code device} exists — what every entry point does before its first tensor.
+     *
+     * @throws TorchException when the library is unusable or the device is not there
+     */
+    public static TorchRuntime loadFor(Device device, Optional<Path> libDir, int threads) {
+        TorchRuntime runtime = load(libDir);
+        if (threads > 0) {
+            runtime.setNumThreads(threads);
+        }
+        runtime.requireDevice(device);
+        return runtime;
+    }
+
     public static synchronized TorchRuntime load(Optional<Path> libDir) {
         LibtorchLocator.Installation found = LibtorchLocator.locate(libDir);
         if (instance != null) {

@@ -133,11 +133,7 @@ public final class TorchMicroBench {
         }
         TorchRuntime runtime;
         try {
-            runtime = TorchRuntime.load(lib);
-            if (threads > 0) {
-                runtime.setNumThreads(threads);
-            }
-            runtime.requireDevice(device);
+            runtime = TorchRuntime.loadFor(device, lib, threads);
         } catch (dkv.scorers.torch.TorchException e) {
             System.err.println("error: " + e.getMessage());
             System.exit(2);
