@@ -390,15 +390,23 @@ public final class LlamaFamily implements ModelFamily {
                 for (int l = 0; l < layers.size(); l++) {
                     Layer layer = layers.get(l);
                     final int layerIndex = l;
-                    Tensor pastKeys = pastWidth == 0 ? null : stackPast(rows, pastIndex, pastWidth, r -> r.keys(layerIndex));
-                    Tensor pastValues = pastWidth == 0 ? null : stackPast(rows, pastIndex, pastWidth, r -> r.values(layerIndex));
-                    AttentionOutput a = layer.attention().forward(rmsNorm(h, layer.inputNorm(), c.rmsNormEps()), cos, sin,
-                            pastKeys, pastValues, mask, causalOnly, probsWanted);
-                    h = Ops.add(h, a.output());
-                    h = Ops.add(h, layer.mlp().forward(rmsNorm(h, layer.postAttentionNorm(), c.rmsNormEps())));
-                    keys.add(a.keys());
-                    values.add(a.values());
-                    if (a.headMeanProbabilities() != null) probs.add(a.headMeanProbabilities());
+                    Tensor previous = h;
+                    // A layer's intermediates (norm outputs, the stacked padded past, attention and MLP outputs) die
+                    // with its scope: only the residual stream and the layer's K/V (and probabilities) outlive it, so
+                    // a large batch holds one layer's activations at a time, not all of them until the forward ends.
+                    try (TensorScope layerScope = TensorScope.open()) {
+                        Tensor pastKeys = pastWidth == 0 ? null : stackPast(rows, pastIndex, pastWidth, r -> r.keys(layerIndex));
+                        Tensor pastValues = pastWidth == 0 ? null : stackPast(rows, pastIndex, pastWidth, r -> r.values(layerIndex));
+                        AttentionOutput a = layer.attention().forward(rmsNorm(h, layer.inputNorm(), c.rmsNormEps()), cos, sin,
+                                pastKeys, pastValues, mask, causalOnly, probsWanted);
+                        Tensor next = Ops.add(h, a.output());
+                        next = Ops.add(next, layer.mlp().forward(rmsNorm(next, layer.postAttentionNorm(), c.rmsNormEps())));
+                        h = layerScope.keep(next);
+                        keys.add(layerScope.keep(a.keys()));
+                        values.add(layerScope.keep(a.values()));
+                        if (a.headMeanProbabilities() != null) probs.add(layerScope.keep(a.headMeanProbabilities()));
+                    }
+                    if (l > 0) previous.close(); // layer 0's input is a view of the embedding, freed with the forward
                 }
                 Tensor logits = logits(rows, h);
                 int logitRow = 0;
