@@ -72,13 +72,8 @@ public final class ScoreCommand implements Callable<Integer> {
             description = "samples scored together, their forwards sharing padded batches (default: ${DEFAULT-VALUE})")
     int samplesPerCall;
 
-    @Option(names = "--max-batch", defaultValue = "256", paramLabel = "N",
-            description = "rows (one condition's forward each) per padded batch at most (default: ${DEFAULT-VALUE})")
-    int maxBatch;
-
-    @Option(names = "--max-tokens", defaultValue = "" + ScoreOptions.DEFAULT_MAX_TOKENS, paramLabel = "N",
-            description = "padded tokens (rows x longest row) per batched forward at most (default: ${DEFAULT-VALUE})")
-    int maxTokens;
+    @Mixin
+    ScorerBatchOptions batching;
 
     @Override
     public Integer call() {
@@ -100,8 +95,8 @@ public final class ScoreCommand implements Callable<Integer> {
                 ServedModel served = ServedModel.of(lm, id);
                 err.println("dkv score: " + loaded.experimentId() + " (plan " + loaded.hash() + ", " + loaded.conditions().size()
                         + " conditions): " + work.planned() + " samples -> " + out);
-                WorkItemScorer scorer = new WorkItemScorer(served, ScoreOptions.defaults().withAttention(attention)
-                        .withMaxBatch(maxBatch).withMaxTokens(maxTokens).withWorker("dkv-score"));
+                WorkItemScorer scorer = new WorkItemScorer(served, batching.applyTo(ScoreOptions.defaults().withAttention(attention))
+                        .withWorker("dkv-score"));
                 long records = write(work, scorer, ScoreProgress.onStderr("dkv score:", "samples", work.planned(), err));
                 err.println("dkv score: wrote " + records + " records to " + out);
                 return 0;

@@ -60,13 +60,8 @@ public final class ScorerCommand implements Callable<Integer> {
             description = "WorkItems per transaction at most (default: ${DEFAULT-VALUE})")
     int maxPollRecords;
 
-    @Option(names = "--max-batch", defaultValue = "256", paramLabel = "N",
-            description = "rows (one condition's forward each) per padded batch at most, over all WorkItems of a poll (default: ${DEFAULT-VALUE})")
-    int maxBatch;
-
-    @Option(names = "--max-tokens", defaultValue = "" + ScoreOptions.DEFAULT_MAX_TOKENS, paramLabel = "N",
-            description = "padded tokens (rows x longest row) per batched forward at most (default: ${DEFAULT-VALUE})")
-    int maxTokens;
+    @Mixin
+    ScorerBatchOptions batching;
 
     @Option(names = "--attention", description = "record attention shares for every condition (else where a condition asks)")
     boolean attention;
@@ -95,8 +90,8 @@ public final class ScorerCommand implements Callable<Integer> {
             CausalLm lm = model.load(err, "scorer");
             ServedModel served = ServedModel.of(lm, modelId);
             ScorerMetrics metrics = new ScorerMetrics(registry, id);
-            WorkItemScorer scorer = new WorkItemScorer(served, ScoreOptions.defaults().withAttention(attention)
-                    .withMaxBatch(maxBatch).withMaxTokens(maxTokens).withWorker(id));
+            WorkItemScorer scorer = new WorkItemScorer(served, batching.applyTo(ScoreOptions.defaults().withAttention(attention))
+                    .withWorker(id));
             ScorerWorker worker = ScorerWorker.start(settings, options, ScoreBatchFunction.of(scorer, metrics), registry);
             // SIGTERM: commit (or abort) the batch in flight and leave the group before the JVM halts
             Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("dkv-scorer-stop").unstarted(() -> {
