@@ -88,13 +88,16 @@ class ScorerExactlyOnceTest {
         WorkPublisher publisher = new WorkPublisher(settings, Topics.WORK, Topics.DEFAULT_WORK_PARTITIONS, 64);
         publisher.ensureTopics((short) 1);
         phase(t0, "topics ready");
-        publisher.publish(work, new Progress(work.planned(), Duration.ofHours(1), System::nanoTime, line -> {}));
-        sendPoison(bootstrap, work.items().blockFirst());
-        phase(t0, "work published");
 
         Path logs = Files.createDirectories(dir.resolve("logs"));
         try (ScorerProcess a = ScorerProcess.start(bootstrap, model, MODEL_ID, "eos-a", logs);
              ScorerProcess b = ScorerProcess.start(bootstrap, model, MODEL_ID, "eos-b", logs, "--metrics-port", "0")) {
+            // Publish only once both workers serve: otherwise the first JVM up can score everything before the
+            // other has joined, and there is no mid-run to kill it in.
+            awaitServing(a, b);
+            publisher.publish(work, new Progress(work.planned(), Duration.ofHours(1), System::nanoTime, line -> {}));
+            sendPoison(bootstrap, work.items().blockFirst());
+            phase(t0, "work published");
             List<ScoreRecord> beforeKill = awaitScores(bootstrap, records -> records.stream().filter(r -> r.getWorker().equals("eos-a")).count() >= 6,
                     a, b);
             a.kill();
@@ -210,6 +213,19 @@ class ScorerExactlyOnceTest {
 
     private static Set<String> keys(List<ScoreRecord> records) {
         return records.stream().map(r -> r.getSampleId() + "/" + r.getCondition()).collect(Collectors.toSet());
+    }
+
+    /** Waits until every worker has loaded its model and started consuming; fails with the logs otherwise. */
+    private static void awaitServing(ScorerProcess... workers) throws InterruptedException {
+        long deadline = System.nanoTime() + PATIENCE.toNanos();
+        for (ScorerProcess w : workers) {
+            while (!w.log().contains("serving model")) {
+                if (!w.isAlive() || System.nanoTime() > deadline) {
+                    fail("worker " + w.workerId() + " did not start serving:\n" + w.log());
+                }
+                Thread.sleep(100);
+            }
+        }
     }
 
     /** Polls the committed scores until {@code done} holds; fails with the workers' logs if one dies or time runs out. */
