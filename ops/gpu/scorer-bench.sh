@@ -23,5 +23,5 @@ if [ ! -f "$BENCH_MODEL/config.json" ]; then
 fi
 "$DKV_JAVA" --enable-native-access=ALL-UNNAMED -Dorg.apache.avro.SERIALIZABLE_PACKAGES=dkv.avro -cp "$DKV_LIB/*" \
   dkv.scorers.score.ScorerBench --model "$BENCH_MODEL" --device "$device" --dtype bfloat16 --samples 32 \
-  --passage-words 100 --surrogate-words 8 --query-words 13 --answer-words 10 --max-batch 1,256 --per-call 1,8,32 \
+  --passage-words 100 --surrogate-words 8 --query-words 13 --answer-words 10 --max-batch ${DKV_BENCH_MAX_BATCH:-256} --per-call ${DKV_BENCH_PER_CALL:-8,32,64} --profile true \
   2>&1 | tee "$OUT/scorer-bench.log"

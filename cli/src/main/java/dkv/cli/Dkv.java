@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
                 AggregateCommand.class,
                 AggregatorCommand.class,
                 TailCommand.class,
+                ExportCommand.class,
                 ReportCommand.class,
                 CommandLine.HelpCommand.class
         })

@@ -83,9 +83,14 @@ public final class Rope {
         if (x.size(-2) != positions.length) {
             throw new IllegalArgumentException(positions.length + " positions for " + x.size(-2) + " rows of " + x);
         }
+        return rotateWith(x, positions, pairing, computeType);
+    }
+
+    /** {@code x} rotated by the tables of {@code tablePositions}: one per row of x, or one for all of them. */
+    private Tensor rotateWith(Tensor x, long[] tablePositions, Pairing pairing, DType computeType) {
         Tensor result;
         try (TensorScope scope = TensorScope.open()) {
-            Tables t = tables(positions, pairing, x.device());
+            Tables t = tables(tablePositions, pairing, x.device());
             Tensor rotated = apply(Ops.to(x, computeType), Ops.to(t.cos(), computeType), Ops.to(t.sin(), computeType), pairing);
             result = scope.keep(Ops.to(rotated, x.dtype()));
         }
@@ -101,11 +106,15 @@ public final class Rope {
         return result;
     }
 
-    /** Every row of {@code x} rotated by the same {@code delta} positions (re-rotation of cached keys). */
+    /**
+     * Every row of {@code x} [..., T, headDim] rotated by the same {@code delta} positions (re-rotation of cached
+     * keys): one table row, broadcast over all rows and all leading dimensions (e.g. every layer at once).
+     */
     public Tensor rotateBy(Tensor x, long delta, Pairing pairing, DType computeType) {
-        long[] positions = new long[Math.toIntExact(x.size(-2))];
-        java.util.Arrays.fill(positions, delta);
-        return rotate(x, positions, pairing, computeType);
+        if (x.size(-1) != headDim()) {
+            throw new IllegalArgumentException("RoPE of head_dim " + headDim() + " applied to " + x);
+        }
+        return rotateWith(x, new long[] {delta}, pairing, computeType);
     }
 
     /**

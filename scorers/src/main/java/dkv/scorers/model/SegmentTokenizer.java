@@ -1,12 +1,16 @@
 package dkv.scorers.model;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.huggingface.tokenizers.jni.TokenizersLibrary;
 import dkv.scorers.recipe.Segment;
 import dkv.scorers.recipe.SegmentTexts;
 import dkv.scorers.recipe.SequenceLayout;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -51,9 +55,28 @@ public final class SegmentTokenizer implements AutoCloseable {
 
     /** Token ids of {@code text} with the tokenizer's special tokens (e.g. BOS). */
     public int[] encode(String text) {
-        long[] ids = tokenizer.encode(text, true, false).getIds();
-        int[] out = new int[ids.length];
-        for (int i = 0; i < ids.length; i++) out[i] = Math.toIntExact(ids[i]);
+        return encodeAll(List.of(text)).getFirst();
+    }
+
+    /**
+     * Token ids of each text, with special tokens, in one native call that the tokenizers library spreads over
+     * its threads. Only the ids are read back: DJL's {@code Encoding} would also copy every token string, type,
+     * word id and character span across JNI, which costs more than the tokenization itself.
+     */
+    public List<int[]> encodeAll(List<String> texts) {
+        if (texts.isEmpty()) return List.of();
+        long[] encodings = TokenizersLibrary.LIB.batchEncode(tokenizer.getHandle(), texts.toArray(String[]::new), true);
+        List<int[]> out = new ArrayList<>(encodings.length);
+        try {
+            for (long encoding : encodings) {
+                long[] ids = TokenizersLibrary.LIB.getTokenIds(encoding);
+                int[] ints = new int[ids.length];
+                for (int i = 0; i < ids.length; i++) ints[i] = Math.toIntExact(ids[i]);
+                out.add(ints);
+            }
+        } finally {
+            for (long encoding : encodings) TokenizersLibrary.LIB.deleteEncoding(encoding);
+        }
         return out;
     }
 
@@ -64,22 +87,44 @@ public final class SegmentTokenizer implements AutoCloseable {
 
     /** The whole condition tokenized once, with each segment's incremental length. */
     public SequenceLayout layout(SegmentTexts texts) {
-        String[] parts = texts.inOrder();
-        int[] lengths = new int[Segment.values().length];
-        lengths[Segment.BOS.ordinal()] = bosLength;
-        StringBuilder text = new StringBuilder();
-        int previous = bosLength;
-        for (int k = 0; k < parts.length; k++) {
-            text.append(parts[k]);
-            int n = k == parts.length - 1 || !parts[k].isEmpty() ? encode(text.toString()).length : previous;
-            lengths[k + 1] = n - previous;
-            previous = n;
+        return layouts(List.of(texts)).getFirst();
+    }
+
+    /**
+     * {@link #layout} of many conditions at once: every distinct cumulative text (seg_1..seg_k) of all of them is
+     * tokenized once, in one batch — conditions of a sample share most of theirs (the document, document + query).
+     */
+    public List<SequenceLayout> layouts(List<SegmentTexts> conditions) {
+        Map<String, Integer> distinct = new LinkedHashMap<>();
+        List<String[]> cumulative = new ArrayList<>(conditions.size());
+        for (SegmentTexts texts : conditions) {
+            String[] parts = texts.inOrder();
+            String[] prefixes = new String[parts.length];
+            StringBuilder text = new StringBuilder();
+            for (int k = 0; k < parts.length; k++) {
+                text.append(parts[k]);
+                // an empty segment adds no tokens: its prefix is not tokenized (the last one always is)
+                if (k == parts.length - 1 || !parts[k].isEmpty()) {
+                    prefixes[k] = text.toString();
+                    distinct.putIfAbsent(prefixes[k], distinct.size());
+                }
+            }
+            cumulative.add(prefixes);
         }
-        int[] ids = encode(text.toString());
-        if (ids.length != previous) {
-            throw new IllegalStateException("tokenizer is not deterministic: " + ids.length + " vs " + previous + " tokens");
+        List<int[]> ids = encodeAll(List.copyOf(distinct.keySet()));
+        List<SequenceLayout> out = new ArrayList<>(conditions.size());
+        for (String[] prefixes : cumulative) {
+            int[] lengths = new int[Segment.values().length];
+            lengths[Segment.BOS.ordinal()] = bosLength;
+            int previous = bosLength;
+            for (int k = 0; k < prefixes.length; k++) {
+                int n = prefixes[k] == null ? previous : ids.get(distinct.get(prefixes[k])).length;
+                lengths[k + 1] = n - previous;
+                previous = n;
+            }
+            out.add(new SequenceLayout(ids.get(distinct.get(prefixes[prefixes.length - 1])), lengths));
         }
-        return new SequenceLayout(ids, lengths);
+        return out;
     }
 
     @Override

@@ -11,8 +11,9 @@ import java.util.Locale;
 
 /**
  * Runs independent forwards as padded batches through {@link CausalLm#forwardBatch}: rows sorted by length
- * (new tokens, then past) so that a batch pads little, at most {@code maxRows} rows and {@code maxTokens} padded
- * new tokens per batch, attention-probability forwards apart (they take the explicit attention path).
+ * (new tokens, then past) and cut into batches where {@link BatchPlanner} finds padding costs more than another
+ * forward, at most {@code maxRows} rows and {@code maxTokens} padded new tokens per batch. Attention-probability
+ * forwards (the explicit attention path) and forwards without a past (no mask, so SDPA may pick flash) run apart.
  *
  * <p>Out of memory: a batch of more than one row that fails with libtorch's out-of-memory error is retried in
  * halves, and the halved token budget is remembered for every later call, so a worker settles on what fits.
@@ -30,9 +31,15 @@ final class ForwardBatcher {
     private final CausalLm model;
     /** Padded new tokens per batch that fit in memory, learned from out-of-memory errors. */
     private int learnedMaxTokens = Integer.MAX_VALUE;
+    /** Null unless a benchmark asked where the time goes. */
+    private ForwardProfile profile;
 
     ForwardBatcher(CausalLm model) {
         this.model = model;
+    }
+
+    void profile(ForwardProfile profile) {
+        this.profile = profile;
     }
 
     /** The token budget out-of-memory errors have taught so far ({@link Integer#MAX_VALUE}: none yet). */
@@ -42,35 +49,58 @@ final class ForwardBatcher {
 
     /** Runs every request; {@code sink} sees each result once, batch by batch. */
     void run(List<ForwardRequest> requests, int maxRows, int maxTokens, ResultSink sink) {
+        // attention-probability forwards take the explicit path, and rows without a past need no mask tensor
+        // (so SDPA may pick flash): each kind is batched apart
         for (boolean probs : new boolean[] {false, true}) {
-            List<Integer> order = new ArrayList<>();
-            for (int i = 0; i < requests.size(); i++) if (requests.get(i).attentionProbs() == probs) order.add(i);
-            order.sort(Comparator.<Integer>comparingInt(i -> requests.get(i).ids().length)
-                    .thenComparingInt(i -> requests.get(i).past().length()).reversed());
-            int from = 0;
-            while (from < order.size()) {
-                int budget = Math.min(maxTokens, learnedMaxTokens);
-                // sorted longest first: the first row of a batch sets its padded width
-                int width = requests.get(order.get(from)).ids().length;
-                int rows = Math.max(1, Math.min(maxRows, Math.min(order.size() - from, budget / width)));
-                List<Integer> chunk = order.subList(from, from + rows);
-                List<ForwardRequest> batch = chunk.stream().map(requests::get).toList();
-                long t0 = System.nanoTime();
-                List<ForwardResult> results;
-                try {
-                    results = model.forwardBatch(batch);
-                } catch (TorchException e) {
-                    if (rows == 1 || !isOutOfMemory(e)) throw e;
-                    learnedMaxTokens = Math.max(1, rows * width / 2);
-                    LOG.log(System.Logger.Level.WARNING, String.format(Locale.ROOT,
-                            "out of memory in a batch of %d rows x %d tokens on %s; batches now hold at most %d tokens",
-                            rows, width, model.device(), learnedMaxTokens));
-                    continue;
+            for (boolean withPast : new boolean[] {false, true}) {
+                List<Integer> order = new ArrayList<>();
+                for (int i = 0; i < requests.size(); i++) {
+                    ForwardRequest r = requests.get(i);
+                    if (r.attentionProbs() == probs && r.past().isEmpty() != withPast) order.add(i);
                 }
-                double share = (System.nanoTime() - t0) / 1e6 / rows;
-                for (int k = 0; k < rows; k++) sink.accept(chunk.get(k), results.get(k), share);
-                from += rows;
+                order.sort(Comparator.<Integer>comparingInt(i -> requests.get(i).ids().length)
+                        .thenComparingInt(i -> requests.get(i).past().length()).reversed());
+                runSorted(requests, order, maxRows, maxTokens, sink);
             }
+        }
+    }
+
+    /** Runs the requests in {@code order} (longest first) in the batches {@link BatchPlanner} picks. */
+    private void runSorted(List<ForwardRequest> requests, List<Integer> order, int maxRows, int maxTokens, ResultSink sink) {
+        int from = 0;
+        List<Integer> sizes = List.of();
+        int planned = 0;
+        while (from < order.size()) {
+            int budget = Math.min(maxTokens, learnedMaxTokens);
+            if (planned == sizes.size()) {
+                int[] widths = order.subList(from, order.size()).stream().mapToInt(i -> requests.get(i).ids().length).toArray();
+                sizes = BatchPlanner.plan(widths, maxRows, budget);
+                planned = 0;
+            }
+            int rows = sizes.get(planned);
+            int width = requests.get(order.get(from)).ids().length;
+            List<Integer> chunk = order.subList(from, from + rows);
+            List<ForwardRequest> batch = chunk.stream().map(requests::get).toList();
+            long profiled = profile == null ? 0 : profile.start();
+            long t0 = System.nanoTime();
+            List<ForwardResult> results;
+            try {
+                results = model.forwardBatch(batch);
+            } catch (TorchException e) {
+                if (rows == 1 || !isOutOfMemory(e)) throw e;
+                learnedMaxTokens = Math.max(1, rows * width / 2);
+                LOG.log(System.Logger.Level.WARNING, String.format(Locale.ROOT,
+                        "out of memory in a batch of %d rows x %d tokens on %s; batches now hold at most %d tokens",
+                        rows, width, model.device(), learnedMaxTokens));
+                sizes = List.of();  // plan the rest again within the smaller budget
+                planned = 0;
+                continue;
+            }
+            if (profile != null) profile.batch(batch, profiled);
+            double share = (System.nanoTime() - t0) / 1e6 / rows;
+            for (int k = 0; k < rows; k++) sink.accept(chunk.get(k), results.get(k), share);
+            from += rows;
+            planned++;
         }
     }
 

@@ -33,12 +33,14 @@ import java.util.Map;
  * its {@link CacheRecipe}, and returns the answer NLL, segment token counts, the layer-0 document K/V check
  * and (when asked) attention shares.
  *
- * <p>Work shared across conditions: the bare BOS·DOC prefill is computed once per document text and reused,
- * as a view trimmed to the longest common prefix of token ids, by every condition that starts with those
- * ids (NONE, SUFFIX, query-free, PREFIX_TRUNCATED with an empty prefix). BPE may merge the document's last
- * token with what follows; then only the common prefix is reused. The bare cache is also the reference of
- * {@code document_kv_max_abs_delta}. The conditions' remaining forwards run round by round as padded batches
- * ({@link ScoreOptions#maxBatch()}), so a sample costs a few forwards rather than one per condition.
+ * <p>Work shared across conditions: every distinct cache head is prefilled once per call — the bare BOS·DOC of
+ * each document text, and each PREFIX_TRUNCATED condition's BOS·PREFIX·DOC (conditions with the same surrogate
+ * share it, whatever their RoPE correction). A condition that starts with a head's ids reuses it as a view
+ * trimmed to the longest common prefix (NONE, SUFFIX and query-free after the bare head; PREFIX_FULL after its
+ * surrogate's truncated head). BPE may merge the document's last token with what follows; then only the common
+ * prefix is reused. The bare cache is also the reference of {@code document_kv_max_abs_delta}. The conditions'
+ * remaining forwards run round by round as padded batches ({@link ScoreOptions#maxBatch()}), so a sample costs
+ * a few forwards rather than one per condition.
  *
  * <p>Not thread-safe: tensors belong to the calling thread's {@link TensorScope}s.
  */
@@ -61,8 +63,56 @@ public final class SampleScorer {
     /** A condition with its recipe and token layout, resolved before any compute. */
     private record Planned(ConditionSpec spec, CacheRecipe recipe, SegmentTexts texts, SequenceLayout layout) {}
 
-    /** The bare BOS·DOC prefill of one document text. */
-    private record BarePrefill(int[] ids, int bos, KvCache cache, double millis) {}
+    /**
+     * One prefill shared by the conditions whose tokens start with its ids: the bare BOS·DOC of a document text,
+     * or a truncated condition's BOS·PREFIX·DOC head. Its time is split among the conditions that used it.
+     */
+    private static final class SharedPrefill {
+        final int[] ids;
+        final KvCache cache;
+        final double millis;
+        int users;
+
+        SharedPrefill(int[] ids, KvCache cache, double millis) {
+            this.ids = ids;
+            this.cache = cache;
+            this.millis = millis;
+        }
+
+        /** Entries [0, length) for one more user. */
+        KvCache use(int length) {
+            users++;
+            return cache.view(0, length);
+        }
+
+        double millisPerUser() {
+            return users == 0 ? 0 : millis / users;
+        }
+    }
+
+    /** A document's bare BOS·DOC prefill (the reference of the document K/V check) and every prefill of its text. */
+    private record DocumentPrefills(int bos, SharedPrefill bare, List<SharedPrefill> all) {
+
+        /** The prefill sharing the longest common prefix with {@code ids} (null when none shares any token). */
+        SharedPrefill longestCommonPrefix(int[] ids) {
+            SharedPrefill best = null;
+            int bestLength = 0;
+            for (SharedPrefill p : all) {
+                int n = commonPrefix(ids, p.ids);
+                if (n > bestLength) {
+                    best = p;
+                    bestLength = n;
+                }
+            }
+            return best;
+        }
+
+        /** The prefill of exactly these ids, or null. */
+        SharedPrefill exactly(int[] ids) {
+            for (SharedPrefill p : all) if (Arrays.equals(p.ids, ids)) return p;
+            return null;
+        }
+    }
 
     /** What scoring one condition produced before it becomes a record. */
     private record ConditionScore(AnswerLogprobs answer, Double documentKvDelta, AttentionShares attention) {}
@@ -79,40 +129,41 @@ public final class SampleScorer {
     }
 
     /**
-     * Scores several samples together: their bare prefills run as one batch, and their conditions' forwards
+     * Scores several samples together: their shared prefills run as one batch, and their conditions' forwards
      * share the rounds of batches. Records come back per sample in condition order. An unsupported condition
      * in any sample fails the call before any compute.
      */
     public List<List<ScoreRecord>> scoreAll(List<SampleWork> work, ScoreOptions options) {
-        List<List<Planned>> plans = new ArrayList<>();
-        for (SampleWork w : work) plans.add(plan(w.sample(), w.conditions()));
+        List<List<Planned>> plans = plan(work);
         List<List<ScoreRecord>> records = new ArrayList<>();
         try (TensorScope _ = TensorScope.open()) {
-            // one bare prefill per distinct document text, all in one batched pass
-            Map<String, BarePrefill> bare = prefillBare(plans.stream().flatMap(List::stream)
-                    .map(p -> p.texts().document()).distinct().toList(), options);
-            Map<String, Integer> usersPerDocument = new HashMap<>();
             HostReadback readback = new HostReadback();
             List<List<Job>> jobs = new ArrayList<>();
             for (List<Planned> samplePlans : plans) {
                 List<Job> sampleJobs = new ArrayList<>();
                 for (Planned p : samplePlans) {
-                    BarePrefill b = bare.get(p.texts().document());
-                    usersPerDocument.merge(p.texts().document(), 1, Integer::sum);
                     sampleJobs.add(switch (p.recipe()) {
-                        case CacheRecipe.FullSequence _ -> new FullSequenceJob(p, b, options, readback);
-                        case CacheRecipe.TruncatedPrefix t -> new TruncatedPrefixJob(p, t, b, options, readback);
+                        case CacheRecipe.FullSequence _ -> new FullSequenceJob(p, options, readback);
+                        case CacheRecipe.TruncatedPrefix t -> new TruncatedPrefixJob(p, t, options, readback);
                     });
                 }
                 jobs.add(sampleJobs);
             }
-            run(jobs.stream().flatMap(List::stream).toList(), options);
+            List<Job> all = jobs.stream().flatMap(List::stream).toList();
+            Map<String, DocumentPrefills> prefills = prefill(all, options);
+            for (Job job : all) job.bind(prefills.get(job.plan().texts().document()));
+            run(all, options);
             readback.fetch();  // the call's one wait for the device
+            Map<String, Integer> conditionsPerDocument = new HashMap<>();
+            for (Job job : all) conditionsPerDocument.merge(job.plan().texts().document(), 1, Integer::sum);
             for (int s = 0; s < work.size(); s++) {
                 List<ScoreRecord> sampleRecords = new ArrayList<>();
                 for (Job job : jobs.get(s)) {
                     String document = job.plan().texts().document();
-                    double millis = job.millis() + job.bare().millis() / usersPerDocument.get(document);
+                    SharedPrefill bare = prefills.get(document).bare();
+                    // a bare prefill that no condition reused was still paid for, as every condition's reference
+                    double millis = job.millis() + (job.used() == null ? 0 : job.used().millisPerUser())
+                            + (bare.users == 0 ? bare.millis / conditionsPerDocument.get(document) : 0);
                     sampleRecords.add(record(work.get(s).sample(), job.plan(), job.result(), millis, options));
                 }
                 records.add(sampleRecords);
@@ -121,17 +172,36 @@ public final class SampleScorer {
         return records;
     }
 
-    private List<Planned> plan(Sample sample, List<ConditionSpec> conditions) {
-        List<Planned> plans = new ArrayList<>();
-        for (ConditionSpec c : conditions) {
-            CacheRecipe recipe = CacheRecipe.of(c, model.family());
-            SegmentTexts texts = SegmentTexts.of(c, sample);
-            SequenceLayout layout = model.tokenizer().layout(texts);
-            if (layout.length(Segment.ANSWER) == 0) {
-                throw new IllegalArgumentException("sample " + sample.getId() + ", condition '" + c.getName()
-                        + "': the answer has no tokens");
+    /** Attaches a profile to every later call's forwards (null: none). */
+    public void profile(ForwardProfile profile) {
+        batcher.profile(profile);
+    }
+
+    /** Recipes and layouts of every condition of every sample, all tokenized in one batch. */
+    private List<List<Planned>> plan(List<SampleWork> work) {
+        List<CacheRecipe> recipes = new ArrayList<>();
+        List<SegmentTexts> texts = new ArrayList<>();
+        for (SampleWork w : work) {
+            for (ConditionSpec c : w.conditions()) {
+                recipes.add(CacheRecipe.of(c, model.family()));
+                texts.add(SegmentTexts.of(c, w.sample()));
             }
-            plans.add(new Planned(c, recipe, texts, layout));
+        }
+        List<SequenceLayout> layouts = model.tokenizer().layouts(texts);
+        List<List<Planned>> plans = new ArrayList<>();
+        int i = 0;
+        for (SampleWork w : work) {
+            List<Planned> samplePlans = new ArrayList<>();
+            for (ConditionSpec c : w.conditions()) {
+                SequenceLayout layout = layouts.get(i);
+                if (layout.length(Segment.ANSWER) == 0) {
+                    throw new IllegalArgumentException("sample " + w.sample().getId() + ", condition '" + c.getName()
+                            + "': the answer has no tokens");
+                }
+                samplePlans.add(new Planned(c, recipes.get(i), texts.get(i), layout));
+                i++;
+            }
+            plans.add(samplePlans);
         }
         return plans;
     }
@@ -164,31 +234,79 @@ public final class SampleScorer {
         }
     }
 
-    /** BOS·DOC prefills of the given document texts, batched; each cache is a view kept in the current scope. */
-    private Map<String, BarePrefill> prefillBare(List<String> documents, ScoreOptions options) {
-        Map<String, BarePrefill> out = new HashMap<>();
+    /**
+     * The shared prefills, all in one batched pass: every document text's bare BOS·DOC, and every distinct head
+     * the jobs ask to share ({@link Job#sharedHead}). Their caches are views kept in the current scope.
+     */
+    private Map<String, DocumentPrefills> prefill(List<Job> jobs, ScoreOptions options) {
         int bos = model.tokenizer().bosLength();
-        List<int[]> ids = documents.stream().map(model.tokenizer()::encode).toList();
+        List<String> documents = new ArrayList<>();
+        List<int[]> ids = new ArrayList<>();
+        Map<String, List<int[]>> heads = new HashMap<>();
+        List<String> distinctDocuments = jobs.stream().map(j -> j.plan().texts().document()).distinct().toList();
+        List<int[]> bareIds = model.tokenizer().encodeAll(distinctDocuments);
+        for (Job job : jobs) {
+            String document = job.plan().texts().document();
+            if (!heads.containsKey(document)) {
+                heads.put(document, new ArrayList<>());
+                documents.add(document);
+                ids.add(bareIds.get(distinctDocuments.indexOf(document)));  // the bare prefill comes first
+            }
+            int[] head = job.sharedHead();
+            if (head == null) continue;
+            List<int[]> known = heads.get(document);
+            boolean isBare = Arrays.equals(head, ids.get(documents.indexOf(document)));
+            if (!isBare && known.stream().noneMatch(h -> Arrays.equals(h, head))) {
+                known.add(head);
+                documents.add(document);
+                ids.add(head);
+            }
+        }
         List<ForwardRequest> requests = ids.stream().map(i -> new ForwardRequest(i, ForwardRequest.consecutive(0, i.length),
                 KvCache.empty(), AttentionMask.causal(), 0, 0, false)).toList();
+        SharedPrefill[] done = new SharedPrefill[requests.size()];
         batcher.run(requests, options.maxBatch(), options.maxTokens(), (i, result, millis) ->
-                out.put(documents.get(i), new BarePrefill(ids.get(i), bos, result.cache(), millis)));
+                done[i] = new SharedPrefill(ids.get(i), result.cache(), millis));
+        Map<String, DocumentPrefills> out = new HashMap<>();
+        for (int i = 0; i < done.length; i++) {
+            String document = documents.get(i);
+            DocumentPrefills d = out.get(document);
+            if (d == null) out.put(document, new DocumentPrefills(bos, done[i], new ArrayList<>(List.of(done[i]))));
+            else d.all().add(done[i]);
+        }
         return out;
     }
 
     /** One condition's way to its score: a sequence of forwards, each asked for by {@link #next()}. */
     private abstract static class Job {
         private final Planned plan;
-        private final BarePrefill bare;
         final HostReadback readback;
+        private DocumentPrefills prefills;
+        private SharedPrefill used;
         private double millis;
         private java.util.function.Supplier<ConditionScore> pending;
         private ConditionScore result;
 
-        Job(Planned plan, BarePrefill bare, HostReadback readback) {
+        Job(Planned plan, HostReadback readback) {
             this.plan = plan;
-            this.bare = bare;
             this.readback = readback;
+        }
+
+        /** Token ids this condition would like prefilled once and shared (its cache's head), or null. */
+        int[] sharedHead() {
+            return null;
+        }
+
+        /** Hands the job its document's prefills, before its first {@link #next()}. */
+        void bind(DocumentPrefills documentPrefills) {
+            this.prefills = documentPrefills;
+        }
+
+        /** Takes entries [0, length) of a shared prefill as this condition's past (its time is then shared too). */
+        KvCache reuse(SharedPrefill p, int length) {
+            if (used != null) throw new IllegalStateException("condition " + plan.spec().getName() + " reuses two prefills");
+            used = p;
+            return p.use(length);
         }
 
         /** The next forward this condition needs, or null when it is scored. */
@@ -201,8 +319,13 @@ public final class SampleScorer {
             return plan;
         }
 
-        BarePrefill bare() {
-            return bare;
+        DocumentPrefills prefills() {
+            return prefills;
+        }
+
+        /** The shared prefill this condition reused, or null. */
+        SharedPrefill used() {
+            return used;
         }
 
         double millis() {
@@ -228,15 +351,18 @@ public final class SampleScorer {
 
     // ------------------------------------------------------------------------------------------ NONE, PREFIX_FULL, SUFFIX
 
-    /** One causal forward over the layout, after the bare prefill trimmed to the longest common prefix of ids. */
+    /**
+     * One causal forward over the layout, after the shared prefill with the longest common prefix of ids (the
+     * bare BOS·DOC for NONE and SUFFIX, a truncated condition's BOS·PREFIX·DOC head for PREFIX_FULL).
+     */
     private final class FullSequenceJob extends Job {
         private final ScoreOptions options;
         private final boolean probs;
         private int reuse;
         private boolean asked;
 
-        FullSequenceJob(Planned p, BarePrefill bare, ScoreOptions options, HostReadback readback) {
-            super(p, bare, readback);
+        FullSequenceJob(Planned p, ScoreOptions options, HostReadback readback) {
+            super(p, readback);
             this.options = options;
             this.probs = options.attention() || p.spec().getCaptureAttention();
         }
@@ -248,9 +374,10 @@ public final class SampleScorer {
             SequenceLayout layout = plan().layout();
             int total = layout.size();
             int answerStart = layout.start(Segment.ANSWER);
-            reuse = options.shareDocumentPrefill() ? Math.min(commonPrefix(layout.ids(), bare().ids()), answerStart - 1) : 0;
+            SharedPrefill shared = options.shareDocumentPrefill() ? prefills().longestCommonPrefix(layout.ids()) : null;
+            reuse = shared == null ? 0 : Math.min(commonPrefix(layout.ids(), shared.ids), answerStart - 1);
             if (reuse < 1) reuse = 0;
-            KvCache past = reuse == 0 ? KvCache.empty() : bare().cache().view(0, reuse);
+            KvCache past = reuse == 0 ? KvCache.empty() : reuse(shared, reuse);
             return new ForwardRequest(layout.ids(reuse, total), ForwardRequest.consecutive(reuse, total - reuse), past,
                     AttentionMask.causal(), answerStart - 1 - reuse, total - 1 - reuse, probs);
         }
@@ -259,7 +386,7 @@ public final class SampleScorer {
         void accept(ForwardResult r) {
             SequenceLayout layout = plan().layout();
             HostReadback.Slot answer = readback.answerLogprobs(r.logits(), layout.ids(Segment.ANSWER));
-            PendingDelta delta = documentDelta(layout, bare(), r.cache(), layout.start(Segment.DOCUMENT), readback);
+            PendingDelta delta = documentDelta(layout, prefills(), r.cache(), layout.start(Segment.DOCUMENT), readback);
             AttentionShares shares = null;
             if (probs) {
                 Segment[] columns = new Segment[layout.size()];
@@ -276,12 +403,13 @@ public final class SampleScorer {
     // ------------------------------------------------------------------------------------------ PREFIX_TRUNCATED
 
     /**
-     * (1) BOS·PREFIX·DOC (the bare prefill when the ids are the same), (2) drop PREFIX (and BOS unless kept),
-     * (3) re-rotate the document keys by the dropped length with the recipe's pairing, (4) QUERY·ANSWER at
-     * positions continuing after the kept entries.
+     * (1) BOS·PREFIX·DOC (a shared prefill: conditions with the same surrogate share it, and PREFIX_FULL reuses
+     * it), (2) drop PREFIX (and BOS unless kept), (3) re-rotate the document keys by the dropped length with the
+     * recipe's pairing, (4) QUERY·ANSWER at positions continuing after the kept entries.
      */
     private final class TruncatedPrefixJob extends Job {
         private final CacheRecipe.TruncatedPrefix recipe;
+        private final ScoreOptions options;
         private final boolean probs;
         private final int bos;
         private final int prefix;
@@ -294,10 +422,10 @@ public final class SampleScorer {
         private KvCache truncated;
         private int keptBos;
 
-        TruncatedPrefixJob(Planned p, CacheRecipe.TruncatedPrefix recipe, BarePrefill bare, ScoreOptions options,
-                           HostReadback readback) {
-            super(p, bare, readback);
+        TruncatedPrefixJob(Planned p, CacheRecipe.TruncatedPrefix recipe, ScoreOptions options, HostReadback readback) {
+            super(p, readback);
             this.recipe = recipe;
+            this.options = options;
             this.probs = options.attention() || p.spec().getCaptureAttention();
             SequenceLayout layout = p.layout();
             if (layout.length(Segment.SUFFIX) != 0) throw new IllegalStateException("truncated layout with a suffix");
@@ -306,10 +434,20 @@ public final class SampleScorer {
             doc = layout.length(Segment.DOCUMENT);
             head = bos + prefix + doc;
             firstAnswerRowInHead = layout.start(Segment.ANSWER) - 1 < head;
-            boolean reuse = options.shareDocumentPrefill() && !firstAnswerRowInHead
-                    && Arrays.equals(layout.ids(0, head), bare.ids());
-            if (reuse) {
-                full = bare.cache().view(0, head);
+        }
+
+        /** The head is shared unless its last row's logits are wanted (an answer right after the document). */
+        @Override
+        int[] sharedHead() {
+            return options.shareDocumentPrefill() && !firstAnswerRowInHead ? plan().layout().ids(0, head) : null;
+        }
+
+        @Override
+        void bind(DocumentPrefills documentPrefills) {
+            super.bind(documentPrefills);
+            int[] ids = sharedHead();
+            if (ids != null) {
+                full = reuse(documentPrefills.exactly(ids), head);
                 step = 1;
             }
         }
@@ -332,18 +470,48 @@ public final class SampleScorer {
             };
         }
 
-        /** Steps (2) and (3): the kept entries, document keys re-rotated in float32 unless the correction is NONE. */
+        /**
+         * Steps (2) and (3) for every layer at once: the kept entries, document keys re-rotated in float32 unless
+         * the correction is NONE. One stacked tensor per K and V instead of per-layer work: a handful of kernels
+         * per condition, not a handful per layer.
+         */
         private KvCache truncate() {
             keptBos = recipe.keepBos() ? bos : 0;
-            KvCache documentPart = full.view(bos + prefix, head);
-            KvCache kept = keptBos > 0 ? KvCache.concat(full.view(0, bos), documentPart) : documentPart;
             long shift = -(long) (head - doc - keptBos);
-            if (recipe.correction() == RopeCorrection.NONE || shift == 0) return kept;
-            Rope.Pairing pairing = recipe.correction() == RopeCorrection.HALF_SPLIT
-                    ? Rope.Pairing.HALF_SPLIT : Rope.Pairing.INTERLEAVED;
-            long[] positions = kept.positions();
-            for (int i = keptBos; i < positions.length; i++) positions[i] += shift;
-            return kept.withKeys(k -> rerotateDocument(k, keptBos, shift, pairing), positions);
+            boolean rotate = recipe.correction() != RopeCorrection.NONE && shift != 0;
+            long[] positions = new long[keptBos + doc];
+            for (int i = 0; i < keptBos; i++) positions[i] = i;
+            for (int i = 0; i < doc; i++) positions[keptBos + i] = bos + prefix + i + (rotate ? shift : 0);
+            if (!rotate && keptBos == 0) return full.view(bos + prefix, head);  // views: nothing to compute
+            int layers = full.layers();
+            KvCache result;
+            try (TensorScope scope = TensorScope.open()) {
+                Tensor keys = Ops.cat(0, layerList(full, true));  // [layers, kvHeads, head, d]
+                Tensor documentKeys = Ops.narrow(keys, 2, bos + prefix, doc);
+                if (rotate) {
+                    Rope.Pairing pairing = recipe.correction() == RopeCorrection.HALF_SPLIT
+                            ? Rope.Pairing.HALF_SPLIT : Rope.Pairing.INTERLEAVED;
+                    documentKeys = model.rope().rotateBy(documentKeys, shift, pairing, DType.FLOAT32);
+                }
+                Tensor keptKeys = keptBos == 0 ? documentKeys : Ops.cat(2, Ops.narrow(keys, 2, 0, keptBos), documentKeys);
+                Tensor keptValues;
+                if (keptBos == 0) {
+                    keptValues = null;
+                } else {
+                    Tensor values = Ops.cat(0, layerList(full, false));
+                    keptValues = Ops.cat(2, Ops.narrow(values, 2, 0, keptBos), Ops.narrow(values, 2, bos + prefix, doc));
+                }
+                List<Tensor> k = new ArrayList<>(layers);
+                List<Tensor> v = new ArrayList<>(layers);
+                for (int l = 0; l < layers; l++) {
+                    // views of the stacked tensors keep their storage alive once the scope frees the stacks' handles
+                    k.add(scope.keep(Ops.narrow(keptKeys, 0, l, 1)));
+                    v.add(scope.keep(keptValues == null ? Ops.narrow(full.values(l), 2, bos + prefix, doc)
+                            : Ops.narrow(keptValues, 0, l, 1)));
+                }
+                result = new KvCache(k, v, positions);
+            }
+            return result;
         }
 
         @Override
@@ -358,7 +526,7 @@ public final class SampleScorer {
             SequenceLayout layout = plan().layout();
             Tensor logits = firstAnswerRowInHead ? Ops.cat(0, headLogits, r.logits()) : r.logits();
             HostReadback.Slot answer = readback.answerLogprobs(logits, layout.ids(Segment.ANSWER));
-            PendingDelta delta = documentDelta(layout, bare(), truncated, keptBos, readback);
+            PendingDelta delta = documentDelta(layout, prefills(), truncated, keptBos, readback);
             AttentionShares shares = null;
             if (probs) {
                 int start = truncated.length();
@@ -371,7 +539,7 @@ public final class SampleScorer {
             }
             AttentionShares finalShares = shares;
             finish(() -> new ConditionScore(new AnswerLogprobs(answer.values()), PendingDelta.read(delta), finalShares));
-            // free this condition's caches for the next batches (views of the shared bare prefill free only handles)
+            // free this condition's caches for the next batches (views of a shared prefill free only handles)
             r.close();
             truncated.close();
             full.close();
@@ -379,15 +547,11 @@ public final class SampleScorer {
         }
     }
 
-    /** Keys [1, kvHeads, kept, d] with entries from {@code from} on rotated by {@code shift}, in float32. */
-    private Tensor rerotateDocument(Tensor keys, int from, long shift, Rope.Pairing pairing) {
-        long n = keys.size(2);
-        Tensor result;
-        try (TensorScope scope = TensorScope.open()) {
-            Tensor rotated = model.rope().rotateBy(Ops.narrow(keys, 2, from, n - from), shift, pairing, DType.FLOAT32);
-            result = scope.keep(from == 0 ? rotated : Ops.cat(2, Ops.narrow(keys, 2, 0, from), rotated));
-        }
-        return result;
+    /** Every layer's keys (or values) of a cache, in layer order. */
+    private static List<Tensor> layerList(KvCache cache, boolean keys) {
+        List<Tensor> out = new ArrayList<>(cache.layers());
+        for (int l = 0; l < cache.layers(); l++) out.add(keys ? cache.keys(l) : cache.values(l));
+        return out;
     }
 
     // ------------------------------------------------------------------------------------------ checks and helpers
@@ -405,18 +569,20 @@ public final class SampleScorer {
      * Layer-0 max |ΔK|, |ΔV| of the document entries against the bare cache, when the condition's document
      * token ids are the bare ones (else null: there is nothing to compare entry by entry).
      */
-    private static PendingDelta documentDelta(SequenceLayout layout, BarePrefill bare, KvCache cache, int documentStart,
+    private static PendingDelta documentDelta(SequenceLayout layout, DocumentPrefills prefills, KvCache cache, int documentStart,
                                               HostReadback readback) {
+        SharedPrefill bare = prefills.bare();
+        int bos = prefills.bos();
         int[] docIds = layout.ids(Segment.DOCUMENT);
-        int[] bareDoc = Arrays.copyOfRange(bare.ids(), bare.bos(), bare.ids().length);
+        int[] bareDoc = Arrays.copyOfRange(bare.ids, bos, bare.ids.length);
         if (!Arrays.equals(docIds, bareDoc) || cache.layers() == 0) return null;
         int d = docIds.length;
         if (d == 0) return new PendingDelta(null, null);
         Tensor k;
         Tensor v;
         try (TensorScope scope = TensorScope.open()) {
-            k = scope.keep(maxAbsDiffOnDevice(Ops.narrow(cache.keys(0), 2, documentStart, d), Ops.narrow(bare.cache().keys(0), 2, bare.bos(), d)));
-            v = scope.keep(maxAbsDiffOnDevice(Ops.narrow(cache.values(0), 2, documentStart, d), Ops.narrow(bare.cache().values(0), 2, bare.bos(), d)));
+            k = scope.keep(maxAbsDiffOnDevice(Ops.narrow(cache.keys(0), 2, documentStart, d), Ops.narrow(bare.cache.keys(0), 2, bos, d)));
+            v = scope.keep(maxAbsDiffOnDevice(Ops.narrow(cache.values(0), 2, documentStart, d), Ops.narrow(bare.cache.values(0), 2, bos, d)));
         }
         return new PendingDelta(readback.scalar(k), readback.scalar(v));
     }

@@ -7,8 +7,9 @@ import dkv.avro.ExperimentMeta;
  *
  * @param attention            capture attention shares for every condition (else only where the condition asks)
  * @param tokenLogprobs        include per-token log-probabilities in the records
- * @param shareDocumentPrefill reuse one bare BOS·DOC prefill across the conditions that start with the same ids
- *                             (off: every condition runs its own full forward; scores agree within float error)
+ * @param shareDocumentPrefill prefill each distinct cache head (bare BOS·DOC, truncated BOS·PREFIX·DOC) once and
+ *                             reuse it in every condition that starts with its ids (off: every condition runs its
+ *                             own forwards; scores agree within float error)
  * @param maxBatch             at most this many conditions' forwards run as one padded batch (1: one at a time)
  * @param maxTokens            at most this many padded new tokens (rows x longest row) per batched forward; a
  *                             single longer forward still runs alone

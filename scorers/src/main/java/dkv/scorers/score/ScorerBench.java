@@ -25,6 +25,8 @@ import java.util.Random;
  * {@link SampleScorer#scoreAll} call; {@code --max-tokens} padded tokens per forward at most), timed after one
  * warm-up call. First, per configuration, the largest NLL difference against one forward at a time on the first
  * {@code --invariance-samples} samples (issue 8's batch invariance on the benchmark's own model and device).
+ * {@code --profile true} repeats each timed run with every forward synchronized and prints where the time went
+ * ({@link ForwardProfile}).
  *
  * <pre>java -cp ... dkv.scorers.score.ScorerBench --model DIR --device cuda:0 --dtype bfloat16 --samples 32 --max-batch 1,64 --per-call 1,8</pre>
  */
@@ -51,6 +53,7 @@ public final class ScorerBench {
         List<Integer> maxBatches = List.of(1, 32);
         int maxTokens = ScoreOptions.DEFAULT_MAX_TOKENS;
         int invarianceSamples = 4;
+        boolean profile = false;
         for (int i = 0; i + 1 < args.length; i += 2) {
             String v = args[i + 1];
             switch (args[i]) {
@@ -65,6 +68,7 @@ public final class ScorerBench {
                 case "--answer-words" -> answerWords = Integer.parseInt(v);
                 case "--max-tokens" -> maxTokens = Integer.parseInt(v);
                 case "--invariance-samples" -> invarianceSamples = Integer.parseInt(v);
+                case "--profile" -> profile = Boolean.parseBoolean(v);
                 case "--max-batch" -> maxBatches = java.util.Arrays.stream(v.split(",")).map(Integer::parseInt).toList();
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
@@ -72,7 +76,7 @@ public final class ScorerBench {
         if (modelDir == null || args.length % 2 != 0) {
             System.err.println("usage: ScorerBench --model DIR [--device cpu|cuda:N] [--dtype float32|bfloat16] [--samples N]"
                     + " [--passage-words N] [--surrogate-words N] [--query-words N] [--answer-words N]"
-                    + " [--max-batch 1,32] [--max-tokens N] [--per-call 1,8] [--invariance-samples 4]");
+                    + " [--max-batch 1,32] [--max-tokens N] [--per-call 1,8] [--invariance-samples 4] [--profile true]");
             System.exit(2);
         }
         TorchRuntime runtime = TorchRuntime.load(Optional.empty());
@@ -117,8 +121,26 @@ public final class ScorerBench {
                             modelDir.getFileName(), device, dtype, maxBatch, group, samples, pairs / samples, seconds,
                             pairs / seconds, tokens[0] / (double) samples, tokens[1] / (double) samples,
                             tokens[2] / (double) samples);
+                    if (profile) profiled(runtime, scorer, work, group, options);
                 }
             }
+        }
+    }
+
+    /** The same run again with every forward bracketed by synchronizations: where the time goes. */
+    private static void profiled(TorchRuntime runtime, SampleScorer scorer, List<SampleScorer.SampleWork> work, int group,
+                                 ScoreOptions options) {
+        ForwardProfile profile = new ForwardProfile(runtime);
+        scorer.profile(profile);
+        try {
+            runtime.cudaSynchronize();
+            long t0 = System.nanoTime();
+            batched(scorer, work, group, options);
+            runtime.cudaSynchronize();
+            System.out.print("  profile (forwards synchronized, so slower than above):\n"
+                    + profile.report((System.nanoTime() - t0) / 1e9));
+        } finally {
+            scorer.profile(null);
         }
     }
 

@@ -131,17 +131,50 @@ class CacheInvariantTest {
                 spec("bare", Placement.NONE, null, "\n", RopeCorrection.HALF_SPLIT),
                 spec("suffix", Placement.SUFFIX, SURROGATE, "\n", RopeCorrection.HALF_SPLIT),
                 spec("glued", Placement.SUFFIX, "ish", "", RopeCorrection.HALF_SPLIT),
-                spec("trunc", Placement.PREFIX_TRUNCATED, SURROGATE, "\n", RopeCorrection.HALF_SPLIT));
+                spec("trunc", Placement.PREFIX_TRUNCATED, SURROGATE, "\n", RopeCorrection.HALF_SPLIT),
+                spec("trunc_interleaved", Placement.PREFIX_TRUNCATED, SURROGATE, "\n", RopeCorrection.INTERLEAVED),
+                spec("trunc_none", Placement.PREFIX_TRUNCATED, SURROGATE, "\n", RopeCorrection.NONE),
+                ConditionSpec.newBuilder(spec("trunc_nobos", Placement.PREFIX_TRUNCATED, SURROGATE, "\n", RopeCorrection.HALF_SPLIT))
+                        .setKeepBos(false).build(),
+                ConditionSpec.newBuilder(spec("trunc_none_nobos", Placement.PREFIX_TRUNCATED, SURROGATE, "\n", RopeCorrection.NONE))
+                        .setKeepBos(false).build(),
+                spec("full", Placement.PREFIX_FULL, SURROGATE, "\n", RopeCorrection.HALF_SPLIT),
+                spec("trunc_other", Placement.PREFIX_TRUNCATED, "a different surrogate", "\n", RopeCorrection.HALF_SPLIT));
         SampleScorer scorer = new SampleScorer(model);
         List<ScoreRecord> reference = scorer.score(SAMPLE, conditions, ScoreOptions.defaults().withSharing(false).withMaxBatch(1));
         for (ScoreOptions options : List.of(ScoreOptions.defaults(), ScoreOptions.defaults().withMaxBatch(1),
                 ScoreOptions.defaults().withSharing(false), ScoreOptions.defaults().withMaxBatch(3))) {
             List<ScoreRecord> scored = scorer.score(SAMPLE, conditions, options);
             for (int i = 0; i < conditions.size(); i++) {
-                assertEquals(reference.get(i).getNllMean(), scored.get(i).getNllMean(), 1e-5, conditions.get(i).getName() + " " + options);
+                String what = conditions.get(i).getName() + " " + options;
+                assertEquals(reference.get(i).getNllMean(), scored.get(i).getNllMean(), 1e-5, what);
                 assertEquals(reference.get(i).getSegments(), scored.get(i).getSegments());
+                Double expectedDelta = reference.get(i).getDocumentKvMaxAbsDelta();
+                Double delta = scored.get(i).getDocumentKvMaxAbsDelta();
+                assertEquals(expectedDelta == null, delta == null, what);
+                if (delta != null) assertEquals(expectedDelta, delta, 1e-5, what);
             }
         }
+    }
+
+    @Test
+    void eachDistinctHeadIsPrefilledOnceAndTheRestAreContinuations() {
+        // the benchmark's eight conditions: heads are the bare BOS·DOC, BOS·surrogate·DOC (shared by the two
+        // truncations of that surrogate and by PREFIX_FULL) and BOS·static·DOC
+        List<ConditionSpec> conditions = ScorerBench.conditions(SURROGATE);
+        SampleScorer scorer = new SampleScorer(model);
+        ForwardProfile profile = new ForwardProfile(dkv.scorers.torch.TorchRuntime.get());
+        scorer.profile(profile);
+        scorer.score(SAMPLE, conditions, ScoreOptions.defaults());
+        scorer.profile(null);
+        assertEquals(Map.of("prefill", 3L, "continuation", (long) conditions.size()), profile.rowsByKind());
+        // every condition continues from the end of its document: its head (BOS, prefix, document) was shared
+        long continued = 0;
+        for (ConditionSpec c : conditions) {
+            SequenceLayout layout = model.tokenizer().layout(SegmentTexts.of(c, SAMPLE));
+            continued += layout.size() - layout.end(Segment.DOCUMENT);
+        }
+        assertEquals(continued, profile.tokensByKind().get("continuation"));
     }
 
     @Test
