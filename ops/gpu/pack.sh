@@ -13,7 +13,7 @@ jdk=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 stage=$(mktemp -d /tmp/dkv-pack.XXXXXX)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p .runtime "$stage/lib"
-"$jdk/bin/jlink" --add-modules java.base,java.logging,java.management,java.naming,java.security.jgss,java.security.sasl,java.sql,jdk.unsupported,jdk.crypto.ec,jdk.httpserver,java.net.http,jdk.management,java.xml,java.desktop \
+"$jdk/bin/jlink" --add-modules java.base,java.logging,java.management,java.naming,java.security.jgss,java.security.sasl,java.sql,jdk.unsupported,jdk.crypto.ec,jdk.httpserver,java.net.http,jdk.management,jdk.jfr,java.xml,java.desktop \
   --strip-debug --no-header-files --no-man-pages --compress=zip-0 --output "$stage/jre"
 ./mvnw -q -o -pl "$module" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$stage/lib"
 cp "$module"/target/dkv-*.jar "$stage/lib/"

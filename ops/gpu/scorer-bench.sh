@@ -21,7 +21,10 @@ if [ ! -f "$BENCH_MODEL/config.json" ]; then
   "$PYTHON" ops/gpu/bench/make_model.py --out "$BENCH_MODEL" --shape mistral-7b --device "$device" 2>&1 | tail -3 \
     | tee "$OUT/scorer-bench-model.log"
 fi
-"$DKV_JAVA" --enable-native-access=ALL-UNNAMED -Dorg.apache.avro.SERIALIZABLE_PACKAGES=dkv.avro -cp "$DKV_LIB/*" \
+# DKV_JFR=FILE records a Java Flight Recording of the run (native-method samples show where the host waits)
+jfr=()
+[ -n "${DKV_JFR:-}" ] && jfr=(-XX:+UnlockDiagnosticVMOptions -XX:+DebugNonSafepoints "-XX:StartFlightRecording=filename=$DKV_JFR,settings=profile")
+"$DKV_JAVA" --enable-native-access=ALL-UNNAMED -Dorg.apache.avro.SERIALIZABLE_PACKAGES=dkv.avro "${jfr[@]}" -cp "$DKV_LIB/*" \
   dkv.scorers.score.ScorerBench --model "$BENCH_MODEL" --device "$device" --dtype bfloat16 --samples 32 \
   --passage-words 100 --surrogate-words 8 --query-words 13 --answer-words 10 --max-batch ${DKV_BENCH_MAX_BATCH:-256} --per-call ${DKV_BENCH_PER_CALL:-8,32,64} --profile true \
   2>&1 | tee "$OUT/scorer-bench.log"

@@ -372,7 +372,7 @@ public final class LlamaFamily implements ModelFamily {
                         positions[b * width + i] = r.positions()[i];
                     }
                 }
-                Tensor h = Ops.reshape(Ops.embedding(embed, Ops.to(Tensors.fromLongs(ids, batch * width), device)), batch, width, -1);
+                Tensor h = Ops.reshape(Ops.embedding(embed, Ops.upload(Tensors.fromLongs(ids, batch * width), device)), batch, width, -1);
                 Rope.Tables t = rope.tables(positions, Rope.Pairing.HALF_SPLIT, device);
                 long d = c.headDim();
                 Tensor cos = Ops.reshape(Ops.to(t.cos(), dtype), batch, 1, width, d);
@@ -463,7 +463,7 @@ public final class LlamaFamily implements ModelFamily {
                 for (int j = 0; j < past; j++) index[b * pastWidth + gap + j] = offset + j;
                 offset += past;
             }
-            return Ops.to(Tensors.fromLongs(index, index.length), device);
+            return Ops.upload(Tensors.fromLongs(index, index.length), device);
         }
 
         /** Next-token logits (float32) of every row's requested positions, rows concatenated in request order. */
@@ -489,7 +489,7 @@ public final class LlamaFamily implements ModelFamily {
                     throw new IllegalArgumentException("custom mask " + custom.allowed() + " for " + n
                             + " new tokens after " + pastWidth + " cached");
                 }
-                return Ops.to(custom.allowed(), device);
+                return Ops.upload(custom.allowed(), device);
             }
             int cols = pastWidth + width;
             boolean[] allowed = new boolean[rows.size() * width * cols];
@@ -501,7 +501,7 @@ public final class LlamaFamily implements ModelFamily {
                     for (int k = 0; k <= i; k++) allowed[row + pastWidth + k] = true;
                 }
             }
-            return Ops.to(Tensors.fromBooleans(allowed, rows.size(), 1, width, cols), device);
+            return Ops.upload(Tensors.fromBooleans(allowed, rows.size(), 1, width, cols), device);
         }
 
         @Override

@@ -64,8 +64,8 @@ public final class Rope {
         }
         Tables result;
         try (TensorScope scope = TensorScope.open()) {
-            Tensor c = Ops.to(Tensors.fromFloats(cos, positions.length, d), device);
-            Tensor s = Ops.to(Tensors.fromFloats(sin, positions.length, d), device);
+            Tensor c = Ops.upload(Tensors.fromFloats(cos, positions.length, d), device);
+            Tensor s = Ops.upload(Tensors.fromFloats(sin, positions.length, d), device);
             result = new Tables(scope.keep(c), scope.keep(s));
         }
         return result;

@@ -61,6 +61,23 @@ public final class Ops {
         return t.dtype() == dtype && t.device().equals(device) ? alias(t) : copyAs(t, dtype, device);
     }
 
+    /**
+     * A host tensor (made from Java arrays: ids, positions, masks, RoPE tables) copied to {@code device} without
+     * waiting. A plain copy from pageable host memory synchronizes the CUDA stream, so every forward's inputs
+     * would stall the host until the device had finished all earlier work, and nothing the host does next
+     * (the next batch's truncations, views, bookkeeping) would overlap the device's work. Pinned through the
+     * caching host allocator, which keeps the staging block until the copy has run, the copy is queued instead.
+     */
+    public static Tensor upload(Tensor host, Device device) {
+        if (!device.isCuda() || host.device().isCuda()) return to(host, device);
+        TorchRuntime.get().requireDevice(device);
+        try (Tensor pinned = call("aten::pin_memory", "", host.handle(), null)) {
+            Tensor out = Tensors.empty(host.dtype(), device, host.shape());
+            abi().copyIntoAsync(out.handle(), pinned.handle());
+            return out;
+        }
+    }
+
     /** A row-major copy of {@code t}, or an alias when it already is row-major. */
     public static Tensor contiguous(Tensor t) {
         return t.isContiguous() ? alias(t) : copyAs(t, t.dtype(), t.device());

@@ -376,6 +376,15 @@ final class TorchAbi {
         }
     }
 
+    /** {@code copy_} with non_blocking: from pinned host memory it is queued on the stream, not waited for. */
+    void copyIntoAsync(MemorySegment dst, MemorySegment src) {
+        try {
+            check((int) copy.invokeExact(dst, src, 1), "aoti_torch_copy_");
+        } catch (Throwable t) {
+            throw wrap("aoti_torch_copy_", t);
+        }
+    }
+
     void zero(MemorySegment handle) {
         try {
             check((int) zero.invokeExact(handle), "aoti_torch_zero_");

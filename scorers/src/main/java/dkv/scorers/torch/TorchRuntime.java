@@ -27,11 +27,6 @@ public final class TorchRuntime {
     }
 
     /**
-     * Loads libtorch from {@code libDir} (or {@code PYTORCH_LIBRARY_PATH}, or DJL's CPU jar) once per process.
-     *
-     * @throws TorchException naming the directory and every missing function when the library is unusable
-     */
-    /**
      * Loads libtorch ({@link #load}), sets its CPU thread count when {@code threads > 0}, and checks that
      * {@code device} exists — what every entry point does before its first tensor.
      *
@@ -46,6 +41,14 @@ public final class TorchRuntime {
         return runtime;
     }
 
+    /** libtorch's switch that moves cuDNN attention behind flash / memory-efficient / math in SDPA's choice. */
+    static final String SDPA_CUDNN_SWITCH = "TORCH_CUDNN_SDPA_DEPRIORITIZED";
+
+    /**
+     * Loads libtorch from {@code libDir} (or {@code PYTORCH_LIBRARY_PATH}, or DJL's CPU jar) once per process.
+     *
+     * @throws TorchException naming the directory and every missing function when the library is unusable
+     */
     public static synchronized TorchRuntime load(Optional<Path> libDir) {
         LibtorchLocator.Installation found = LibtorchLocator.locate(libDir);
         if (instance != null) {
@@ -54,6 +57,13 @@ public final class TorchRuntime {
                         + "; cannot also load " + found.libDir() + " in the same process");
             }
             return instance;
+        }
+        if (found.cuda()) {
+            // On sm90+ libtorch puts cuDNN first among SDPA backends, and cuDNN builds an execution plan on the host
+            // for every new shape — every padded batch here has a new one. On the H100 a third of the scorer's host
+            // time went into those builds while the GPU waited (ops/gpu/NOTES.md); flash and memory-efficient
+            // attention need no plan. Read once, at libtorch's first SDPA call; a value the user set is kept.
+            NativeEnvironment.setIfUnset(SDPA_CUDNN_SWITCH, "1");
         }
         List<Path> loaded = loadLibraries(found);
         SymbolLookup torch = SymbolLookup.loaderLookup();
@@ -171,6 +181,7 @@ public final class TorchRuntime {
     public String describe() {
         return "libtorch " + version() + " (shim ABI " + abiVersionText() + ") from " + libraryDir() + ", "
                 + cudaDeviceCount() + " CUDA device(s), " + numThreads() + " CPU thread(s), optionals via "
-                + abi.optionalAllocator();
+                + abi.optionalAllocator()
+                + (installation.cuda() ? ", " + SDPA_CUDNN_SWITCH + "=" + NativeEnvironment.get(SDPA_CUDNN_SWITCH) : "");
     }
 }

@@ -109,4 +109,15 @@ class TorchRuntimeTest {
         TorchException e = assertThrows(TorchException.class, () -> TorchRuntime.load(Optional.of(torch)));
         assertTrue(e.getMessage().contains("already loaded from " + runtime.libraryDir()), e.getMessage());
     }
+
+    @Test
+    void nativeEnvironmentIsSetForNativeCodeButNeverOverridesTheUser() {
+        String name = "DKV_TEST_NATIVE_ENV_" + ProcessHandle.current().pid();
+        assertEquals(null, NativeEnvironment.get(name));
+        NativeEnvironment.setIfUnset(name, "first");
+        assertEquals("first", NativeEnvironment.get(name));
+        NativeEnvironment.setIfUnset(name, "second");
+        assertEquals("first", NativeEnvironment.get(name), "a value already there is kept");
+        assertEquals(System.getenv("PATH"), NativeEnvironment.get("PATH"));
+    }
 }

@@ -390,6 +390,20 @@ public final class OpChecks {
                 back[i] = f[i];
             }
             exact("to(cpu)->to(device)", Ops.to(Ops.to(src, Device.cpu()), device), new HostTensor(back, new long[]{8, 8}));
+            // queued (pinned, non-blocking) uploads, many in flight with their host sources freed at once: each
+            // must still arrive whole (the caching host allocator keeps a staging block until its copy ran)
+            List<Tensor> uploads = new ArrayList<>();
+            List<double[]> sent = new ArrayList<>();
+            for (int k = 0; k < 16; k++) {
+                double[] now = new double[64];
+                for (int i = 0; i < 64; i++) now[i] = f[i];
+                sent.add(now);
+                try (Tensor host = Tensors.fromFloats(f, 8, 8)) {
+                    uploads.add(Ops.upload(host, device));
+                }
+                f[k] *= -2;  // the next upload differs, while this one may still be in flight
+            }
+            for (int k = 0; k < 16; k++) exact("upload#" + k, uploads.get(k), new HostTensor(sent.get(k), new long[]{8, 8}));
             exact("full", Tensors.full(2.5, dtype, device, 3, 2), new HostTensor(new double[]{2.5, 2.5, 2.5, 2.5, 2.5, 2.5}, new long[]{3, 2}));
         }
         if (!device.isCuda()) {
