@@ -56,9 +56,15 @@ public final class ScorerCommand implements Callable<Integer> {
             description = "bind address of /metrics (default: ${DEFAULT-VALUE}; 0.0.0.0 to be scraped from outside)")
     String metricsHost;
 
-    @Option(names = "--max-poll-records", paramLabel = "N", defaultValue = "4",
-            description = "WorkItems per transaction at most (default: ${DEFAULT-VALUE})")
-    int maxPollRecords;
+    @Option(names = "--max-poll-records", paramLabel = "N",
+            description = "WorkItems (samples) per transaction and batched scoring call at most (default: "
+                    + CPU_POLL_RECORDS + " on CPU, " + GPU_POLL_RECORDS + " on CUDA)")
+    Integer maxPollRecords;
+
+    /** A CPU scores a sample in tens of milliseconds: small transactions keep latency and re-work low. */
+    static final int CPU_POLL_RECORDS = 4;
+    /** A GPU needs many samples per batched call to fill its forwards (each holds up to --max-batch rows). */
+    static final int GPU_POLL_RECORDS = 32;
 
     @Mixin
     ScorerBatchOptions batching;
@@ -81,7 +87,8 @@ public final class ScorerCommand implements Callable<Integer> {
         PrometheusMetrics endpoint = null;
         try {
             KafkaSettings settings = kafka.settings("dkv-scorer");
-            ScorerWorker.Options options = new ScorerWorker.Options(ScorerWorker.GROUP, id, maxPollRecords, workPartitions, replicationFactor);
+            int pollRecords = maxPollRecords != null ? maxPollRecords : model.device().isCuda() ? GPU_POLL_RECORDS : CPU_POLL_RECORDS;
+            ScorerWorker.Options options = new ScorerWorker.Options(ScorerWorker.GROUP, id, pollRecords, workPartitions, replicationFactor);
             PrometheusMeterRegistry registry = PrometheusMetrics.registry();
             if (metricsPort != null) {
                 endpoint = PrometheusMetrics.serve(metricsHost, metricsPort);
