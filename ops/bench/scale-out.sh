@@ -14,18 +14,8 @@ out=$(mktemp -d /tmp/dkv-scale-out.XXXXXX)
 export DKV_NO_BUILD=1 OMP_NUM_THREADS=1
 conditions=$(python3 -c 'import json; print(len(json.load(open("demo/plan.json"))["conditions"]))')
 total=$((samples * conditions))
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-records_total() {  # sum of dkv_scorer_records_total over the given metrics ports
-  local sum=0 port v
-  for port in "$@"; do
-    v=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^dkv_scorer_records_total/ {s += $2} END {print s + 0}')
-    sum=$((sum + ${v%.*}))
-  done
-  echo "$sum"
-}
+# shellcheck source=../bench/workers.sh
+source ops/bench/workers.sh  # pids, cleanup, records_total
 
 echo "workers  scores  seconds  scores/s   (demo plan, $samples samples x $conditions conditions, 1 thread per worker; logs: $out)"
 for n in $counts; do

@@ -2,7 +2,9 @@
 # Issue 8's scale-out on GPUs: one `dkv scorer` worker on one GPU against one worker per GPU on the same
 # machine, through the stream. Per worker count: a fresh embedded broker (`dkv broker`), the workers
 # (`dkv scorer --device cuda:I`, same consumer group) started and serving the model, then `dkv produce` of
-# SAMPLES benchmark samples x the benchmark plan's 8 conditions; timed from the start of `produce` until
+# SAMPLES benchmark samples x the benchmark plan's 8 conditions (after an untimed warm-up experiment of
+# WARMUP_SAMPLES_PER_WORKER (64) samples per worker, so that the group has settled and every worker has run its
+# first batches); timed from the start of `produce` until
 # `dkv export --expect SAMPLES x 8` has read every score committed on dkv.scores (so a lost or duplicated score
 # fails the run). The workers' own counters (dkv_scorer_records_total) show work scored twice after rebalances.
 # Model and workload: the random Mistral-7B-shaped bf16 model and MS MARCO-like samples of ops/gpu/bench
@@ -38,20 +40,12 @@ fi
 "$PYTHON" ops/gpu/bench/make_workload.py --tokenizer "$model" --out "$run_dir/work.jsonl" --plan "$run_dir/plan.json" \
   --samples "$samples" --seed 7 > "$run_dir/workload.json"
 conditions=$("$PYTHON" -c "import json; print(len(json.load(open('$run_dir/plan.json'))['conditions']))")
+"$PYTHON" -c "import json; p = json.load(open('$run_dir/plan.json')); p['experiment_id'] = 'warmup'; json.dump(p, open('$run_dir/plan-warmup.json', 'w'))"
+warmup_per_worker=${WARMUP_SAMPLES_PER_WORKER:-64}
 total=$((samples * conditions))
 
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-records_total() {  # sum of dkv_scorer_records_total over the given metrics ports
-  local sum=0 port v
-  for port in "$@"; do
-    v=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^dkv_scorer_records_total/ {s += $2} END {print s + 0}')
-    sum=$((sum + ${v%.*}))
-  done
-  echo "$sum"
-}
+# shellcheck source=../bench/workers.sh
+source ops/bench/workers.sh  # pids, cleanup, records_total
 
 nvidia-smi --query-gpu=index,name,memory.total --format=csv,noheader 2>/dev/null | tee "$run_dir/gpus.txt" || true
 echo "workers  scores  seconds  scores/s   ($samples samples x $conditions conditions; scorer flags: $scorer_opts)" \
@@ -76,14 +70,23 @@ for n in $counts; do
     grep -q 'serving model' "$run/scorer-$i.log" || { echo "worker $i did not start (see $run/scorer-$i.log)" >&2; exit 1; }
     ports+=("$(sed -n 's#.*metrics on http://[^:]*:\([0-9]*\)/metrics.*#\1#p' "$run/scorer-$i.log")")
   done
+  # warm-up, untimed: every worker has joined the group, holds partitions and has run its first batches (CUDA
+  # kernels loaded, allocator grown) before the clock starts
+  warm=$((warmup_per_worker * n))
+  "${dkv[@]}" produce --bootstrap "$bootstrap" --plan "$run_dir/plan-warmup.json" --dataset "$run_dir/work.jsonl" \
+    --model-id bench-mistral --limit "$warm" > "$run/produce-warmup.log" 2>&1
+  "${dkv[@]}" export --bootstrap "$bootstrap" --experiment warmup --expect $((warm * conditions)) --idle-timeout-ms 300000 \
+    --timeout-ms 300000 --out "$run/warmup.jsonl" > "$run/export-warmup.log" 2>&1 \
+    || { echo "warm-up of $n-worker run failed: $(tail -1 "$run/export-warmup.log")" >&2; exit 1; }
+  warm_scored=$(records_total "${ports[@]}")
   start=$(date +%s.%N)
   "${dkv[@]}" produce --bootstrap "$bootstrap" --plan "$run_dir/plan.json" --dataset "$run_dir/work.jsonl" \
     --model-id bench-mistral > "$run/produce.log" 2>&1
   # done = every score committed: `dkv export --expect` returns once it has read all of them (read_committed)
-  "${dkv[@]}" export --bootstrap "$bootstrap" --expect "$total" --idle-timeout-ms 300000 --timeout-ms 600000 \
+  "${dkv[@]}" export --bootstrap "$bootstrap" --experiment bench --expect "$total" --idle-timeout-ms 300000 --timeout-ms 600000 \
     --out "$run/scores.jsonl" > "$run/export.log" 2>&1 || { echo "export of $n-worker run failed: $(tail -1 "$run/export.log")" >&2; exit 1; }
   end=$(date +%s.%N)
-  scored=$(records_total "${ports[@]}")  # more than $total when a rebalance made a batch be scored twice
+  scored=$(( $(records_total "${ports[@]}") - warm_scored ))  # more than $total when a rebalance made a batch be scored twice
   "$PYTHON" -c "s=$end-$start; print(f'{$n:7d}  {$total:6d}  {s:7.1f}  {$total/s:8.1f}   (scored {$scored}: {$scored - $total} re-scored after rebalances)')" \
     | tee -a "$run_dir/scale-out.txt"
   tail -1 "$run/export.log"

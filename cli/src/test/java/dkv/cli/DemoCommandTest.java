@@ -22,7 +22,7 @@ class DemoCommandTest {
         Path samples = dir.resolve("samples.jsonl");
         Files.write(samples, Files.readAllLines(ScoreCommandTest.SAMPLES, StandardCharsets.UTF_8));
         Path out = dir.resolve("out");
-        ScoreCommandTest.Run run = ScoreCommandTest.dkv("demo", "--model", ScoreCommandTest.FIXTURE_MODEL.toString(),
+        CliRun run = CliRun.dkv("demo", "--model", ScoreCommandTest.FIXTURE_MODEL.toString(),
                 "--dataset", samples.toString(), "--plan", Path.of("src", "test", "resources", "score", "eos-plan.json").toString(),
                 "--samples", "3", "--out", out.toString(), "--http-port", "0");
         assertEquals(0, run.exit(), run.err());
@@ -38,7 +38,7 @@ class DemoCommandTest {
 
     @Test
     void aMissingDemoModelIsOneLineNamingIt() {
-        ScoreCommandTest.Run run = ScoreCommandTest.dkv("demo", "--model", dir.resolve("no-model").toString(),
+        CliRun run = CliRun.dkv("demo", "--model", dir.resolve("no-model").toString(),
                 "--plan", Path.of("src", "test", "resources", "score", "eos-plan.json").toString(),
                 "--dataset", ScoreCommandTest.SAMPLES.toString(), "--out", dir.resolve("out").toString());
         assertEquals(2, run.exit());

@@ -14,8 +14,6 @@ import dkv.platform.testing.SharedKafka;
 import dkv.platform.testing.TopicReader;
 import dkv.schemas.AvroSerde;
 import dkv.schemas.Topics;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,16 +46,6 @@ class ExportCommandTest {
     private static String topic;
     /** What a read_committed reader must see, in no particular order. */
     private static final List<ScoreRecord> committed = new ArrayList<>();
-
-    record Run(int exit, String err) {}
-
-    static Run dkv(String... args) {
-        StringWriter err = new StringWriter();
-        var commandLine = Dkv.commandLine();
-        commandLine.setErr(new PrintWriter(err, true));
-        int exit = commandLine.execute(args);
-        return new Run(exit, err.toString());
-    }
 
     static ScoreRecord score(String experiment, String sample, String condition, double nll, int document) {
         return ScoreRecord.newBuilder()
@@ -127,7 +115,7 @@ class ExportCommandTest {
     @Test
     void exportsTheCommittedRecordsAsScoreLines(KafkaSettings settings, @TempDir Path dir) throws Exception {
         Path out = dir.resolve("sub/scores.jsonl");
-        Run run = dkv("export", "--bootstrap", settings.bootstrapServers(), "--topic", topic, "--out", out.toString(),
+        CliRun run = CliRun.dkv("export", "--bootstrap", settings.bootstrapServers(), "--topic", topic, "--out", out.toString(),
                 "--expect", "8");
         assertEquals(0, run.exit(), run.err());
         List<String> lines = Files.readAllLines(out);
@@ -149,12 +137,12 @@ class ExportCommandTest {
 
     @Test
     void expectFailsWithTheCountItGot(KafkaSettings settings, @TempDir Path dir) {
-        Run tooFew = dkv("export", "--bootstrap", settings.bootstrapServers(), "--topic", topic,
+        CliRun tooFew = CliRun.dkv("export", "--bootstrap", settings.bootstrapServers(), "--topic", topic,
                 "--out", dir.resolve("a.jsonl").toString(), "--expect", "9", "--idle-timeout-ms", "300");
         assertEquals(1, tooFew.exit(), tooFew.err());
         assertTrue(tooFew.err().contains("dkv export: expected 9 records, got 8 (no new record for 300 ms)"), tooFew.err());
 
-        Run tooMany = dkv("export", "--bootstrap", settings.bootstrapServers(), "--topic", topic,
+        CliRun tooMany = CliRun.dkv("export", "--bootstrap", settings.bootstrapServers(), "--topic", topic,
                 "--out", dir.resolve("b.jsonl").toString(), "--expect", "5");
         assertEquals(1, tooMany.exit(), tooMany.err());
         assertTrue(tooMany.err().contains("dkv export: expected 5 records, got 8 (more than expected)"), tooMany.err());
@@ -163,7 +151,7 @@ class ExportCommandTest {
     @Test
     void experimentFilterAndIdleEnd(KafkaSettings settings, @TempDir Path dir) throws Exception {
         Path out = dir.resolve("e2.jsonl");
-        Run run = dkv("export", "--bootstrap", settings.bootstrapServers(), "--topic", topic, "--experiment", "e2",
+        CliRun run = CliRun.dkv("export", "--bootstrap", settings.bootstrapServers(), "--topic", topic, "--experiment", "e2",
                 "--out", out.toString(), "--idle-timeout-ms", "300");
         assertEquals(0, run.exit(), run.err());
         List<String> expected = committed.stream().filter(r -> r.getExperimentId().equals("e2")).map(ScoreJson::line).toList();
@@ -176,7 +164,7 @@ class ExportCommandTest {
     void waitsForRecordsCommittedAfterItStarted(KafkaSettings settings, @TempDir Path dir) throws Exception {
         String live = SharedKafka.newTopic("export-live", 2);
         Path out = dir.resolve("live.jsonl");
-        CompletableFuture<Run> export = CompletableFuture.supplyAsync(() -> dkv("export", "--bootstrap",
+        CompletableFuture<CliRun> export = CompletableFuture.supplyAsync(() -> CliRun.dkv("export", "--bootstrap",
                 settings.bootstrapServers(), "--topic", live, "--out", out.toString(), "--expect", "2", "--timeout-ms", "20000"));
         Thread.sleep(500);
         List<ScoreRecord> later = List.of(score("e3", "a", "bare", 1.25, 5), score("e3", "b", "bare", 1.75, 6));
@@ -185,14 +173,14 @@ class ExportCommandTest {
             later.forEach(r -> send(producer, live, r));
             producer.commitTransaction();
         }
-        Run run = export.get(30, TimeUnit.SECONDS);
+        CliRun run = export.get(30, TimeUnit.SECONDS);
         assertEquals(0, run.exit(), run.err());
         assertEquals(sorted(later.stream().map(ScoreJson::line).toList()), sorted(Files.readAllLines(out)));
     }
 
     @Test
     void aMissingTopicIsNamed(KafkaSettings settings, @TempDir Path dir) {
-        Run run = dkv("export", "--bootstrap", settings.bootstrapServers(), "--topic", "no-such-topic",
+        CliRun run = CliRun.dkv("export", "--bootstrap", settings.bootstrapServers(), "--topic", "no-such-topic",
                 "--out", dir.resolve("x.jsonl").toString());
         assertEquals(2, run.exit());
         assertTrue(run.err().contains("dkv export: topic no-such-topic does not exist on " + settings.bootstrapServers()),

@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,20 +29,10 @@ class ScoreCommandTest {
     @TempDir
     Path dir;
 
-    record Run(int exit, String err) {}
-
-    static Run dkv(String... args) {
-        StringWriter err = new StringWriter();
-        var commandLine = Dkv.commandLine();
-        commandLine.setErr(new PrintWriter(err, true));
-        int exit = commandLine.execute(args);
-        return new Run(exit, err.toString());
-    }
-
     @Test
     void scoresEverySampleAndConditionAsHfTransformersDoes() throws Exception {
         Path out = dir.resolve("scores.jsonl");
-        Run run = dkv("score", "--model", FIXTURE_MODEL.toString(), "--samples", SAMPLES.toString(), "--plan", PLAN.toString(),
+        CliRun run = CliRun.dkv("score", "--model", FIXTURE_MODEL.toString(), "--samples", SAMPLES.toString(), "--plan", PLAN.toString(),
                 "--out", out.toString(), "--attention");
         assertEquals(0, run.exit(), run.err());
         assertTrue(run.err().contains("libtorch"), "runtime described at start:\n" + run.err());
@@ -81,10 +69,10 @@ class ScoreCommandTest {
     void scoringSamplesTogetherWritesTheSameNllsInTheSameOrderAsOneAtATime() throws Exception {
         Path alone = dir.resolve("alone.jsonl");
         Path together = dir.resolve("together.jsonl");
-        Run one = dkv("score", "--model", FIXTURE_MODEL.toString(), "--samples", SAMPLES.toString(), "--plan", PLAN.toString(),
+        CliRun one = CliRun.dkv("score", "--model", FIXTURE_MODEL.toString(), "--samples", SAMPLES.toString(), "--plan", PLAN.toString(),
                 "--out", alone.toString(), "--samples-per-call", "1");
         assertEquals(0, one.exit(), one.err());
-        Run eight = dkv("score", "--model", FIXTURE_MODEL.toString(), "--samples", SAMPLES.toString(), "--plan", PLAN.toString(),
+        CliRun eight = CliRun.dkv("score", "--model", FIXTURE_MODEL.toString(), "--samples", SAMPLES.toString(), "--plan", PLAN.toString(),
                 "--out", together.toString(), "--samples-per-call", "8");
         assertEquals(0, eight.exit(), eight.err());
         assertTrue(eight.err().contains("3/3 samples"), "progress on stderr:\n" + eight.err());
@@ -105,7 +93,7 @@ class ScoreCommandTest {
 
     @Test
     void aSamplesPerCallBelowOneIsOneLineNamingIt() {
-        Run run = dkv("score", "--model", FIXTURE_MODEL.toString(), "--samples", SAMPLES.toString(), "--plan", PLAN.toString(),
+        CliRun run = CliRun.dkv("score", "--model", FIXTURE_MODEL.toString(), "--samples", SAMPLES.toString(), "--plan", PLAN.toString(),
                 "--out", dir.resolve("x.jsonl").toString(), "--samples-per-call", "0");
         assertEquals(2, run.exit());
         assertOneLine(run.err(), "dkv score: --samples-per-call must be >= 1, got 0");
@@ -114,7 +102,7 @@ class ScoreCommandTest {
     @Test
     void limitScoresOnlyTheFirstSamples() throws Exception {
         Path out = dir.resolve("limited.jsonl");
-        Run run = dkv("score", "--model", FIXTURE_MODEL.toString(), "--samples", SAMPLES.toString(), "--plan", PLAN.toString(),
+        CliRun run = CliRun.dkv("score", "--model", FIXTURE_MODEL.toString(), "--samples", SAMPLES.toString(), "--plan", PLAN.toString(),
                 "--out", out.toString(), "--limit", "1");
         assertEquals(0, run.exit(), run.err());
         List<String> lines = Files.readAllLines(out, StandardCharsets.UTF_8);
@@ -124,7 +112,7 @@ class ScoreCommandTest {
 
     @Test
     void aMissingModelDirectoryIsOneLineNamingIt() {
-        Run run = dkv("score", "--model", dir.resolve("nope").toString(), "--samples", SAMPLES.toString(), "--plan", PLAN.toString(),
+        CliRun run = CliRun.dkv("score", "--model", dir.resolve("nope").toString(), "--samples", SAMPLES.toString(), "--plan", PLAN.toString(),
                 "--out", dir.resolve("x.jsonl").toString());
         assertEquals(2, run.exit());
         assertOneLine(run.err(), "dkv score: model directory " + dir.resolve("nope"));
@@ -134,7 +122,7 @@ class ScoreCommandTest {
     void aBadSampleLineIsOneLineNamingFileAndLine() throws Exception {
         Path samples = dir.resolve("bad.jsonl");
         Files.writeString(samples, Files.readAllLines(SAMPLES).getFirst() + "\n{\"id\": \"s9\", \"query\": \"q\"\n");
-        Run run = dkv("score", "--model", FIXTURE_MODEL.toString(), "--samples", samples.toString(), "--plan", PLAN.toString(),
+        CliRun run = CliRun.dkv("score", "--model", FIXTURE_MODEL.toString(), "--samples", samples.toString(), "--plan", PLAN.toString(),
                 "--out", dir.resolve("x.jsonl").toString());
         assertEquals(2, run.exit());
         assertOneLine(run.err(), "dkv score: ");
@@ -145,7 +133,7 @@ class ScoreCommandTest {
     void aBadPlanIsOneLineNamingIt() throws Exception {
         Path plan = dir.resolve("plan.json");
         Files.writeString(plan, "{\"baseline\": \"bare\", \"conditions\": [{\"name\": \"bare\", \"placement\": \"SIDEWAYS\"}]}");
-        Run run = dkv("score", "--model", FIXTURE_MODEL.toString(), "--samples", SAMPLES.toString(), "--plan", plan.toString(),
+        CliRun run = CliRun.dkv("score", "--model", FIXTURE_MODEL.toString(), "--samples", SAMPLES.toString(), "--plan", plan.toString(),
                 "--out", dir.resolve("x.jsonl").toString());
         assertEquals(2, run.exit());
         assertOneLine(run.err(), "dkv score: " + plan);

@@ -1,0 +1,16 @@
+package dkv.cli;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+
+/** A {@code dkv} command run in-process, as the tests drive the CLI: its exit code and what it wrote to stderr. */
+record CliRun(int exit, String err) {
+
+    static CliRun dkv(String... args) {
+        StringWriter err = new StringWriter();
+        var commandLine = Dkv.commandLine();
+        commandLine.setErr(new PrintWriter(err, true));
+        int exit = commandLine.execute(args);
+        return new CliRun(exit, err.toString());
+    }
+}
