@@ -6,6 +6,8 @@
 # Needs DKV_JAVA / DKV_LIB (source ops/gpu/unpack.sh) and a python with torch + transformers (PYTHON) to
 # build the model once into $BENCH_MODEL. Logs go to $OUT.
 # Usage (GPU machine, repo root):  source ops/gpu/unpack.sh && ops/gpu/scorer-bench.sh [cuda:N]
+# Optional env: DKV_BENCH_SAMPLES (32), DKV_BENCH_MAX_BATCH (256), DKV_BENCH_PER_CALL (8,32,64), DKV_BENCH_MAX_TOKENS (16384),
+#   DKV_BENCH_INVARIANCE_SAMPLES (4), DKV_JFR (a Java Flight Recording file).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 : "${DKV_JAVA:?source ops/gpu/unpack.sh first}" "${DKV_LIB:?source ops/gpu/unpack.sh first}"
@@ -25,6 +27,7 @@ fi
 jfr=()
 [ -n "${DKV_JFR:-}" ] && jfr=(-XX:+UnlockDiagnosticVMOptions -XX:+DebugNonSafepoints "-XX:StartFlightRecording=filename=$DKV_JFR,settings=profile")
 "$DKV_JAVA" --enable-native-access=ALL-UNNAMED -Dorg.apache.avro.SERIALIZABLE_PACKAGES=dkv.avro "${jfr[@]}" -cp "$DKV_LIB/*" \
-  dkv.scorers.score.ScorerBench --model "$BENCH_MODEL" --device "$device" --dtype bfloat16 --samples 32 \
+  dkv.scorers.score.ScorerBench --model "$BENCH_MODEL" --device "$device" --dtype bfloat16 --samples "${DKV_BENCH_SAMPLES:-32}" \
   --passage-words 100 --surrogate-words 8 --query-words 13 --answer-words 10 --max-batch ${DKV_BENCH_MAX_BATCH:-256} --per-call ${DKV_BENCH_PER_CALL:-8,32,64} --profile true \
+  --max-tokens "${DKV_BENCH_MAX_TOKENS:-16384}" --invariance-samples "${DKV_BENCH_INVARIANCE_SAMPLES:-4}" \
   2>&1 | tee "$OUT/scorer-bench.log"
