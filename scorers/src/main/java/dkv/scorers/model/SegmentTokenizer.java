@@ -61,7 +61,9 @@ public final class SegmentTokenizer implements AutoCloseable {
     /**
      * Token ids of each text, with special tokens, in one native call that the tokenizers library spreads over
      * its threads. Only the ids are read back: DJL's {@code Encoding} would also copy every token string, type,
-     * word id and character span across JNI, which costs more than the tokenization itself.
+     * word id and character span across JNI, which costs more than the tokenization itself. The raw call skips
+     * DJL's own text preparation (its {@code addPrefixSpace} / {@code doLowerCase} options), which {@link #open}
+     * never sets: tokenizer.json's normalizer and pre-tokenizer alone decide, as in HF {@code transformers}.
      */
     public List<int[]> encodeAll(List<String> texts) {
         if (texts.isEmpty()) return List.of();

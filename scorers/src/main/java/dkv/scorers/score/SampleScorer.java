@@ -37,8 +37,10 @@ import java.util.Map;
  * each document text, and each PREFIX_TRUNCATED condition's BOS·PREFIX·DOC (conditions with the same surrogate
  * share it, whatever their RoPE correction). A condition that starts with a head's ids reuses it as a view
  * trimmed to the longest common prefix (NONE, SUFFIX and query-free after the bare head; PREFIX_FULL after its
- * surrogate's truncated head). BPE may merge the document's last token with what follows; then only the common
- * prefix is reused. The bare cache is also the reference of {@code document_kv_max_abs_delta}. The conditions'
+ * surrogate's truncated head when a PREFIX_TRUNCATED condition with the same surrogate is in the call, else after
+ * the bare head's BOS only). BPE may merge the document's last token with what follows; then only the common
+ * prefix is reused. Shared heads stay on the device until the call ends (a call of many samples holds all of their
+ * heads at once: the price of batching their continuations together). The bare cache is also the reference of {@code document_kv_max_abs_delta}. The conditions'
  * remaining forwards run round by round as padded batches ({@link ScoreOptions#maxBatch()}), so a sample costs
  * a few forwards rather than one per condition.
  *
@@ -134,6 +136,7 @@ public final class SampleScorer {
      * in any sample fails the call before any compute.
      */
     public List<List<ScoreRecord>> scoreAll(List<SampleWork> work, ScoreOptions options) {
+        long started = System.nanoTime();
         List<List<Planned>> plans = plan(work);
         List<List<ScoreRecord>> records = new ArrayList<>();
         try (TensorScope _ = TensorScope.open()) {
@@ -156,15 +159,26 @@ public final class SampleScorer {
             readback.fetch();  // the call's one wait for the device
             Map<String, Integer> conditionsPerDocument = new HashMap<>();
             for (Job job : all) conditionsPerDocument.merge(job.plan().texts().document(), 1, Integer::sum);
+            Map<Job, Double> millis = new HashMap<>();
+            double attributed = 0;
+            for (Job job : all) {
+                String document = job.plan().texts().document();
+                SharedPrefill bare = prefills.get(document).bare();
+                // a bare prefill that no condition reused was still paid for, as every condition's reference
+                double ms = job.millis() + (job.used() == null ? 0 : job.used().millisPerUser())
+                        + (bare.users == 0 ? bare.millis / conditionsPerDocument.get(document) : 0);
+                millis.put(job, ms);
+                attributed += ms;
+            }
+            // the rest of the call (tokenizing, planning, the readback's wait) shared in proportion, so a call's
+            // score_ms add up to its wall time
+            double wall = (System.nanoTime() - started) / 1e6;
+            double scale = attributed > 0 ? Math.max(wall, attributed) / attributed : 0;
             for (int s = 0; s < work.size(); s++) {
                 List<ScoreRecord> sampleRecords = new ArrayList<>();
                 for (Job job : jobs.get(s)) {
-                    String document = job.plan().texts().document();
-                    SharedPrefill bare = prefills.get(document).bare();
-                    // a bare prefill that no condition reused was still paid for, as every condition's reference
-                    double millis = job.millis() + (job.used() == null ? 0 : job.used().millisPerUser())
-                            + (bare.users == 0 ? bare.millis / conditionsPerDocument.get(document) : 0);
-                    sampleRecords.add(record(work.get(s).sample(), job.plan(), job.result(), millis, options));
+                    double ms = attributed > 0 ? millis.get(job) * scale : wall / all.size();
+                    sampleRecords.add(record(work.get(s).sample(), job.plan(), job.result(), ms, options));
                 }
                 records.add(sampleRecords);
             }
@@ -403,8 +417,8 @@ public final class SampleScorer {
     // ------------------------------------------------------------------------------------------ PREFIX_TRUNCATED
 
     /**
-     * (1) BOS·PREFIX·DOC (a shared prefill: conditions with the same surrogate share it, and PREFIX_FULL reuses
-     * it), (2) drop PREFIX (and BOS unless kept), (3) re-rotate the document keys by the dropped length with the
+     * (1) BOS·PREFIX·DOC (a shared prefill: conditions with the same surrogate share it, and a PREFIX_FULL
+     * condition with that surrogate reuses it), (2) drop PREFIX (and BOS unless kept), (3) re-rotate the document keys by the dropped length with the
      * recipe's pairing, (4) QUERY·ANSWER at positions continuing after the kept entries.
      */
     private final class TruncatedPrefixJob extends Job {
@@ -482,7 +496,9 @@ public final class SampleScorer {
             long[] positions = new long[keptBos + doc];
             for (int i = 0; i < keptBos; i++) positions[i] = i;
             for (int i = 0; i < doc; i++) positions[keptBos + i] = bos + prefix + i + (rotate ? shift : 0);
-            if (!rotate && keptBos == 0) return full.view(bos + prefix, head);  // views: nothing to compute
+            // contiguous kept entries at unchanged positions: views, nothing to compute
+            if (!rotate && keptBos == 0) return full.view(bos + prefix, head);
+            if (!rotate && prefix == 0) return full.view(0, head);
             int layers = full.layers();
             KvCache result;
             try (TensorScope scope = TensorScope.open()) {
@@ -524,7 +540,9 @@ public final class SampleScorer {
             }
             step = 2;
             SequenceLayout layout = plan().layout();
-            Tensor logits = firstAnswerRowInHead ? Ops.cat(0, headLogits, r.logits()) : r.logits();
+            // an answer that ends where the head ends was predicted by the head alone: the continuation scores nothing
+            Tensor logits = !firstAnswerRowInHead ? r.logits()
+                    : r.logits() == null ? headLogits : Ops.cat(0, headLogits, r.logits());
             HostReadback.Slot answer = readback.answerLogprobs(logits, layout.ids(Segment.ANSWER));
             PendingDelta delta = documentDelta(layout, prefills(), truncated, keptBos, readback);
             AttentionShares shares = null;

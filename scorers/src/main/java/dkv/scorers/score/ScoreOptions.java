@@ -9,7 +9,8 @@ import dkv.avro.ExperimentMeta;
  * @param tokenLogprobs        include per-token log-probabilities in the records
  * @param shareDocumentPrefill prefill each distinct cache head (bare BOS·DOC, truncated BOS·PREFIX·DOC) once and
  *                             reuse it in every condition that starts with its ids (off: every condition runs its
- *                             own forwards; scores agree within float error)
+ *                             own forwards, and the bare BOS·DOC still runs once as the reference of
+ *                             {@code document_kv_max_abs_delta}; scores agree within float error)
  * @param maxBatch             at most this many conditions' forwards run as one padded batch (1: one at a time)
  * @param maxTokens            at most this many padded new tokens (rows x longest row) per batched forward; a
  *                             single longer forward still runs alone

@@ -17,7 +17,11 @@ final class NativeEnvironment {
     private NativeEnvironment() {
     }
 
-    /** Sets {@code name} to {@code value} unless the environment already has it (the user's choice wins). */
+    /**
+     * Sets {@code name} to {@code value} unless the environment already has it (the user's choice wins). libc's
+     * {@code setenv} is not safe against a concurrent {@code getenv} in another native thread, so call it before
+     * libtorch is loaded (as {@link TorchRuntime} does): the JVM's own threads do not read the environment then.
+     */
     static void setIfUnset(String name, String value) {
         Linker linker = Linker.nativeLinker();
         MethodHandle setenv = linker.downcallHandle(linker.defaultLookup().find("setenv")

@@ -106,13 +106,16 @@ class CacheInvariantTest {
     }
 
     @Test
-    void prefixFullWithAnEmptyPrefixEqualsBare() {
+    void prefixPlacementsWithAnEmptyPrefixEqualBare() {
         Map<String, ScoreRecord> r = score(List.of(
                 spec("bare", Placement.NONE, null, "\n", RopeCorrection.HALF_SPLIT),
-                spec("empty", Placement.PREFIX_FULL, "", "", RopeCorrection.HALF_SPLIT)));
-        assertEquals(0, r.get("empty").getSegments().getPrefix());
-        assertEquals(r.get("bare").getNllMean(), r.get("empty").getNllMean(), 1e-6);
-        assertEquals(0.0, r.get("empty").getDocumentKvMaxAbsDelta(), 1e-6);
+                spec("empty", Placement.PREFIX_FULL, "", "", RopeCorrection.HALF_SPLIT),
+                spec("empty_truncated", Placement.PREFIX_TRUNCATED, "", "", RopeCorrection.HALF_SPLIT)));
+        for (String name : List.of("empty", "empty_truncated")) {
+            assertEquals(0, r.get(name).getSegments().getPrefix(), name);
+            assertEquals(r.get("bare").getNllMean(), r.get(name).getNllMean(), 1e-6, name);
+            assertEquals(0.0, r.get(name).getDocumentKvMaxAbsDelta(), 1e-6, name);
+        }
     }
 
     @Test
@@ -269,6 +272,46 @@ class CacheInvariantTest {
         ScoreRecord r = new SampleScorer(model).score(s, List.of(spec("glued", Placement.SUFFIX, "ism", "", RopeCorrection.HALF_SPLIT)),
                 ScoreOptions.defaults()).getFirst();
         assertNull(r.getDocumentKvMaxAbsDelta(), "document ids differ from the bare ones: nothing to compare");
+    }
+
+    @Test
+    void aTruncatedPrefixScoresAnAnswerRightAfterTheDocument() {
+        // no query text: the one answer token is predicted by the head's last row; the continuation scores nothing
+        Sample s = Sample.newBuilder(SAMPLE).setAnswer("water").build();
+        ConditionSpec trunc = spec("trunc", Placement.PREFIX_TRUNCATED, SURROGATE, "\n", RopeCorrection.HALF_SPLIT);
+        trunc.setQueryTemplate("");
+        ConditionSpec full = spec("full", Placement.PREFIX_FULL, SURROGATE, "\n", RopeCorrection.HALF_SPLIT);
+        full.setQueryTemplate("");
+        ConditionSpec bare = spec("bare", Placement.NONE, null, "\n", RopeCorrection.HALF_SPLIT);
+        bare.setQueryTemplate("");
+        SequenceLayout layout = model.tokenizer().layout(SegmentTexts.of(trunc, s));
+        assertEquals(layout.end(Segment.DOCUMENT), layout.start(Segment.ANSWER), "the answer follows the document");
+        assertEquals(1, layout.length(Segment.ANSWER));
+        for (ScoreOptions options : List.of(ScoreOptions.defaults(), ScoreOptions.defaults().withAttention(true))) {
+            Map<String, ScoreRecord> r = new SampleScorer(model).score(s, List.of(trunc, full, bare), options).stream()
+                    .collect(Collectors.toMap(ScoreRecord::getCondition, Function.identity()));
+            // the one scored row is the last document row of BOS·PREFIX·DOC, before anything is cut: as in PREFIX_FULL
+            assertTrue(r.get("trunc").getNllMean() > 0, "NLL " + r.get("trunc").getNllMean());
+            assertEquals(r.get("full").getNllMean(), r.get("trunc").getNllMean(), 1e-5);
+            assertTrue(r.get("bare").getNllMean() > 0, "NLL " + r.get("bare").getNllMean());
+        }
+    }
+
+    @Test
+    void aCallsScoreMillisAddUpToItsWallTime() {
+        List<ConditionSpec> conditions = List.of(
+                spec("bare", Placement.NONE, null, "\n", RopeCorrection.HALF_SPLIT),
+                spec("suffix", Placement.SUFFIX, SURROGATE, "\n", RopeCorrection.HALF_SPLIT),
+                spec("trunc", Placement.PREFIX_TRUNCATED, SURROGATE, "\n", RopeCorrection.HALF_SPLIT));
+        SampleScorer scorer = new SampleScorer(model);
+        scorer.score(SAMPLE, conditions, ScoreOptions.defaults());  // warm
+        long t0 = System.nanoTime();
+        List<ScoreRecord> records = scorer.score(SAMPLE, conditions, ScoreOptions.defaults());
+        double outside = (System.nanoTime() - t0) / 1e6;
+        double sum = records.stream().mapToDouble(ScoreRecord::getScoreMs).sum();
+        records.forEach(r -> assertTrue(r.getScoreMs() > 0, r.getCondition()));
+        // everything but building the records is inside the call's own clock
+        assertTrue(sum <= outside && sum > 0.8 * outside, "sum " + sum + " ms, call " + outside + " ms");
     }
 
     static ForwardResult forward(int[] ids) {

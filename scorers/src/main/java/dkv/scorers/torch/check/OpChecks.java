@@ -391,7 +391,15 @@ public final class OpChecks {
             }
             exact("to(cpu)->to(device)", Ops.to(Ops.to(src, Device.cpu()), device), new HostTensor(back, new long[]{8, 8}));
             // queued (pinned, non-blocking) uploads, many in flight with their host sources freed at once: each
-            // must still arrive whole (the caching host allocator keeps a staging block until its copy ran)
+            // must still arrive whole (the caching host allocator keeps a staging block until its copy ran). On
+            // CUDA a queue of long matmuls goes first so the copies are still waiting when their sources are freed
+            // and refilled; on the CPU an upload is a plain copy and this only checks the values.
+            if (device.isCuda()) {
+                try (TensorScope _ = TensorScope.open()) {
+                    Tensor busy = Tensors.full(1.0 / 4096, DType.FLOAT32, device, 4096, 4096);
+                    for (int i = 0; i < 16; i++) busy = Ops.matmul(busy, busy);
+                }
+            }
             List<Tensor> uploads = new ArrayList<>();
             List<double[]> sent = new ArrayList<>();
             for (int k = 0; k < 16; k++) {
