@@ -5,6 +5,7 @@ import dkv.aggregator.service.PublishCadence;
 import dkv.aggregator.web.Dashboard;
 import dkv.aggregator.web.LiveSnapshots;
 import dkv.platform.metrics.PrometheusMetrics;
+import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -36,9 +37,8 @@ public final class AggregatorCommand implements Callable<Integer> {
     @Option(names = "--http-port", defaultValue = "8080", description = "dashboard port; 0 picks a free one, -1 disables it (default ${DEFAULT-VALUE})")
     int httpPort;
 
-    @Option(names = "--metrics-port", defaultValue = "-1",
-            description = "serve Prometheus /metrics on 127.0.0.1 at this port; -1 disables it (default ${DEFAULT-VALUE})")
-    int metricsPort;
+    @Mixin
+    MetricsEndpointOptions metricsEndpoint;
 
     @Option(names = "--scores-topic", defaultValue = dkv.schemas.Topics.SCORES, description = "default ${DEFAULT-VALUE}")
     String scoresTopic;
@@ -53,10 +53,7 @@ public final class AggregatorCommand implements Callable<Integer> {
         Dashboard dashboard = null;
         PrometheusMetrics metrics = null;
         try {
-            if (metricsPort >= 0) {
-                metrics = PrometheusMetrics.serve("127.0.0.1", metricsPort);
-                System.out.println("dkv aggregator: metrics at http://127.0.0.1:" + metrics.port() + "/metrics");
-            }
+            metrics = metricsEndpoint.start(new PrintWriter(System.out, true), "dkv aggregator");
             PublishCadence cadence = new PublishCadence(everyRecords, everyMillis);
             service = AggregatorService.start(kafka.settings("dkv-aggregator"), scoresTopic, statsTopic, cadence, alpha, live);
             if (httpPort >= 0) {

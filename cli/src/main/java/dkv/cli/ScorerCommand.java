@@ -49,12 +49,8 @@ public final class ScorerCommand implements Callable<Integer> {
             description = "index in the default worker id, for several workers on one host (default: ${DEFAULT-VALUE})")
     int workerIndex;
 
-    @Option(names = "--metrics-port", paramLabel = "PORT", description = "serve Prometheus /metrics on this port (0: a free one)")
-    Integer metricsPort;
-
-    @Option(names = "--metrics-host", paramLabel = "HOST", defaultValue = "127.0.0.1",
-            description = "bind address of /metrics (default: ${DEFAULT-VALUE}; 0.0.0.0 to be scraped from outside)")
-    String metricsHost;
+    @Mixin
+    MetricsEndpointOptions metricsEndpoint;
 
     @Option(names = "--max-poll-records", paramLabel = "N",
             description = "WorkItems (samples) per transaction and batched scoring call at most (default: "
@@ -90,10 +86,7 @@ public final class ScorerCommand implements Callable<Integer> {
             int pollRecords = maxPollRecords != null ? maxPollRecords : model.device().isCuda() ? GPU_POLL_RECORDS : CPU_POLL_RECORDS;
             ScorerWorker.Options options = new ScorerWorker.Options(ScorerWorker.GROUP, id, pollRecords, workPartitions, replicationFactor);
             PrometheusMeterRegistry registry = PrometheusMetrics.registry();
-            if (metricsPort != null) {
-                endpoint = PrometheusMetrics.serve(metricsHost, metricsPort);
-                err.println("dkv scorer: metrics on http://" + metricsHost + ":" + endpoint.port() + "/metrics");
-            }
+            endpoint = metricsEndpoint.start(err, "dkv scorer");
             CausalLm lm = model.load(err, "scorer");
             ServedModel served = ServedModel.of(lm, modelId);
             ScorerMetrics metrics = new ScorerMetrics(registry, id);
