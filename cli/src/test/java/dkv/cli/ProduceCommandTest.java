@@ -1,0 +1,88 @@
+package dkv.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dkv.avro.ConditionSpec;
+import dkv.avro.WorkItem;
+import dkv.platform.config.KafkaSettings;
+import dkv.platform.testing.EmbeddedKafkaExtension;
+import dkv.platform.testing.SharedKafka;
+import dkv.platform.testing.TopicReader;
+import dkv.schemas.AvroSerde;
+import dkv.schemas.Topics;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/** dkv produce as a user runs it: the bundled demo plan and samples into a topic of the embedded broker. */
+@ExtendWith(EmbeddedKafkaExtension.class)
+class ProduceCommandTest {
+    static final Path PLAN = Path.of("..", "demo", "plan.json");
+    static final Path SAMPLES = Path.of("..", "demo", "samples.jsonl");
+    static final AvroSerde<WorkItem> SERDE = AvroSerde.of(WorkItem.class);
+
+    @Test
+    void writesOneWorkItemPerSampleWithEveryConditionOfThePlan(KafkaSettings settings) {
+        String topic = SharedKafka.uniqueName("produce-work");
+        CliRun run = CliRun.dkv("produce", "--plan", PLAN.toString(), "--dataset", SAMPLES.toString(), "--limit", "6",
+                "--bootstrap", settings.bootstrapServers(), "--topic", topic, "--work-partitions", "3");
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(run.err().contains("dkv produce: wrote 6 work items to " + topic), run.err());
+
+        List<ConsumerRecord<String, byte[]>> records = TopicReader.readAll(settings.bootstrapServers(), topic,
+                TopicReader.Isolation.READ_COMMITTED, new StringDeserializer(), new ByteArrayDeserializer());
+        assertEquals(6, records.size());
+        Set<Integer> partitions = records.stream().map(ConsumerRecord::partition).collect(Collectors.toSet());
+        assertTrue(partitions.stream().allMatch(p -> p >= 0 && p < 3), "partitions " + partitions);
+        for (ConsumerRecord<String, byte[]> r : records) {
+            WorkItem item = SERDE.decode(r.value());
+            assertEquals("demo", item.getExperimentId());
+            assertEquals(Topics.workKey("demo", item.getSample().getId()), r.key());
+            assertEquals(8, item.getConditions().size());
+            assertEquals(List.of("bare"), item.getConditions().stream().map(ConditionSpec::getName)
+                    .filter("bare"::equals).toList(), "the plan's baseline is among the conditions");
+            assertTrue(!item.getSample().getPassage().isBlank() && !item.getSample().getAnswer().isBlank());
+        }
+        assertEquals(6, records.stream().map(r -> SERDE.decode(r.value()).getSample().getId()).distinct().count());
+    }
+
+    @Test
+    void dryRunPrintsTheItemsAndNeedsNoBroker() {
+        CliRun run = CliRun.dkv("produce", "--plan", PLAN.toString(), "--dataset", SAMPLES.toString(), "--limit", "3",
+                "--dry-run", "--bootstrap", "127.0.0.1:1");
+        assertEquals(0, run.exit(), run.err());
+        List<String> lines = run.out().lines().toList();
+        assertEquals(3, lines.size(), run.out());
+        lines.forEach(l -> assertTrue(l.startsWith("{\"experiment_id\": \"demo\""), l));
+    }
+
+    @Test
+    void aMalformedLineIsNamedAndSkipBadCountsIt(KafkaSettings settings, @TempDir Path dir) throws Exception {
+        List<String> good = Files.readAllLines(SAMPLES).subList(0, 3);
+        Path dataset = dir.resolve("samples.jsonl");
+        Files.write(dataset, List.of(good.get(0), "{\"id\": \"broken\", \"query\": ", good.get(1), good.get(2)));
+
+        CliRun failed = CliRun.dkv("produce", "--plan", PLAN.toString(), "--dataset", dataset.toString(), "--dry-run");
+        assertEquals(2, failed.exit(), failed.err());
+        assertEquals(1, failed.err().lines().count(), failed.err());
+        assertTrue(failed.err().startsWith("dkv produce: " + dataset + ":2"), failed.err());
+
+        String topic = SharedKafka.uniqueName("produce-skip");
+        CliRun skipped = CliRun.dkv("produce", "--plan", PLAN.toString(), "--dataset", dataset.toString(), "--skip-bad",
+                "--bootstrap", settings.bootstrapServers(), "--topic", topic, "--work-partitions", "1");
+        assertEquals(0, skipped.exit(), skipped.err());
+        assertTrue(skipped.err().contains("1 malformed (first: " + dataset + ":2: "), skipped.err());
+        assertTrue(skipped.err().contains("wrote 3 work items to " + topic), skipped.err());
+        assertEquals(3, TopicReader.readAll(settings.bootstrapServers(), topic, TopicReader.Isolation.READ_COMMITTED,
+                new StringDeserializer(), new ByteArrayDeserializer()).size());
+    }
+}
