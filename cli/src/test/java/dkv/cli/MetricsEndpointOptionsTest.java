@@ -34,17 +34,11 @@ class MetricsEndpointOptionsTest {
 
     @Test
     void noPortOrMinusOneServesNothingAndLoopbackIsTheDefault() {
-        for (String[] args : new String[][] {{}, {"--metrics-port", "-1"}}) {
+        for (String[] args : new String[][] {{"--model", "m"}, {"--model", "m", "--metrics-port", "-1"}}) {
             ScorerCommand scorer = new ScorerCommand();
-            new CommandLine(scorer).parseArgs(concat(args, "--model", "m"));
+            new CommandLine(scorer).parseArgs(args);
             assertEquals("127.0.0.1", scorer.metricsEndpoint.host);
             assertNull(scorer.metricsEndpoint.start(new PrintWriter(new StringWriter()), "dkv scorer"));
         }
-    }
-
-    private static String[] concat(String[] a, String... b) {
-        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, out, a.length, b.length);
-        return out;
     }
 }

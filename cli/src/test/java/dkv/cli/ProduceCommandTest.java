@@ -13,6 +13,7 @@ import dkv.schemas.AvroSerde;
 import dkv.schemas.Topics;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -43,8 +44,10 @@ class ProduceCommandTest {
         assertEquals(6, records.size());
         Set<Integer> partitions = records.stream().map(ConsumerRecord::partition).collect(Collectors.toSet());
         assertTrue(partitions.stream().allMatch(p -> p >= 0 && p < 3), "partitions " + partitions);
+        List<String> sampleIds = new ArrayList<>();
         for (ConsumerRecord<String, byte[]> r : records) {
             WorkItem item = SERDE.decode(r.value());
+            sampleIds.add(item.getSample().getId());
             assertEquals("demo", item.getExperimentId());
             assertEquals(Topics.workKey("demo", item.getSample().getId()), r.key());
             assertEquals(8, item.getConditions().size());
@@ -52,7 +55,7 @@ class ProduceCommandTest {
                     .filter("bare"::equals).toList(), "the plan's baseline is among the conditions");
             assertTrue(!item.getSample().getPassage().isBlank() && !item.getSample().getAnswer().isBlank());
         }
-        assertEquals(6, records.stream().map(r -> SERDE.decode(r.value()).getSample().getId()).distinct().count());
+        assertEquals(6, sampleIds.stream().distinct().count(), "sample ids " + sampleIds);
     }
 
     @Test

@@ -40,9 +40,9 @@ import java.util.Map;
  * surrogate's truncated head when a PREFIX_TRUNCATED condition with the same surrogate is in the call, else after
  * the bare head's BOS only). BPE may merge the document's last token with what follows; then only the common
  * prefix is reused. Shared heads stay on the device until the call ends (a call of many samples holds all of their
- * heads at once: the price of batching their continuations together). The bare cache is also the reference of {@code document_kv_max_abs_delta}. The conditions'
- * remaining forwards run round by round as padded batches ({@link ScoreOptions#maxBatch()}), so a sample costs
- * a few forwards rather than one per condition.
+ * heads at once: the price of batching their continuations together). The bare cache is also the reference of
+ * {@code document_kv_max_abs_delta}. The conditions' remaining forwards run round by round as padded batches
+ * ({@link ScoreOptions#maxBatch()}), so a sample costs a few forwards rather than one per condition.
  *
  * <p>Not thread-safe: tensors belong to the calling thread's {@link TensorScope}s.
  */
@@ -418,8 +418,9 @@ public final class SampleScorer {
 
     /**
      * (1) BOS·PREFIX·DOC (a shared prefill: conditions with the same surrogate share it, and a PREFIX_FULL
-     * condition with that surrogate reuses it), (2) drop PREFIX (and BOS unless kept), (3) re-rotate the document keys by the dropped length with the
-     * recipe's pairing, (4) QUERY·ANSWER at positions continuing after the kept entries.
+     * condition with that surrogate reuses it), (2) drop PREFIX (and BOS unless kept), (3) re-rotate the document
+     * keys by the dropped length with the recipe's pairing, (4) QUERY·ANSWER at positions continuing after the kept
+     * entries.
      */
     private final class TruncatedPrefixJob extends Job {
         private final CacheRecipe.TruncatedPrefix recipe;
