@@ -26,6 +26,7 @@ import dkv.producers.dataset.Dataset;
 import dkv.producers.dataset.ReaderOptions;
 import dkv.producers.plan.Plan;
 import dkv.producers.surrogate.GeneratorResources;
+import dkv.scorers.worker.ScorerWorker;
 import dkv.schemas.AvroSerde;
 import dkv.schemas.Topics;
 import java.net.URI;
@@ -37,18 +38,24 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.GroupState;
+import org.apache.kafka.common.errors.GroupIdNotFoundException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -92,9 +99,12 @@ class ScorerExactlyOnceTest {
         Path logs = Files.createDirectories(dir.resolve("logs"));
         try (ScorerProcess a = ScorerProcess.start(bootstrap, model, MODEL_ID, "eos-a", logs);
              ScorerProcess b = ScorerProcess.start(bootstrap, model, MODEL_ID, "eos-b", logs, "--metrics-port", "0")) {
-            // Publish only once both workers serve: otherwise the first JVM up can score everything before the
-            // other has joined, and there is no mid-run to kill it in.
+            // Publish only once both workers hold partitions: otherwise the first one in the group can score
+            // everything before the other joins, and there is no mid-run to kill it in. "serving" alone is not
+            // enough: it is printed before the consumer's first poll joins the group (a CI run lost the race).
             awaitServing(a, b);
+            awaitBothAssigned(bootstrap, a, b);
+            phase(t0, "both workers hold partitions");
             publisher.publish(work, new Progress(work.planned(), Duration.ofHours(1), System::nanoTime, line -> {}));
             sendPoison(bootstrap, work.items().blockFirst());
             phase(t0, "work published");
@@ -215,7 +225,7 @@ class ScorerExactlyOnceTest {
         return records.stream().map(r -> r.getSampleId() + "/" + r.getCondition()).collect(Collectors.toSet());
     }
 
-    /** Waits until every worker has loaded its model and started consuming; fails with the logs otherwise. */
+    /** Waits until every worker has loaded its model and started its processor; fails with the logs otherwise. */
     private static void awaitServing(ScorerProcess... workers) throws InterruptedException {
         long deadline = System.nanoTime() + PATIENCE.toNanos();
         for (ScorerProcess w : workers) {
@@ -228,6 +238,45 @@ class ScorerExactlyOnceTest {
         }
     }
 
+    /** Waits until the scorer group is stable and each worker's static member holds at least one work partition. */
+    private static void awaitBothAssigned(String bootstrap, ScorerProcess... workers) throws InterruptedException {
+        long deadline = System.nanoTime() + PATIENCE.toNanos();
+        String seen = "nothing";
+        try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", bootstrap))) {
+            while (System.nanoTime() < deadline) {
+                Optional<ConsumerGroupDescription> described = describe(admin, ScorerWorker.GROUP);
+                if (described.isEmpty()) { // neither consumer has joined yet
+                    failIfOneExited(workers);
+                    Thread.sleep(100);
+                    continue;
+                }
+                ConsumerGroupDescription group = described.get();
+                seen = group.toString();
+                Map<String, Integer> held = group.members().stream().filter(m -> m.groupInstanceId().isPresent()).collect(Collectors.toMap(
+                        m -> m.groupInstanceId().get(), m -> (int) m.assignment().topicPartitions().stream()
+                                .filter(tp -> tp.topic().equals(Topics.WORK)).count()));
+                if (group.groupState() == GroupState.STABLE
+                        && Arrays.stream(workers).allMatch(w -> held.getOrDefault(w.workerId(), 0) > 0)) {
+                    return;
+                }
+                failIfOneExited(workers);
+                Thread.sleep(100);
+            }
+        }
+        fail("the workers did not both get partitions within " + PATIENCE + "; last group state: " + seen + "\n" + logsOf(workers));
+    }
+
+    private static Optional<ConsumerGroupDescription> describe(Admin admin, String groupId) throws InterruptedException {
+        try {
+            return Optional.of(admin.describeConsumerGroups(List.of(groupId)).all().get().get(groupId));
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof GroupIdNotFoundException) {
+                return Optional.empty();
+            }
+            throw new IllegalStateException("cannot describe group " + groupId, e.getCause());
+        }
+    }
+
     /** Polls the committed scores until {@code done} holds; fails with the workers' logs if one dies or time runs out. */
     private static List<ScoreRecord> awaitScores(String bootstrap, Predicate<List<ScoreRecord>> done, ScorerProcess... workers)
             throws InterruptedException {
@@ -237,18 +286,26 @@ class ScorerExactlyOnceTest {
             if (done.test(records)) {
                 return records;
             }
-            for (ScorerProcess w : workers) {
-                if (!w.isAlive()) {
-                    fail("worker " + w.workerId() + " exited:\n" + w.log());
-                }
-            }
+            failIfOneExited(workers);
             Thread.sleep(100);
         }
+        fail("timed out after " + PATIENCE + " with " + committedScores(bootstrap).size() + " scores\n" + logsOf(workers));
+        return List.of();
+    }
+
+    private static void failIfOneExited(ScorerProcess... workers) {
+        for (ScorerProcess w : workers) {
+            if (!w.isAlive()) {
+                fail("worker " + w.workerId() + " exited:\n" + w.log());
+            }
+        }
+    }
+
+    private static String logsOf(ScorerProcess... workers) {
         StringBuilder logs = new StringBuilder();
         for (ScorerProcess w : workers) {
             logs.append("--- ").append(w.workerId()).append('\n').append(w.log());
         }
-        fail("timed out after " + PATIENCE + " with " + committedScores(bootstrap).size() + " scores\n" + logs);
-        return List.of();
+        return logs.toString();
     }
 }

@@ -15,6 +15,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -22,6 +24,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
@@ -453,6 +456,9 @@ public final class TransactionalProcessor<K, V, OK, OV> implements AutoCloseable
     private final class Rebalance implements ConsumerRebalanceListener {
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+            if (!partitions.isEmpty()) {
+                log.info("processor {}: revoked {}", config.workerId, compact(partitions));
+            }
             Batch batch = inFlight;
             if (batch != null && !halted && partitions.stream().anyMatch(batch.firstOffsets()::containsKey)) {
                 finish(batch); // commit before the partitions move
@@ -461,6 +467,7 @@ public final class TransactionalProcessor<K, V, OK, OV> implements AutoCloseable
 
         @Override
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
+            log.info("processor {}: lost {}", config.workerId, compact(partitions));
             Batch batch = inFlight;
             if (batch != null && partitions.stream().anyMatch(batch.firstOffsets()::containsKey)) {
                 inFlight = null;
@@ -478,10 +485,20 @@ public final class TransactionalProcessor<K, V, OK, OV> implements AutoCloseable
 
         @Override
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            if (!partitions.isEmpty()) {
+                log.info("processor {}: assigned {}, holds {}", config.workerId, compact(partitions), compact(consumer.assignment()));
+            }
             if (inFlight != null) {
                 consumer.pause(partitions); // one batch at a time
             }
         }
+    }
+
+    /** {@code dkv.work[0,5,7]}: one entry per topic, partitions in order, short enough for 24-partition logs. */
+    static String compact(Collection<TopicPartition> partitions) {
+        return partitions.stream().collect(Collectors.groupingBy(TopicPartition::topic, TreeMap::new,
+                        Collectors.mapping(TopicPartition::partition, Collectors.toCollection(TreeSet::new))))
+                .entrySet().stream().map(e -> e.getKey() + e.getValue().toString().replace(" ", "")).collect(Collectors.joining(" "));
     }
 
     /** Options of a {@link TransactionalProcessor}; {@code groupId}, {@code workerId}, input, output and a function are required. */

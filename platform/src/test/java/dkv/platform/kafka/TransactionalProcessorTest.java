@@ -17,6 +17,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.Deserializer;
@@ -238,5 +239,12 @@ class TransactionalProcessorTest {
                 .onCommit((records, outputs, deadLetters) -> committed.addAndGet(records))
                 .perRecord(function)
                 .build();
+    }
+
+    @Test
+    void rebalanceLogsNameEachTopicOnceWithItsPartitionsInOrder() {
+        assertEquals("dkv.dead[0] dkv.work[0,2,11]", TransactionalProcessor.compact(List.of(new TopicPartition("dkv.work", 11),
+                new TopicPartition("dkv.work", 0), new TopicPartition("dkv.dead", 0), new TopicPartition("dkv.work", 2))));
+        assertEquals("", TransactionalProcessor.compact(List.of()));
     }
 }
