@@ -305,13 +305,21 @@ class CacheInvariantTest {
                 spec("trunc", Placement.PREFIX_TRUNCATED, SURROGATE, "\n", RopeCorrection.HALF_SPLIT));
         SampleScorer scorer = new SampleScorer(model);
         scorer.score(SAMPLE, conditions, ScoreOptions.defaults());  // warm
-        long t0 = System.nanoTime();
-        List<ScoreRecord> records = scorer.score(SAMPLE, conditions, ScoreOptions.defaults());
-        double outside = (System.nanoTime() - t0) / 1e6;
-        double sum = records.stream().mapToDouble(ScoreRecord::getScoreMs).sum();
-        records.forEach(r -> assertTrue(r.getScoreMs() > 0, r.getCondition()));
-        // everything but building the records is inside the call's own clock
-        assertTrue(sum <= outside && sum > 0.8 * outside, "sum " + sum + " ms, call " + outside + " ms");
+        // Only building the records falls between the two clocks. A GC pause there can still take 20% of one
+        // call on a loaded machine, so the lower bound has to hold in one of a few calls; the upper in all.
+        double bestShare = 0;
+        String seen = "";
+        for (int attempt = 0; attempt < 5 && bestShare <= 0.8; attempt++) {
+            long t0 = System.nanoTime();
+            List<ScoreRecord> records = scorer.score(SAMPLE, conditions, ScoreOptions.defaults());
+            double outside = (System.nanoTime() - t0) / 1e6;
+            double sum = records.stream().mapToDouble(ScoreRecord::getScoreMs).sum();
+            records.forEach(r -> assertTrue(r.getScoreMs() > 0, r.getCondition()));
+            assertTrue(sum <= outside, "sum " + sum + " ms, call " + outside + " ms");
+            bestShare = Math.max(bestShare, sum / outside);
+            seen += String.format(" %.1f/%.1f ms", sum, outside);
+        }
+        assertTrue(bestShare > 0.8, "score_ms sums vs the calls' wall times:" + seen);
     }
 
     static ForwardResult forward(int[] ids) {
