@@ -1,6 +1,7 @@
 package dkv.cli;
 
 import dkv.platform.config.KafkaSettings;
+import dkv.platform.kafka.TransactionalProcessor;
 import dkv.platform.metrics.PrometheusMetrics;
 import dkv.scorers.model.CausalLm;
 import dkv.scorers.score.ScoreOptions;
@@ -15,7 +16,9 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Callable;
+import org.apache.kafka.common.TopicPartition;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -27,6 +30,7 @@ import picocli.CommandLine.Spec;
         description = "Run a scorer worker: consume dkv.work, score, produce dkv.scores transactionally (exactly once).")
 public final class ScorerCommand implements Callable<Integer> {
     private static final Duration STATUS_INTERVAL = Duration.ofSeconds(10);
+    private static final Duration ASSIGNMENT_CHECK = Duration.ofSeconds(1);
 
     @Spec
     CommandSpec spec;
@@ -106,8 +110,19 @@ public final class ScorerCommand implements Callable<Integer> {
                     + "' on " + settings.bootstrapServers());
             err.flush();
             double reported = -1;
-            while (!worker.awaitTermination(STATUS_INTERVAL)) {
-                if (metrics.recordsTotal() != reported) {
+            long lastReport = 0;
+            Set<TopicPartition> held = Set.of();
+            // "serving" comes before the consumer's first poll joins the group: the partitions it then holds
+            // (and every rebalance after) are reported within a second, records every STATUS_INTERVAL
+            while (!worker.awaitTermination(ASSIGNMENT_CHECK)) {
+                if (!worker.assignment().equals(held)) {
+                    held = worker.assignment();
+                    err.println("dkv scorer: " + id + " holds " + (held.isEmpty() ? "no partitions" : held.size() + " partitions: "
+                            + TransactionalProcessor.compact(held)));
+                    err.flush();
+                }
+                if (System.nanoTime() - lastReport >= STATUS_INTERVAL.toNanos() && metrics.recordsTotal() != reported) {
+                    lastReport = System.nanoTime();
                     reported = metrics.recordsTotal();
                     err.printf("dkv scorer: %s scored %.0f records%n", id, reported);
                     err.flush();

@@ -105,6 +105,9 @@ class ScorerExactlyOnceTest {
             awaitServing(a, b);
             awaitBothAssigned(bootstrap, a, b);
             phase(t0, "both workers hold partitions");
+            for (ScorerProcess w : List.of(a, b)) { // and each says which, within a second
+                awaitLog(w, Pattern.compile(w.workerId() + " holds \\d+ partitions: dkv\\.work\\[\\d+(,\\d+)*]"));
+            }
             publisher.publish(work, new Progress(work.planned(), Duration.ofHours(1), System::nanoTime, line -> {}));
             sendPoison(bootstrap, work.items().blockFirst());
             phase(t0, "work published");
@@ -235,6 +238,16 @@ class ScorerExactlyOnceTest {
                 }
                 Thread.sleep(100);
             }
+        }
+    }
+
+    private static void awaitLog(ScorerProcess worker, Pattern line) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!line.matcher(worker.log()).find()) {
+            if (System.nanoTime() > deadline) {
+                fail("no line matching '" + line + "' from " + worker.workerId() + ":\n" + worker.log());
+            }
+            Thread.sleep(100);
         }
     }
 

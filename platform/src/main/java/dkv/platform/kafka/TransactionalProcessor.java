@@ -11,10 +11,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CountDownLatch;
@@ -116,6 +118,7 @@ public final class TransactionalProcessor<K, V, OK, OV> implements AutoCloseable
     private volatile boolean halted;
     private volatile Throwable failure;
     private Batch inFlight; // poll thread only
+    private volatile Set<TopicPartition> held = Set.of(); // written on the poll thread, in rebalance callbacks
 
     /** A batch being processed: where each partition starts (to re-read it) and where it ends (to commit). */
     private record Batch(Map<TopicPartition, Long> firstOffsets, Map<TopicPartition, OffsetAndMetadata> nextOffsets,
@@ -184,6 +187,11 @@ public final class TransactionalProcessor<K, V, OK, OV> implements AutoCloseable
     /** Why the processor stopped on its own, if it did. */
     public Optional<Throwable> failure() {
         return Optional.ofNullable(failure);
+    }
+
+    /** The partitions this processor holds as of its latest rebalance: empty until its consumer has joined the group. */
+    public Set<TopicPartition> assignment() {
+        return held;
     }
 
     public boolean isRunning() {
@@ -456,9 +464,8 @@ public final class TransactionalProcessor<K, V, OK, OV> implements AutoCloseable
     private final class Rebalance implements ConsumerRebalanceListener {
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-            if (!partitions.isEmpty()) {
-                log.info("processor {}: revoked {}", config.workerId, compact(partitions));
-            }
+            held = without(held, partitions);
+            log.debug("processor {}: revoked {}", config.workerId, compact(partitions));
             Batch batch = inFlight;
             if (batch != null && !halted && partitions.stream().anyMatch(batch.firstOffsets()::containsKey)) {
                 finish(batch); // commit before the partitions move
@@ -467,7 +474,8 @@ public final class TransactionalProcessor<K, V, OK, OV> implements AutoCloseable
 
         @Override
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
-            log.info("processor {}: lost {}", config.workerId, compact(partitions));
+            held = without(held, partitions);
+            log.debug("processor {}: lost {}", config.workerId, compact(partitions));
             Batch batch = inFlight;
             if (batch != null && partitions.stream().anyMatch(batch.firstOffsets()::containsKey)) {
                 inFlight = null;
@@ -485,17 +493,22 @@ public final class TransactionalProcessor<K, V, OK, OV> implements AutoCloseable
 
         @Override
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-            if (!partitions.isEmpty()) {
-                log.info("processor {}: assigned {}, holds {}", config.workerId, compact(partitions), compact(consumer.assignment()));
-            }
+            held = Set.copyOf(consumer.assignment());
+            log.debug("processor {}: assigned {}", config.workerId, compact(partitions));
             if (inFlight != null) {
                 consumer.pause(partitions); // one batch at a time
             }
         }
     }
 
+    private static Set<TopicPartition> without(Set<TopicPartition> from, Collection<TopicPartition> gone) {
+        Set<TopicPartition> left = new HashSet<>(from);
+        left.removeAll(gone);
+        return Set.copyOf(left);
+    }
+
     /** {@code dkv.work[0,5,7]}: one entry per topic, partitions in order, short enough for 24-partition logs. */
-    static String compact(Collection<TopicPartition> partitions) {
+    public static String compact(Collection<TopicPartition> partitions) {
         return partitions.stream().collect(Collectors.groupingBy(TopicPartition::topic, TreeMap::new,
                         Collectors.mapping(TopicPartition::partition, Collectors.toCollection(TreeSet::new))))
                 .entrySet().stream().map(e -> e.getKey() + e.getValue().toString().replace(" ", "")).collect(Collectors.joining(" "));

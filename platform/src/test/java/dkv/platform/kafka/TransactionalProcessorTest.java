@@ -116,8 +116,16 @@ class TransactionalProcessorTest {
         var b = processor(group, "worker-b", input, output, dead, committedB, slowCopy).start();
         TopicReader.readUntil(SharedKafka.bootstrapServers(), output, Isolation.READ_COMMITTED,
                 new StringDeserializer(), new StringDeserializer(), r -> r.size() >= records, Duration.ofSeconds(90));
+        // once the group has settled, the two hold every input partition between them, none twice
+        Set<TopicPartition> all = java.util.stream.IntStream.range(0, 6).mapToObj(p -> new TopicPartition(input, p)).collect(Collectors.toSet());
+        long settle = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (!splitBetween(a.assignment(), b.assignment(), all) && System.nanoTime() < settle) {
+            Thread.sleep(50);
+        }
+        assertTrue(splitBetween(a.assignment(), b.assignment(), all), "a holds " + a.assignment() + ", b holds " + b.assignment());
         a.close();
         b.close();
+        assertEquals(Set.of(), a.assignment(), "a closed processor holds nothing");
         assertTrue(a.failure().isEmpty() && b.failure().isEmpty(), () -> "failed: " + a.failure() + " " + b.failure());
 
         var outputs = TopicReader.readAll(SharedKafka.bootstrapServers(), output, Isolation.READ_COMMITTED,
@@ -246,5 +254,11 @@ class TransactionalProcessorTest {
         assertEquals("dkv.dead[0] dkv.work[0,2,11]", TransactionalProcessor.compact(List.of(new TopicPartition("dkv.work", 11),
                 new TopicPartition("dkv.work", 0), new TopicPartition("dkv.dead", 0), new TopicPartition("dkv.work", 2))));
         assertEquals("", TransactionalProcessor.compact(List.of()));
+    }
+
+    private static boolean splitBetween(Set<TopicPartition> a, Set<TopicPartition> b, Set<TopicPartition> all) {
+        Set<TopicPartition> union = new java.util.HashSet<>(a);
+        union.addAll(b);
+        return !a.isEmpty() && !b.isEmpty() && a.size() + b.size() == all.size() && union.equals(all);
     }
 }

@@ -11,7 +11,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
@@ -83,6 +85,11 @@ public final class ScorerWorker implements AutoCloseable {
 
     public String workerId() {
         return options.workerId();
+    }
+
+    /** The work partitions this worker holds now: empty until its consumer has joined the group. */
+    public Set<TopicPartition> assignment() {
+        return processor.assignment();
     }
 
     public boolean isRunning() {
