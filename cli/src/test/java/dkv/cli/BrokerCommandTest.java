@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.junit.jupiter.api.Test;
@@ -30,7 +31,8 @@ class BrokerCommandTest {
                 .redirectError(dir.resolve("broker.err").toFile())
                 .start();
         try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-            String line = out.readLine();
+            // bounded: a broker that hangs before printing fails this test instead of blocking the build
+            String line = CompletableFuture.supplyAsync(() -> firstLine(out)).get(90, TimeUnit.SECONDS);
             assertNotNull(line, () -> "no output; stderr: " + read(dir.resolve("broker.err")));
             assertTrue(line.matches("bootstrap=127\\.0\\.0\\.1:\\d+"), line);
             String bootstrap = line.substring("bootstrap=".length());
@@ -45,6 +47,14 @@ class BrokerCommandTest {
         }
         assertTrue(process.waitFor(60, TimeUnit.SECONDS), "broker stopped on SIGTERM");
         assertTrue(Files.exists(dataDir.resolve("meta.properties")), "an explicit --data-dir is kept");
+    }
+
+    private static String firstLine(BufferedReader out) {
+        try {
+            return out.readLine();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private static String read(Path file) {

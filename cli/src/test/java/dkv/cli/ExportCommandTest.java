@@ -138,9 +138,9 @@ class ExportCommandTest {
     @Test
     void expectFailsWithTheCountItGot(KafkaSettings settings, @TempDir Path dir) {
         CliRun tooFew = CliRun.dkv("export", "--bootstrap", settings.bootstrapServers(), "--topic", topic,
-                "--out", dir.resolve("a.jsonl").toString(), "--expect", "9", "--idle-timeout-ms", "300");
+                "--out", dir.resolve("a.jsonl").toString(), "--expect", "9", "--idle-timeout-ms", "2000");
         assertEquals(1, tooFew.exit(), tooFew.err());
-        assertTrue(tooFew.err().contains("dkv export: expected 9 records, got 8 (no new record for 300 ms)"), tooFew.err());
+        assertTrue(tooFew.err().contains("dkv export: expected 9 records, got 8 (no new record for 2000 ms)"), tooFew.err());
 
         CliRun tooMany = CliRun.dkv("export", "--bootstrap", settings.bootstrapServers(), "--topic", topic,
                 "--out", dir.resolve("b.jsonl").toString(), "--expect", "5");
@@ -152,7 +152,7 @@ class ExportCommandTest {
     void experimentFilterAndIdleEnd(KafkaSettings settings, @TempDir Path dir) throws Exception {
         Path out = dir.resolve("e2.jsonl");
         CliRun run = CliRun.dkv("export", "--bootstrap", settings.bootstrapServers(), "--topic", topic, "--experiment", "e2",
-                "--out", out.toString(), "--idle-timeout-ms", "300");
+                "--out", out.toString(), "--idle-timeout-ms", "2000");
         assertEquals(0, run.exit(), run.err());
         List<String> expected = committed.stream().filter(r -> r.getExperimentId().equals("e2")).map(ScoreJson::line).toList();
         assertEquals(expected, Files.readAllLines(out));
@@ -166,7 +166,12 @@ class ExportCommandTest {
         Path out = dir.resolve("live.jsonl");
         CompletableFuture<CliRun> export = CompletableFuture.supplyAsync(() -> CliRun.dkv("export", "--bootstrap",
                 settings.bootstrapServers(), "--topic", live, "--out", out.toString(), "--expect", "2", "--timeout-ms", "20000"));
-        Thread.sleep(500);
+        // the command creates its output once it has noted where the topic ended: what follows comes later
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!Files.exists(out) && !export.isDone() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertTrue(Files.exists(out), "the export did not start: " + (export.isDone() ? export.join().err() : "no output after 20 s"));
         List<ScoreRecord> later = List.of(score("e3", "a", "bare", 1.25, 5), score("e3", "b", "bare", 1.75, 6));
         try (KafkaProducer<String, byte[]> producer = transactionalProducer(settings)) {
             producer.beginTransaction();

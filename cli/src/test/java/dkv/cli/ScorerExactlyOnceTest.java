@@ -79,7 +79,7 @@ class ScorerExactlyOnceTest {
     Path dir;
 
     @Test
-    @Timeout(180)
+    @Timeout(300)
     void aKilledWorkerLosesAndDuplicatesNothing() throws Exception {
         long t0 = System.nanoTime();
         String bootstrap = SharedKafka.bootstrapServers();
@@ -94,6 +94,8 @@ class ScorerExactlyOnceTest {
         assertEquals(SAMPLES, work.planned());
         WorkPublisher publisher = new WorkPublisher(settings, Topics.WORK, Topics.DEFAULT_WORK_PARTITIONS, 64);
         publisher.ensureTopics((short) 1);
+        int workPartitions = workPartitions(bootstrap);
+        assertTrue(workPartitions >= 2, Topics.WORK + " has " + workPartitions + " partition(s): two workers cannot share it");
         phase(t0, "topics ready");
 
         Path logs = Files.createDirectories(dir.resolve("logs"));
@@ -277,6 +279,12 @@ class ScorerExactlyOnceTest {
             }
         }
         fail("the workers did not both get partitions within " + PATIENCE + "; last group state: " + seen + "\n" + logsOf(workers));
+    }
+
+    private static int workPartitions(String bootstrap) throws Exception {
+        try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", bootstrap))) {
+            return admin.describeTopics(List.of(Topics.WORK)).allTopicNames().get().get(Topics.WORK).partitions().size();
+        }
     }
 
     private static Optional<ConsumerGroupDescription> describe(Admin admin, String groupId) throws InterruptedException {

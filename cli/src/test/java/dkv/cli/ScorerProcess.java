@@ -71,10 +71,14 @@ final class ScorerProcess implements AutoCloseable {
         }
     }
 
+    /**
+     * SIGTERM first: a worker left behind by a failing test would otherwise die with its transaction open,
+     * and every later read_committed reader of dkv.scores in this JVM would wait out the transaction timeout.
+     */
     @Override
     public void close() throws InterruptedException {
         if (process.isAlive()) {
-            kill();
+            stop(Duration.ofSeconds(30));
         }
     }
 }

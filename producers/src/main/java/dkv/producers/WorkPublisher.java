@@ -39,13 +39,23 @@ public final class WorkPublisher {
 
     /** Creates whichever dkv topics (and the work topic, if renamed) are missing; returns those created. */
     public List<String> ensureTopics(short replicationFactor) {
-        List<NewTopic> topics = new ArrayList<>(TopicLayout.dkv(workPartitions, replicationFactor));
-        if (!topic.equals(Topics.WORK)) {
-            topics.add(new NewTopic(topic, workPartitions, replicationFactor));
-        }
         try (Admin admin = Admin.create(settings.admin("produce-admin"))) {
-            return TopicLayout.ensure(admin, topics);
+            return TopicLayout.ensure(admin, topicsToEnsure(replicationFactor));
         }
+    }
+
+    /**
+     * The dkv layout, with {@code workPartitions} for the topic this publisher writes. A renamed work topic
+     * takes them alone: the standard topics then get the default, or producing one small side topic would
+     * leave {@code dkv.work} with a partition count that caps every scorer group after it.
+     */
+    List<NewTopic> topicsToEnsure(short replicationFactor) {
+        if (topic.equals(Topics.WORK)) {
+            return TopicLayout.dkv(workPartitions, replicationFactor);
+        }
+        List<NewTopic> topics = new ArrayList<>(TopicLayout.dkv(Topics.DEFAULT_WORK_PARTITIONS, replicationFactor));
+        topics.add(new NewTopic(topic, workPartitions, replicationFactor));
+        return topics;
     }
 
     /** Sends every item; returns the number acknowledged. Blocks until the last acknowledgement. */

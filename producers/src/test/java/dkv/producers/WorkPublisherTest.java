@@ -12,6 +12,7 @@ import dkv.producers.dataset.ReaderOptions;
 import dkv.producers.plan.Plan;
 import dkv.producers.surrogate.GeneratorResources;
 import dkv.schemas.AvroSerde;
+import dkv.schemas.Topics;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.Test;
@@ -84,5 +86,21 @@ class WorkPublisherTest {
             copies.forEach(c -> c.setProducedAt(0L));
             assertEquals(copies.get(0), copies.get(1));
         }
+    }
+
+    @Test
+    void aRenamedWorkTopicTakesTheRequestedPartitionsAndTheStandardTopicsKeepTheDefault() {
+        Map<String, Integer> renamed = partitions(new WorkPublisher(SharedKafka.settings(), "side-work", 1, 2));
+        assertEquals(1, renamed.get("side-work"));
+        assertEquals(Topics.DEFAULT_WORK_PARTITIONS, renamed.get(Topics.WORK));
+        assertEquals(Topics.DEFAULT_WORK_PARTITIONS, renamed.get(Topics.SCORES));
+        Map<String, Integer> standard = partitions(new WorkPublisher(SharedKafka.settings(), Topics.WORK, 6, 2));
+        assertEquals(6, standard.get(Topics.WORK));
+        assertEquals(6, standard.get(Topics.SCORES));
+        assertEquals(4, standard.size());
+    }
+
+    private static Map<String, Integer> partitions(WorkPublisher publisher) {
+        return publisher.topicsToEnsure((short) 1).stream().collect(Collectors.toMap(NewTopic::name, NewTopic::numPartitions));
     }
 }

@@ -98,7 +98,8 @@ class DashboardBrowserTest {
             assertTrue(dom.contains("<canvas"), "charts rendered");
             // an experiment without attention, correlations or contrasts renders too
             live.publish(plainExperiment());
-            sleep(300);
+            waitFor(browser, "[...document.getElementById('experiment').options].some(o => o.value === 'exp-plain')",
+                    "the second experiment never reached the page's selector");
             browser.evaluate("state.selected = 'exp-plain'; document.getElementById('experiment').value = 'exp-plain'; render(); ''");
             assertEquals("exp-plain", browser.evaluate("document.getElementById('experiment').value"));
             assertEquals("live", browser.evaluate("document.getElementById('state').textContent"));
@@ -123,6 +124,16 @@ class DashboardBrowserTest {
     }
 
     /** Polls the page until it shows more than {@code after} records (SSE data only); returns the count. */
+    private static void waitFor(ChromiumDevTools browser, String condition, String failure) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (!"true".equals(browser.evaluate("String(" + condition + ")"))) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(failure);
+            }
+            sleep(100);
+        }
+    }
+
     private static long waitForRecords(ChromiumDevTools browser, long after) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (System.nanoTime() < deadline) {

@@ -94,7 +94,7 @@ class TransactionalProcessorTest {
      */
     @Test
     void aWorkerJoiningMidStreamTakesOverPartitionsWithoutLossOrDuplicates() throws Exception {
-        int records = 600;
+        int records = 1500;
         String input = SharedKafka.newTopic("rebalance-in", 6);
         String output = SharedKafka.newTopic("rebalance-out", 6);
         String dead = SharedKafka.newTopic("rebalance-dead", 1);
@@ -102,8 +102,9 @@ class TransactionalProcessorTest {
         TestData.fill(SharedKafka.bootstrapServers(), input, records);
         AtomicInteger committedA = new AtomicInteger();
         AtomicInteger committedB = new AtomicInteger();
-        // slow (20 ms a record, at most 12 s for the whole input) until the second worker has committed,
-        // so that it joins while most of the input is still unprocessed
+        // slow (20 ms a record, 30 s for the whole input) until the second worker has committed, so that it
+        // joins while most of the input is still unprocessed: its first commit takes ~5.5 s (heartbeat, two
+        // cooperative rounds) whatever the machine's speed
         TransactionalProcessor.RecordFunction<String, String, String, String> slowCopy = record -> {
             Thread.sleep(committedB.get() == 0 ? 20 : 1);
             return List.of(new ProducerRecord<>(output, record.key(), record.value() + "-out"));

@@ -2,12 +2,14 @@ package dkv.platform.testing;
 
 import dkv.platform.broker.EmbeddedKafkaBroker;
 import dkv.platform.config.KafkaSettings;
+import dkv.schemas.Topics;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One embedded broker per test JVM, started on first use (~2 s) and stopped by a shutdown hook, so every
  * test class of every module can share it. Tests isolate themselves with {@link #uniqueName(String)}
- * topics and group ids instead of restarting the broker.
+ * topics and group ids instead of restarting the broker. The dkv topics exist from the start, with the
+ * default layout.
  */
 public final class SharedKafka {
     private static final AtomicInteger COUNTER = new AtomicInteger();
@@ -18,6 +20,9 @@ public final class SharedKafka {
     public static synchronized EmbeddedKafkaBroker broker() {
         if (broker == null) {
             EmbeddedKafkaBroker started = EmbeddedKafkaBroker.start();
+            // The standard topics get their production layout before any test runs: whichever test first
+            // created dkv.work would otherwise fix its partition count for every later test in this JVM.
+            started.createDkvTopics(Topics.DEFAULT_WORK_PARTITIONS);
             Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("dkv-shared-kafka-stop").unstarted(started::close));
             broker = started;
         }
