@@ -115,8 +115,9 @@ public final class ScorerCommand implements Callable<Integer> {
             // "serving" comes before the consumer's first poll joins the group: the partitions it then holds
             // (and every rebalance after) are reported within a second, records every STATUS_INTERVAL
             while (!worker.awaitTermination(ASSIGNMENT_CHECK)) {
-                if (!worker.assignment().equals(held)) {
-                    held = worker.assignment();
+                Set<TopicPartition> now = worker.assignment();
+                if (!now.equals(held)) {
+                    held = now;
                     err.println("dkv scorer: " + id + " holds " + (held.isEmpty() ? "no partitions" : held.size() + " partitions: "
                             + TransactionalProcessor.compact(held)));
                     err.flush();

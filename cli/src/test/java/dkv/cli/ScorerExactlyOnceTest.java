@@ -108,7 +108,8 @@ class ScorerExactlyOnceTest {
             awaitBothAssigned(bootstrap, a, b);
             phase(t0, "both workers hold partitions");
             for (ScorerProcess w : List.of(a, b)) { // and each says which, within a second
-                awaitLog(w, Pattern.compile(w.workerId() + " holds \\d+ partitions: dkv\\.work\\[\\d+(,\\d+)*]"));
+                awaitLog(w, Pattern.compile(w.workerId() + " holds \\d+ partitions: dkv\\.work\\[\\d+(,\\d+)*]"),
+                        System.nanoTime() + Duration.ofSeconds(30).toNanos());
             }
             publisher.publish(work, new Progress(work.planned(), Duration.ofHours(1), System::nanoTime, line -> {}));
             sendPoison(bootstrap, work.items().blockFirst());
@@ -234,19 +235,14 @@ class ScorerExactlyOnceTest {
     private static void awaitServing(ScorerProcess... workers) throws InterruptedException {
         long deadline = System.nanoTime() + PATIENCE.toNanos();
         for (ScorerProcess w : workers) {
-            while (!w.log().contains("serving model")) {
-                if (!w.isAlive() || System.nanoTime() > deadline) {
-                    fail("worker " + w.workerId() + " did not start serving:\n" + w.log());
-                }
-                Thread.sleep(100);
-            }
+            awaitLog(w, Pattern.compile("serving model"), deadline);
         }
     }
 
-    private static void awaitLog(ScorerProcess worker, Pattern line) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    /** Waits until the worker's log has a line matching {@code line}; fails with its log if it dies or time runs out. */
+    private static void awaitLog(ScorerProcess worker, Pattern line, long deadlineNanos) throws InterruptedException {
         while (!line.matcher(worker.log()).find()) {
-            if (System.nanoTime() > deadline) {
+            if (!worker.isAlive() || System.nanoTime() > deadlineNanos) {
                 fail("no line matching '" + line + "' from " + worker.workerId() + ":\n" + worker.log());
             }
             Thread.sleep(100);
@@ -259,20 +255,16 @@ class ScorerExactlyOnceTest {
         String seen = "nothing";
         try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", bootstrap))) {
             while (System.nanoTime() < deadline) {
-                Optional<ConsumerGroupDescription> described = describe(admin, ScorerWorker.GROUP);
-                if (described.isEmpty()) { // neither consumer has joined yet
-                    failIfOneExited(workers);
-                    Thread.sleep(100);
-                    continue;
-                }
-                ConsumerGroupDescription group = described.get();
-                seen = group.toString();
-                Map<String, Integer> held = group.members().stream().filter(m -> m.groupInstanceId().isPresent()).collect(Collectors.toMap(
-                        m -> m.groupInstanceId().get(), m -> (int) m.assignment().topicPartitions().stream()
-                                .filter(tp -> tp.topic().equals(Topics.WORK)).count()));
-                if (group.groupState() == GroupState.STABLE
-                        && Arrays.stream(workers).allMatch(w -> held.getOrDefault(w.workerId(), 0) > 0)) {
-                    return;
+                Optional<ConsumerGroupDescription> group = describe(admin, ScorerWorker.GROUP); // empty until one joins
+                if (group.isPresent()) {
+                    seen = group.get().toString();
+                    Map<String, Integer> held = group.get().members().stream().filter(m -> m.groupInstanceId().isPresent())
+                            .collect(Collectors.toMap(m -> m.groupInstanceId().get(), m -> (int) m.assignment().topicPartitions()
+                                    .stream().filter(tp -> tp.topic().equals(Topics.WORK)).count()));
+                    if (group.get().groupState() == GroupState.STABLE
+                            && Arrays.stream(workers).allMatch(w -> held.getOrDefault(w.workerId(), 0) > 0)) {
+                        return;
+                    }
                 }
                 failIfOneExited(workers);
                 Thread.sleep(100);

@@ -494,12 +494,12 @@ public final class SampleScorer {
             keptBos = recipe.keepBos() ? bos : 0;
             long shift = -(long) (head - doc - keptBos);
             boolean rotate = recipe.correction() != RopeCorrection.NONE && shift != 0;
-            long[] positions = new long[keptBos + doc];
-            for (int i = 0; i < keptBos; i++) positions[i] = i;
-            for (int i = 0; i < doc; i++) positions[keptBos + i] = bos + prefix + i + (rotate ? shift : 0);
             // contiguous kept entries at unchanged positions: views, nothing to compute
             if (!rotate && keptBos == 0) return full.view(bos + prefix, head);
             if (!rotate && prefix == 0) return full.view(0, head);
+            long[] positions = new long[keptBos + doc];
+            for (int i = 0; i < keptBos; i++) positions[i] = i;
+            for (int i = 0; i < doc; i++) positions[keptBos + i] = bos + prefix + i + (rotate ? shift : 0);
             int layers = full.layers();
             KvCache result;
             try (TensorScope scope = TensorScope.open()) {
