@@ -74,8 +74,8 @@ public final class SyntheticScores {
                 .setNllMean(nll)
                 .setNllSum(nll * 5)
                 .setAnswerTokens(5)
-                .setSegments(new SegmentTokens(1, 0, 40, suffix ? 6 : 0, 10, 5))
-                .setAttention(new AttentionShares(layers))
+                .setSegments(new SegmentTokens(1, 0, 40, suffix ? 6 : 0, 10, 5, 0))
+                .setAttention(new AttentionShares(layers, List.of()))
                 .setMeta(meta)
                 .setScoredAt(1_700_000_000_000L + random.nextInt(1000))
                 .build();

@@ -58,7 +58,7 @@ class ExportCommandTest {
                 .setNllSum(nll * 3)
                 .setAnswerTokens(3)
                 .setTokenLogprobs(List.of((float) -nll, (float) -nll / 2, (float) -nll * 1.5f))
-                .setSegments(new SegmentTokens(1, condition.equals("bare") ? 0 : 8, document, 0, 12, 3))
+                .setSegments(new SegmentTokens(1, condition.equals("bare") ? 0 : 8, document, 0, 12, 3, 0))
                 .setDocumentKvMaxAbsDelta(condition.equals("bare") ? null : 1e-7)
                 .setDevice("cpu")
                 .setDtype("float32")

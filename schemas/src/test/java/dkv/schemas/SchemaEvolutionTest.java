@@ -88,6 +88,91 @@ class SchemaEvolutionTest {
         assertEquals(Map.of(), read.getExtra());
     }
 
+    @Test
+    void aV2ScoreRecordIsReadWithDefaultsForTheStreamAndRankingFields() throws IOException {
+        Schema v2 = SchemaHistory.parse("dkv.avro.ScoreRecord.v2.avsc");
+        GenericRecord model = new GenericData.Record(v2.getField("model").schema());
+        model.put("id", "mistral-7b");
+        GenericRecord segments = new GenericData.Record(v2.getField("segments").schema());
+        for (String f : List.of("bos", "prefix", "document", "suffix", "query", "answer")) segments.put(f, 3);
+        GenericRecord old = new GenericData.Record(v2);
+        old.put("experiment_id", "exp-v2");
+        old.put("sample_id", "s7");
+        old.put("condition", "oracle_trunc");
+        old.put("model", model);
+        old.put("plan_hash", "abc");
+        old.put("nll_mean", 1.25);
+        old.put("nll_sum", 3.75);
+        old.put("answer_tokens", 3);
+        old.put("segments", segments);
+        old.put("score_ms", 4.0);
+        old.put("worker", "w");
+        old.put("device", "cpu");
+        old.put("dtype", "float32");
+        old.put("scored_at", 17L);
+
+        ScoreRecord read = AvroSerde.of(ScoreRecord.class).decode(writeWith(v2, old));
+
+        assertEquals("oracle_trunc", read.getCondition());
+        assertEquals(1.25, read.getNllMean());
+        assertEquals(3, read.getSegments().getDocument());
+        assertEquals(0, read.getSegments().getSpecial());
+        assertNull(read.getEncoderSegments());
+        assertNull(read.getQueryId());
+        assertNull(read.getCandidateId());
+        assertNull(read.getRelevance());
+        assertEquals(dkv.avro.ScoreTarget.ANSWER, read.getTarget());
+        assertNull(read.getQuerySimilarity());
+    }
+
+    @Test
+    void aV1WorkItemIsReadWithNoCandidatesAndDefaultConditionFields() throws IOException {
+        Schema v1 = SchemaHistory.parse("dkv.avro.WorkItem.v1.avsc");
+        GenericRecord model = new GenericData.Record(v1.getField("model").schema());
+        model.put("id", "dkv-tiny-llama");
+        Schema sampleSchema = v1.getField("sample").schema();
+        GenericRecord sample = new GenericData.Record(sampleSchema);
+        for (String f : List.of("id", "dataset", "query", "passage", "answer")) sample.put(f, f);
+        sample.put("passages", List.of());
+        sample.put("extra", Map.of());
+        Schema specSchema = v1.getField("conditions").schema().getElementType();
+        GenericRecord spec = new GenericData.Record(specSchema);
+        spec.put("name", "bare");
+        spec.put("placement", new GenericData.EnumSymbol(specSchema.getField("placement").schema(), "NONE"));
+        spec.put("rope_correction", new GenericData.EnumSymbol(specSchema.getField("rope_correction").schema(), "HALF_SPLIT"));
+        spec.put("keep_bos", true);
+        spec.put("document_template", "{passage}");
+        spec.put("separator", "\n");
+        spec.put("query_template", "{query}");
+        spec.put("query_free_template", "");
+        spec.put("answer_template", " {answer}");
+        spec.put("query_free", false);
+        spec.put("capture_attention", false);
+        GenericRecord meta = new GenericData.Record(v1.getField("meta").schema());
+        meta.put("baseline", "bare");
+        meta.put("contrasts", List.of());
+        meta.put("correlations", List.of());
+        meta.put("planned_samples", 1L);
+        meta.put("planned_conditions", 1);
+        GenericRecord old = new GenericData.Record(v1);
+        old.put("experiment_id", "e");
+        old.put("plan_hash", "h");
+        old.put("model", model);
+        old.put("sample", sample);
+        old.put("conditions", List.of(spec));
+        old.put("meta", meta);
+        old.put("produced_at", 5L);
+
+        dkv.avro.WorkItem read = AvroSerde.of(dkv.avro.WorkItem.class).decode(writeWith(v1, old));
+
+        assertEquals(List.of(), read.getSample().getCandidates());
+        dkv.avro.ConditionSpec c = read.getConditions().getFirst();
+        assertEquals(dkv.avro.ScoreTarget.ANSWER, c.getTarget());
+        assertEquals(dkv.avro.CrossMask.PREFIX, c.getCrossMask());
+        assertNull(c.getQuerySimilarity());
+        assertEquals(List.of(), read.getMeta().getDerived());
+    }
+
     /** The history is what makes it work: a reader that knows only the current schema cannot resolve v1. */
     @Test
     void withoutTheHistoryTheOldFingerprintIsUnknown() throws IOException {

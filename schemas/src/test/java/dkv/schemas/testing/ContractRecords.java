@@ -110,7 +110,7 @@ public final class ContractRecords {
                 .setNllSum(12.5 + seed)
                 .setAnswerTokens(10)
                 .setTokenLogprobs(List.of(-0.5f, -1.5f, Float.NaN))
-                .setSegments(new SegmentTokens(1, 8, 100, 0, 20, 10))
+                .setSegments(new SegmentTokens(1, 8, 100, 0, 20, 10, 0))
                 .setDocumentKvMaxAbsDelta(0.0)
                 .setScoreMs(3.5)
                 .setWorker("scorer-" + seed)
@@ -118,7 +118,7 @@ public final class ContractRecords {
                 .setDtype("bfloat16")
                 .setAttention(new AttentionShares(List.of(
                         new LayerShares(0, shares, shares),
-                        new LayerShares(1, null, shares))))
+                        new LayerShares(1, null, shares)), List.of()))
                 .setMeta(experimentMeta(seed))
                 .setScoredAt(1_700_000_000_123L + seed)
                 .build();
