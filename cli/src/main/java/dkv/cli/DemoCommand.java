@@ -20,7 +20,7 @@ import dkv.producers.dataset.ReaderOptions;
 import dkv.producers.plan.Plan;
 import dkv.producers.surrogate.GeneratorResources;
 import dkv.schemas.Topics;
-import dkv.scorers.model.CausalLm;
+import dkv.scorers.model.LoadedModel;
 import dkv.scorers.model.ModelFamilies;
 import dkv.scorers.model.ModelSnapshot;
 import dkv.scorers.score.ScoreOptions;
@@ -144,7 +144,7 @@ public final class DemoCommand implements Callable<Integer> {
             ScorerModelOptions torch = new ScorerModelOptions();
             torch.modelDir = modelDir;
             torch.threads = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-            CausalLm lm = torch.load(err, "demo");
+            LoadedModel lm = torch.load(err, "demo");
             open.add(lm);
             ServedModel served = ServedModel.of(lm, modelId);
             Object sharedModel = new Object(); // the workers take turns on the one loaded model

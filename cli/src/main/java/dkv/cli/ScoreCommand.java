@@ -10,7 +10,7 @@ import dkv.producers.dataset.PassageChoice;
 import dkv.producers.dataset.ReaderOptions;
 import dkv.producers.plan.Plan;
 import dkv.producers.surrogate.GeneratorResources;
-import dkv.scorers.model.CausalLm;
+import dkv.scorers.model.LoadedModel;
 import dkv.scorers.model.ModelFamilies;
 import dkv.scorers.model.ModelSnapshot;
 import dkv.scorers.score.ScoreOptions;
@@ -91,7 +91,7 @@ public final class ScoreCommand implements Callable<Integer> {
             // the first pass over the samples runs before libtorch loads: a bad line fails in a second
             WorkPlan work = WorkPlan.prepare(loaded, data, new GeneratorResources(Optional.of(model.modelDir), loaded.baseDir(),
                     Optional.empty()), Optional.of(ref), Optional.ofNullable(limit), System::currentTimeMillis);
-            try (CausalLm lm = model.load(err, "score")) {
+            try (LoadedModel lm = model.load(err, "score")) {
                 ServedModel served = ServedModel.of(lm, id);
                 err.println("dkv score: " + loaded.experimentId() + " (plan " + loaded.hash() + ", " + loaded.conditions().size()
                         + " conditions): " + work.planned() + " samples -> " + out);

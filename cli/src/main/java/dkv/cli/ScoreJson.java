@@ -7,6 +7,7 @@ import dkv.avro.LayerShares;
 import dkv.avro.ScoreRecord;
 import dkv.avro.SegmentShares;
 import dkv.avro.SegmentTokens;
+import dkv.schemas.SegmentFields;
 
 /**
  * The JSON line of one ScoreRecord written by {@code dkv score}: {@code nll} is the answer's mean NLL (what
@@ -29,6 +30,13 @@ public final class ScoreJson {
         o.put("nll_sum", r.getNllSum());
         o.put("answer_tokens", r.getAnswerTokens());
         o.set("segment_tokens", segments(r.getSegments()));
+        if (r.getEncoderSegments() != null) o.set("encoder_segment_tokens", segments(r.getEncoderSegments()));
+        if (r.getCandidateId() != null) {
+            o.put("query_id", r.getQueryId());
+            o.put("candidate_id", r.getCandidateId());
+            o.put("relevance", r.getRelevance());
+        }
+        o.put("target", r.getTarget().name());
         if (r.getDocumentKvMaxAbsDelta() == null) {
             o.putNull("document_kv_max_abs_delta");
         } else {
@@ -58,12 +66,14 @@ public final class ScoreJson {
     }
 
     private static ObjectNode segments(SegmentTokens s) {
-        return JSON.createObjectNode().put("bos", s.getBos()).put("prefix", s.getPrefix()).put("document", s.getDocument())
-                .put("suffix", s.getSuffix()).put("query", s.getQuery()).put("answer", s.getAnswer());
+        ObjectNode o = JSON.createObjectNode();
+        for (String field : SegmentFields.tokenFields()) o.put(field, SegmentFields.count(s, field));
+        return o;
     }
 
     private static ObjectNode shares(SegmentShares s) {
-        return JSON.createObjectNode().put("bos", s.getBos()).put("prefix", s.getPrefix()).put("document", s.getDocument())
-                .put("suffix", s.getSuffix()).put("query", s.getQuery()).put("answer", s.getAnswer());
+        ObjectNode o = JSON.createObjectNode();
+        for (String field : SegmentFields.shareFields()) o.put(field, SegmentFields.share(s, field));
+        return o;
     }
 }

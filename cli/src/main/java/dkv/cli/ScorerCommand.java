@@ -3,7 +3,7 @@ package dkv.cli;
 import dkv.platform.config.KafkaSettings;
 import dkv.platform.kafka.TransactionalProcessor;
 import dkv.platform.metrics.PrometheusMetrics;
-import dkv.scorers.model.CausalLm;
+import dkv.scorers.model.LoadedModel;
 import dkv.scorers.score.ScoreOptions;
 import dkv.scorers.torch.TorchException;
 import dkv.scorers.worker.ScoreBatchFunction;
@@ -91,7 +91,7 @@ public final class ScorerCommand implements Callable<Integer> {
             ScorerWorker.Options options = new ScorerWorker.Options(ScorerWorker.GROUP, id, pollRecords, workPartitions, replicationFactor);
             PrometheusMeterRegistry registry = PrometheusMetrics.registry();
             endpoint = metricsEndpoint.start(err, "dkv scorer");
-            CausalLm lm = model.load(err, "scorer");
+            LoadedModel lm = model.load(err, "scorer");
             ServedModel served = ServedModel.of(lm, modelId);
             ScorerMetrics metrics = new ScorerMetrics(registry, id);
             WorkItemScorer scorer = new WorkItemScorer(served, batching.applyTo(ScoreOptions.defaults().withAttention(attention))

@@ -1,6 +1,6 @@
 package dkv.cli;
 
-import dkv.scorers.model.CausalLm;
+import dkv.scorers.model.LoadedModel;
 import dkv.scorers.model.ModelFamilies;
 import dkv.scorers.torch.DType;
 import dkv.scorers.torch.Device;
@@ -47,13 +47,13 @@ public final class ScorerModelOptions {
     }
 
     /** Loads libtorch (its description goes to {@code log}) and then the model onto the chosen device. */
-    public CausalLm load(PrintWriter log, String command) {
+    public LoadedModel load(PrintWriter log, String command) {
         Device target = device();
         DType type = dtype();
         TorchRuntime runtime = TorchRuntime.loadFor(target, Optional.ofNullable(libtorch), threads == null ? 0 : threads);
         log.println("dkv " + command + ": " + runtime.describe());
         long t0 = System.nanoTime();
-        CausalLm lm = ModelFamilies.load(modelDir, target, type);
+        LoadedModel lm = ModelFamilies.load(modelDir, target, type);
         log.printf("dkv %s: model %s (%s, revision %s) on %s as %s, loaded in %.1f s%n", command, modelDir, lm.family(),
                 lm.snapshot().revision(), target, type, (System.nanoTime() - t0) / 1e9);
         log.flush();

@@ -25,7 +25,7 @@ import dkv.producers.plan.PlanCondition;
 import dkv.producers.surrogate.GeneratorResources;
 import dkv.schemas.AvroSerde;
 import dkv.schemas.Topics;
-import dkv.scorers.model.CausalLm;
+import dkv.scorers.model.LoadedModel;
 import dkv.scorers.score.ScoreOptions;
 import dkv.scorers.worker.ScoreBatchFunction;
 import dkv.scorers.worker.ScorerMetrics;
@@ -100,7 +100,7 @@ abstract class EndToEndContract {
 
         StringWriter log = new StringWriter();
         StatsSnapshot stats;
-        try (CausalLm lm = loadFixtureModel(log);
+        try (LoadedModel lm = loadFixtureModel(log);
              AggregatorService aggregator = AggregatorService.start(settings, new PublishCadence(50_000, 200), 0.05, new LiveSnapshots());
              ScorerWorker worker = startScorer(settings, lm, group)) {
             stats = awaitFinalSnapshot(bootstrap, experiment, worker, log);
@@ -173,14 +173,14 @@ abstract class EndToEndContract {
         return Files.write(dir.resolve("samples.jsonl"), lines, StandardCharsets.UTF_8);
     }
 
-    private static CausalLm loadFixtureModel(StringWriter log) {
+    private static LoadedModel loadFixtureModel(StringWriter log) {
         ScorerModelOptions torch = new ScorerModelOptions();
         torch.modelDir = ScoreCommandTest.FIXTURE_MODEL.toAbsolutePath().normalize();
         torch.threads = 1; // the cores are shared
         return torch.load(new PrintWriter(log, true), "e2e");
     }
 
-    private static ScorerWorker startScorer(KafkaSettings settings, CausalLm lm, String group) {
+    private static ScorerWorker startScorer(KafkaSettings settings, LoadedModel lm, String group) {
         String id = workerId(group);
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         WorkItemScorer scorer = new WorkItemScorer(ServedModel.of(lm, MODEL_ID), ScoreOptions.defaults().withWorker(id));

@@ -4,6 +4,7 @@ import dkv.avro.AttentionShares;
 import dkv.avro.AttentionSummary;
 import dkv.avro.LayerShares;
 import dkv.avro.SegmentShares;
+import dkv.schemas.SegmentFields;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -16,7 +17,7 @@ import java.util.Map;
  * that carry a suffix relative to the baseline.
  */
 final class AttentionAccumulator {
-    static final List<String> SEGMENTS = List.of("bos", "prefix", "document", "suffix", "query", "answer");
+    static final List<String> SEGMENTS = SegmentFields.shareFields();
     static final String QUERY_CHANGE = "query_change_vs_baseline";
 
     /** Sums for one (condition, source): [layer][segment] plus a per-layer count. */
@@ -35,12 +36,7 @@ final class AttentionAccumulator {
                 count = Arrays.copyOf(count, size);
             }
             double[] row = share[layer];
-            row[0] += s.getBos();
-            row[1] += s.getPrefix();
-            row[2] += s.getDocument();
-            row[3] += s.getSuffix();
-            row[4] += s.getQuery();
-            row[5] += s.getAnswer();
+            for (int k = 0; k < SEGMENTS.size(); k++) row[k] += SegmentFields.share(s, SEGMENTS.get(k));
             count[layer]++;
         }
 

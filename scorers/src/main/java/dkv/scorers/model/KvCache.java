@@ -3,45 +3,48 @@ package dkv.scorers.model;
 import dkv.scorers.torch.Ops;
 import dkv.scorers.torch.Tensor;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.function.UnaryOperator;
 
 /**
  * An explicit, inspectable KV cache: per layer the keys and values [1, kvHeads, length, headDim] and, per
- * entry, the RoPE position its key was rotated to. Views ({@link #view}) share storage; {@link #concat} copies.
+ * entry, the {@link Positions} its key was rotated to (2D for GLM). Views ({@link #view}) share storage; {@link #concat} copies.
  * Closing closes its tensor handles (views of another cache leave that cache's storage alive).
  */
 public final class KvCache implements AutoCloseable {
 
     private final List<Tensor> keys;
     private final List<Tensor> values;
-    private final long[] positions;
+    private final Positions positions;
 
     public KvCache(List<Tensor> keys, List<Tensor> values, long[] positions) {
+        this(keys, values, Positions.of(positions));
+    }
+
+    public KvCache(List<Tensor> keys, List<Tensor> values, Positions positions) {
         if (keys.size() != values.size()) throw new IllegalArgumentException("keys and values differ in layer count");
         for (int l = 0; l < keys.size(); l++) {
-            if (keys.get(l).size(2) != positions.length || values.get(l).size(2) != positions.length) {
+            if (keys.get(l).size(2) != positions.size() || values.get(l).size(2) != positions.size()) {
                 throw new IllegalArgumentException("layer " + l + " holds " + keys.get(l).size(2) + " entries, positions "
-                        + positions.length);
+                        + positions.size());
             }
         }
         this.keys = List.copyOf(keys);
         this.values = List.copyOf(values);
-        this.positions = positions.clone();
+        this.positions = positions;
     }
 
     /** A cache with no entries (and no layers). */
     public static KvCache empty() {
-        return new KvCache(List.of(), List.of(), new long[0]);
+        return new KvCache(List.of(), List.of(), Positions.empty());
     }
 
     public boolean isEmpty() {
-        return positions.length == 0;
+        return positions.size() == 0;
     }
 
     public int length() {
-        return positions.length;
+        return positions.size();
     }
 
     public int layers() {
@@ -56,9 +59,9 @@ public final class KvCache implements AutoCloseable {
         return values.get(layer);
     }
 
-    /** The RoPE position each entry's key carries (a copy). */
-    public long[] positions() {
-        return positions.clone();
+    /** The positions each entry's key carries. */
+    public Positions positions() {
+        return positions;
     }
 
     /** Entries {@code [from, to)} as views: no copy. */
@@ -72,7 +75,7 @@ public final class KvCache implements AutoCloseable {
             k.add(Ops.narrow(keys.get(l), 2, from, to - from));
             v.add(Ops.narrow(values.get(l), 2, from, to - from));
         }
-        return new KvCache(k, v, Arrays.copyOfRange(positions, from, to));
+        return new KvCache(k, v, positions.slice(from, to));
     }
 
     /** {@code a} followed by {@code b}, layer by layer (a copy). An empty side contributes nothing. */
@@ -86,13 +89,11 @@ public final class KvCache implements AutoCloseable {
             k.add(Ops.cat(2, a.keys(l), b.keys(l)));
             v.add(Ops.cat(2, a.values(l), b.values(l)));
         }
-        long[] p = Arrays.copyOf(a.positions, a.length() + b.length());
-        System.arraycopy(b.positions, 0, p, a.length(), b.length());
-        return new KvCache(k, v, p);
+        return new KvCache(k, v, a.positions.concat(b.positions));
     }
 
     /** The same values with every layer's keys replaced by {@code rekey(keys)}, now carrying {@code newPositions}. */
-    public KvCache withKeys(UnaryOperator<Tensor> rekey, long[] newPositions) {
+    public KvCache withKeys(UnaryOperator<Tensor> rekey, Positions newPositions) {
         List<Tensor> k = new ArrayList<>(keys.size());
         List<Tensor> v = new ArrayList<>(values.size());
         for (int l = 0; l < keys.size(); l++) {

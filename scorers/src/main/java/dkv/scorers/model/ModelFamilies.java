@@ -17,19 +17,26 @@ public final class ModelFamilies {
     }
 
     /** Opens the snapshot at {@code dir} and loads it with its family onto {@code device} as {@code dtype}. */
-    public static CausalLm load(Path dir, Device device, DType dtype) {
+    public static LoadedModel load(Path dir, Device device, DType dtype) {
         ModelSnapshot snapshot = ModelSnapshot.open(dir);
         return familyOf(snapshot).load(snapshot, device, dtype);
     }
 
+    /** {@link #load}, requiring a decoder-only model: anything else is an error naming the directory and its kind. */
+    public static CausalLm loadCausal(Path dir, Device device, DType dtype) {
+        LoadedModel m = load(dir, device, dtype);
+        if (m instanceof CausalLm lm) return lm;
+        m.close();
+        throw new IllegalArgumentException(dir + ": a " + m.family() + " model is not a decoder-only language model");
+    }
+
     /** The family implementing a snapshot; an unknown one is an error naming it and the supported list. */
     public static ModelFamily familyOf(ModelSnapshot snapshot) {
-        ModelConfig c = snapshot.config();
         for (ModelFamily f : FAMILIES) {
-            if (f.modelTypes().contains(c.modelType())) return f;
+            if (f.modelTypes().contains(snapshot.modelType())) return f;
         }
         for (ModelFamily f : FAMILIES) {
-            if (c.architectures().stream().anyMatch(f.architectures()::contains)) return f;
+            if (snapshot.architectures().stream().anyMatch(f.architectures()::contains)) return f;
         }
         TreeSet<String> types = new TreeSet<>();
         TreeSet<String> archs = new TreeSet<>();
@@ -37,8 +44,8 @@ public final class ModelFamilies {
             types.addAll(f.modelTypes());
             archs.addAll(f.architectures());
         });
-        throw new IllegalArgumentException(snapshot.dir() + ": architecture " + c.architectures() + " (model_type '"
-                + c.modelType() + "') is not supported; supported model types: " + String.join(", ", types)
+        throw new IllegalArgumentException(snapshot.dir() + ": architecture " + snapshot.architectures() + " (model_type '"
+                + snapshot.modelType() + "') is not supported; supported model types: " + String.join(", ", types)
                 + " (" + String.join(", ", archs) + ")");
     }
 }

@@ -16,5 +16,6 @@ public interface ModelFamily {
     /** HF {@code architectures} values this family implements. */
     Set<String> architectures();
 
-    CausalLm load(ModelSnapshot snapshot, Device device, DType dtype);
+    /** Parses the snapshot's config as this family's own and loads the weights: one of the {@link LoadedModel} kinds. */
+    LoadedModel load(ModelSnapshot snapshot, Device device, DType dtype);
 }

@@ -1,5 +1,7 @@
 package dkv.scorers.model;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -8,18 +10,63 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.List;
 
 /**
- * An HF snapshot directory: {@code config.json}, {@code tokenizer.json} and the safetensors weights (one file
- * or shards with {@code model.safetensors.index.json}). Opening reads the config and the weight headers only.
+ * An HF snapshot directory as users download it: {@code config.json} (kept raw: each family parses its own typed
+ * config, see {@link ConfigFields}), the tokenizer files and the weights. Opening reads the config only; the
+ * safetensors headers are read when a family asks for {@link #weights()}.
  */
-public record ModelSnapshot(Path dir, ModelConfig config, SafetensorsIndex weights) {
+public final class ModelSnapshot {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path dir;
+    private final ConfigFields config;
+    private SafetensorsIndex weights;
+
+    private ModelSnapshot(Path dir, ConfigFields config) {
+        this.dir = dir;
+        this.config = config;
+    }
 
     public static ModelSnapshot open(Path dir) {
         if (!Files.isDirectory(dir)) throw new IllegalArgumentException("model directory " + dir + " does not exist");
-        Path config = dir.resolve("config.json");
-        if (!Files.exists(config)) throw new IllegalArgumentException(dir + ": no config.json (not an HF snapshot)");
-        return new ModelSnapshot(dir, ModelConfig.read(config), SafetensorsIndex.open(dir));
+        Path file = dir.resolve("config.json");
+        if (!Files.exists(file)) throw new IllegalArgumentException(dir + ": no config.json (not an HF snapshot)");
+        JsonNode node;
+        try {
+            node = JSON.readTree(Files.readString(file));
+        } catch (IOException e) {
+            throw new IllegalArgumentException(file + ": cannot read config.json: " + e.getMessage(), e);
+        }
+        if (node == null || !node.isObject()) throw new IllegalArgumentException(file + ": not a JSON object");
+        return new ModelSnapshot(dir, new ConfigFields(file, node));
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    /** The raw {@code config.json}. */
+    public ConfigFields config() {
+        return config;
+    }
+
+    /** HF {@code model_type} ("" when absent). */
+    public String modelType() {
+        return config.text("model_type", "");
+    }
+
+    /** HF {@code architectures} (empty when absent). */
+    public List<String> architectures() {
+        return config.texts("architectures");
+    }
+
+    /** The safetensors weights (one file or shards with {@code model.safetensors.index.json}), headers read once. */
+    public synchronized SafetensorsIndex weights() {
+        if (weights == null) weights = SafetensorsIndex.open(dir);
+        return weights;
     }
 
     /** Opens this snapshot's {@code tokenizer.json}. */
@@ -43,7 +90,7 @@ public record ModelSnapshot(Path dir, ModelConfig config, SafetensorsIndex weigh
             sha.update(Files.readAllBytes(dir.resolve("config.json")));
             Path tokenizer = dir.resolve("tokenizer.json");
             if (Files.exists(tokenizer)) sha.update(Files.readAllBytes(tokenizer));
-            weights.entries().values().stream().sorted(java.util.Comparator.comparing(SafetensorsIndex.Entry::name))
+            weights().entries().values().stream().sorted(java.util.Comparator.comparing(SafetensorsIndex.Entry::name))
                     .forEach(e -> sha.update((e.name() + " " + e.dtype() + " " + Arrays.toString(e.shape()) + " "
                             + e.file().getFileName() + " " + e.offset() + " " + e.length() + "\n").getBytes(StandardCharsets.UTF_8)));
             return HexFormat.of().formatHex(sha.digest(), 0, 8);
@@ -57,5 +104,10 @@ public record ModelSnapshot(Path dir, ModelConfig config, SafetensorsIndex weigh
     /** A short name for records and logs: the directory name. */
     public String name() {
         return dir.getFileName() == null ? dir.toString() : dir.getFileName().toString();
+    }
+
+    @Override
+    public String toString() {
+        return "ModelSnapshot[" + dir + ", " + modelType() + " " + architectures() + "]";
     }
 }

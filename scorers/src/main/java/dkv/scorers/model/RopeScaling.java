@@ -6,6 +6,23 @@ package dkv.scorers.model;
  */
 public sealed interface RopeScaling {
 
+    /**
+     * The scaling that one {@code rope_parameters} / {@code rope_scaling} object names by {@code rope_type} (or the
+     * legacy {@code type}); {@code top} is the whole config, for fields some checkpoints keep at the top level.
+     */
+    static RopeScaling read(ConfigFields p, ConfigFields top) {
+        String type = p.text("rope_type", p.text("type", "default"));
+        return switch (type) {
+            case "default" -> new Default();
+            case "linear" -> new Linear(p.number("factor"));
+            case "llama3" -> new Llama3(p.number("factor"), p.number("low_freq_factor"), p.number("high_freq_factor"),
+                    p.has("original_max_position_embeddings") ? p.integer("original_max_position_embeddings")
+                            : top.has("original_max_position_embeddings") ? top.integer("original_max_position_embeddings")
+                            : top.integer("max_position_embeddings"));
+            default -> throw p.unsupported("rope_type", "'" + type + "'", "supported: default, linear, llama3");
+        };
+    }
+
     /** Scaled inverse frequencies for a head of {@code headDim} dimensions and the given base. */
     float[] inverseFrequencies(double theta, int headDim);
 

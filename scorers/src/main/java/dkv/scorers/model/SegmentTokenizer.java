@@ -19,7 +19,7 @@ import java.util.Map;
  * {@code len(tok(seg_1..seg_k)) - len(tok(seg_1..seg_{k-1}))}. BPE may merge across a boundary; the lengths
  * then follow the merged tokenization, as the research settled on.
  */
-public final class SegmentTokenizer implements AutoCloseable {
+public final class SegmentTokenizer implements LayoutTokenizer {
 
     private final HuggingFaceTokenizer tokenizer;
     private final int bosLength;
@@ -53,11 +53,6 @@ public final class SegmentTokenizer implements AutoCloseable {
         }
     }
 
-    /** Token ids of {@code text} with the tokenizer's special tokens (e.g. BOS). */
-    public int[] encode(String text) {
-        return encodeAll(List.of(text)).getFirst();
-    }
-
     /**
      * Token ids of each text, with special tokens, in one native call that the tokenizers library spreads over
      * its threads. Only the ids are read back: DJL's {@code Encoding} would also copy every token string, type,
@@ -65,6 +60,7 @@ public final class SegmentTokenizer implements AutoCloseable {
      * DJL's own text preparation (its {@code addPrefixSpace} / {@code doLowerCase} options), which {@link #open}
      * never sets: tokenizer.json's normalizer and pre-tokenizer alone decide, as in HF {@code transformers}.
      */
+    @Override
     public List<int[]> encodeAll(List<String> texts) {
         if (texts.isEmpty()) return List.of();
         long[] encodings = TokenizersLibrary.LIB.batchEncode(tokenizer.getHandle(), texts.toArray(String[]::new), true);
@@ -83,30 +79,28 @@ public final class SegmentTokenizer implements AutoCloseable {
     }
 
     /** Tokens the special tokens add before any text (1 for a BOS-adding tokenizer, 0 for e.g. Qwen2). */
+    @Override
     public int bosLength() {
         return bosLength;
-    }
-
-    /** The whole condition tokenized once, with each segment's incremental length. */
-    public SequenceLayout layout(SegmentTexts texts) {
-        return layouts(List.of(texts)).getFirst();
     }
 
     /**
      * {@link #layout} of many conditions at once: every distinct cumulative text (seg_1..seg_k) of all of them is
      * tokenized once, in one batch — conditions of a sample share most of theirs (the document, document + query).
      */
+    @Override
     public List<SequenceLayout> layouts(List<SegmentTexts> conditions) {
         Map<String, Integer> distinct = new LinkedHashMap<>();
         List<String[]> cumulative = new ArrayList<>(conditions.size());
+        Segment[] segments = Segment.values();
         for (SegmentTexts texts : conditions) {
-            String[] parts = texts.inOrder();
-            String[] prefixes = new String[parts.length];
+            String[] prefixes = new String[segments.length];
             StringBuilder text = new StringBuilder();
-            for (int k = 0; k < parts.length; k++) {
-                text.append(parts[k]);
+            for (int k = 1; k < segments.length; k++) {
+                String part = texts.text(segments[k]);
+                text.append(part);
                 // an empty segment adds no tokens: its prefix is not tokenized (the last one always is)
-                if (k == parts.length - 1 || !parts[k].isEmpty()) {
+                if (k == segments.length - 1 || !part.isEmpty()) {
                     prefixes[k] = text.toString();
                     distinct.putIfAbsent(prefixes[k], distinct.size());
                 }
@@ -116,15 +110,15 @@ public final class SegmentTokenizer implements AutoCloseable {
         List<int[]> ids = encodeAll(List.copyOf(distinct.keySet()));
         List<SequenceLayout> out = new ArrayList<>(conditions.size());
         for (String[] prefixes : cumulative) {
-            int[] lengths = new int[Segment.values().length];
+            int[] lengths = new int[segments.length];
             lengths[Segment.BOS.ordinal()] = bosLength;
             int previous = bosLength;
-            for (int k = 0; k < prefixes.length; k++) {
+            for (int k = 1; k < segments.length; k++) {
                 int n = prefixes[k] == null ? previous : ids.get(distinct.get(prefixes[k])).length;
-                lengths[k + 1] = n - previous;
+                lengths[k] = n - previous;
                 previous = n;
             }
-            out.add(new SequenceLayout(ids.get(distinct.get(prefixes[prefixes.length - 1])), lengths));
+            out.add(new SequenceLayout(ids.get(distinct.get(prefixes[segments.length - 1])), lengths));
         }
         return out;
     }

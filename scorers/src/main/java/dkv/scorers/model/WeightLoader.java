@@ -60,6 +60,26 @@ public final class WeightLoader implements AutoCloseable {
         return result;
     }
 
+    /**
+     * Several projections' tensors ({@code prefix + name + "." + suffix}) concatenated along dim 0, so that one GEMM
+     * computes them all. The parts are freed as soon as they are copied, so loading peaks at one layer's worth of
+     * extra memory, not a model's.
+     */
+    public Tensor fused(String prefix, String suffix, String[] names, long[] rows, long... cols) {
+        Tensor result;
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor[] parts = new Tensor[names.length];
+            for (int i = 0; i < names.length; i++) {
+                long[] shape = new long[1 + cols.length];
+                shape[0] = rows[i];
+                System.arraycopy(cols, 0, shape, 1, cols.length);
+                parts[i] = load(prefix + names[i] + "." + suffix, shape);
+            }
+            result = scope.keep(Ops.cat(0, parts));
+        }
+        return result;
+    }
+
     private static DType storedType(SafetensorsIndex.Entry e) {
         return switch (e.dtype()) {
             case "F32" -> DType.FLOAT32;

@@ -23,8 +23,24 @@ public record SegmentTexts(String prefix, String document, String suffix, String
         return new SegmentTexts(prefix, document, suffix, query, answer);
     }
 
-    /** Texts in segment order after BOS. */
-    public String[] inOrder() {
-        return new String[] {prefix, document, suffix, query, answer};
+    /** The text of a segment after BOS; SPECIAL has none (its tokens come from the tokenizer). */
+    public String text(Segment s) {
+        return switch (s) {
+            case BOS, SPECIAL -> "";
+            case PREFIX -> prefix;
+            case DOCUMENT -> document;
+            case SUFFIX -> suffix;
+            case QUERY -> query;
+            case ANSWER -> answer;
+        };
+    }
+
+    /** These texts with only the segments of {@code stream} (the others empty), e.g. an encoder's PREFIX·DOCUMENT. */
+    public SegmentTexts only(Segment... stream) {
+        java.util.Set<Segment> keep = java.util.EnumSet.noneOf(Segment.class);
+        keep.addAll(java.util.List.of(stream));
+        return new SegmentTexts(keep.contains(Segment.PREFIX) ? prefix : "", keep.contains(Segment.DOCUMENT) ? document : "",
+                keep.contains(Segment.SUFFIX) ? suffix : "", keep.contains(Segment.QUERY) ? query : "",
+                keep.contains(Segment.ANSWER) ? answer : "");
     }
 }

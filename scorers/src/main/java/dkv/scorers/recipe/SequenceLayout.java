@@ -45,6 +45,14 @@ public record SequenceLayout(int[] ids, int[] lengths) {
         return Arrays.copyOfRange(ids, from, to);
     }
 
+    /** The segment position {@code index} lies in. */
+    public Segment segmentAt(int index) {
+        for (Segment s : Segment.values()) {
+            if (index < end(s)) return s;
+        }
+        throw new IndexOutOfBoundsException(index + " outside the layout of " + size());
+    }
+
     /** Ids of one segment. */
     public int[] ids(Segment s) {
         return ids(start(s), end(s));

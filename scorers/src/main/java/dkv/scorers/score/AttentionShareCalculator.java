@@ -3,6 +3,7 @@ package dkv.scorers.score;
 import dkv.avro.AttentionShares;
 import dkv.avro.LayerShares;
 import dkv.avro.SegmentShares;
+import dkv.schemas.SegmentFields;
 import dkv.scorers.recipe.Segment;
 import dkv.scorers.torch.Tensor;
 import dkv.scorers.torch.Tensors;
@@ -48,13 +49,9 @@ public final class AttentionShareCalculator {
             for (int c = 0; c < cols; c++) sum[columnSegments[c].ordinal()] += probs[r * cols + c];
         }
         int n = rows[1] - rows[0];
-        return SegmentShares.newBuilder()
-                .setBos((float) (sum[Segment.BOS.ordinal()] / n))
-                .setPrefix((float) (sum[Segment.PREFIX.ordinal()] / n))
-                .setDocument((float) (sum[Segment.DOCUMENT.ordinal()] / n))
-                .setSuffix((float) (sum[Segment.SUFFIX.ordinal()] / n))
-                .setQuery((float) (sum[Segment.QUERY.ordinal()] / n))
-                .setAnswer((float) (sum[Segment.ANSWER.ordinal()] / n))
-                .build();
+        return SegmentFields.shares(field -> {
+            Segment s = Segment.ofField(field);
+            return s == null ? 0 : sum[s.ordinal()] / n;
+        });
     }
 }

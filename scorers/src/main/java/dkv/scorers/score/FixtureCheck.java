@@ -72,7 +72,7 @@ public final class FixtureCheck {
 
     static Summary check(FixtureFile f, Device device, DType dtype) {
         List<FixtureComparison.Deviation> all = new ArrayList<>();
-        try (CausalLm model = ModelFamilies.load(f.dir(), device, dtype)) {
+        try (CausalLm model = ModelFamilies.loadCausal(f.dir(), device, dtype)) {
             SampleScorer scorer = new SampleScorer(model);
             for (Sample sample : f.samples().values()) {
                 all.addAll(FixtureComparison.compare(f, sample.getId(),

@@ -1,6 +1,7 @@
 package dkv.scorers.score;
 
-import dkv.scorers.model.CausalLm;
+import dkv.scorers.model.Decoder;
+import dkv.scorers.model.LoadedModel;
 import dkv.scorers.model.ForwardRequest;
 import dkv.scorers.model.ForwardResult;
 import dkv.scorers.torch.TorchException;
@@ -10,7 +11,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Runs independent forwards as padded batches through {@link CausalLm#forwardBatch}: rows sorted by length
+ * Runs independent forwards as padded batches through {@link Decoder#forwardBatch}: rows sorted by length
  * (new tokens, then past) and cut into batches where {@link BatchPlanner} finds padding costs more than another
  * forward, at most {@code maxRows} rows and {@code maxTokens} padded new tokens per batch. Attention-probability
  * forwards (the explicit attention path) and forwards without a past (no mask, so SDPA may pick flash) run apart.
@@ -28,14 +29,16 @@ final class ForwardBatcher {
         void accept(int request, ForwardResult result, double millis);
     }
 
-    private final CausalLm model;
+    private final Decoder model;
+    private final dkv.scorers.torch.Device device;
     /** Padded new tokens per batch that fit in memory, learned from out-of-memory errors. */
     private int learnedMaxTokens = Integer.MAX_VALUE;
     /** Null unless a benchmark asked where the time goes. */
     private ForwardProfile profile;
 
-    ForwardBatcher(CausalLm model) {
+    <M extends LoadedModel & Decoder> ForwardBatcher(M model) {
         this.model = model;
+        this.device = model.device();
     }
 
     void profile(ForwardProfile profile) {
@@ -91,7 +94,7 @@ final class ForwardBatcher {
                 learnedMaxTokens = Math.max(1, rows * width / 2);
                 LOG.log(System.Logger.Level.WARNING, String.format(Locale.ROOT,
                         "out of memory in a batch of %d rows x %d tokens on %s; batches now hold at most %d tokens",
-                        rows, width, model.device(), learnedMaxTokens));
+                        rows, width, device, learnedMaxTokens));
                 sizes = List.of();  // plan the rest again within the smaller budget
                 planned = 0;
                 continue;

@@ -89,7 +89,7 @@ public final class ScorerBench {
                     .setPassage(words(random, passageWords) + ".").setAnswer(words(random, answerWords)).build();
             work.add(new SampleScorer.SampleWork(sample, conditions(words(random, surrogateWords))));
         }
-        try (CausalLm model = ModelFamilies.load(modelDir, device, dtype)) {
+        try (CausalLm model = ModelFamilies.loadCausal(modelDir, device, dtype)) {
             SampleScorer scorer = new SampleScorer(model);
             List<SampleScorer.SampleWork> checked = work.subList(0, Math.min(invarianceSamples, work.size()));
             List<List<ScoreRecord>> oneAtATime = checked.isEmpty() ? List.of()

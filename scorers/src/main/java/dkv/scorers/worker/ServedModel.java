@@ -1,7 +1,7 @@
 package dkv.scorers.worker;
 
 import dkv.avro.ModelRef;
-import dkv.scorers.model.CausalLm;
+import dkv.scorers.model.LoadedModel;
 
 /**
  * The model a worker serves and the name it answers to. A WorkItem matches when its model id is this id and,
@@ -11,7 +11,7 @@ import dkv.scorers.model.CausalLm;
  * @param id       what WorkItems call this model (e.g. the plan's {@code model.id}); the directory name by default
  * @param revision the snapshot's revision ({@link dkv.scorers.model.ModelSnapshot#revision()})
  */
-public record ServedModel(CausalLm lm, String id, String revision) {
+public record ServedModel(LoadedModel lm, String id, String revision) {
 
     public ServedModel {
         if (id == null || id.isBlank()) {
@@ -20,7 +20,7 @@ public record ServedModel(CausalLm lm, String id, String revision) {
     }
 
     /** Serves {@code lm} under its directory name, or under {@code id} when one is given. */
-    public static ServedModel of(CausalLm lm, String id) {
+    public static ServedModel of(LoadedModel lm, String id) {
         return new ServedModel(lm, id == null ? lm.snapshot().name() : id, lm.snapshot().revision());
     }
 

@@ -7,6 +7,7 @@ import dkv.avro.WorkItem;
 import dkv.scorers.recipe.CacheRecipe;
 import dkv.scorers.recipe.SegmentTexts;
 import dkv.scorers.recipe.UnsupportedConditionException;
+import dkv.scorers.score.RecordContext;
 import dkv.scorers.score.SampleScorer;
 import dkv.scorers.score.ScoreOptions;
 import java.util.ArrayList;
@@ -79,9 +80,7 @@ public final class WorkItemScorer {
         List<WorkItem> batch = good.stream().map(items::get).toList();
         try {
             List<List<ScoreRecord>> scored = scoreValidated(batch);
-            for (int k = 0; k < good.size(); k++) {
-                results.set(good.get(k), new ItemResult.Scored(stamp(batch.get(k), scored.get(k))));
-            }
+            for (int k = 0; k < good.size(); k++) results.set(good.get(k), new ItemResult.Scored(scored.get(k)));
         } catch (IllegalArgumentException batchRejected) {
             if (batch.size() == 1) {
                 results.set(good.getFirst(), new ItemResult.Failed(blame(batch.getFirst(), batchRejected)));
@@ -90,7 +89,7 @@ public final class WorkItemScorer {
             for (int k = 0; k < good.size(); k++) {
                 WorkItem item = batch.get(k);
                 try {
-                    results.set(good.get(k), new ItemResult.Scored(stamp(item, scoreValidated(List.of(item)).getFirst())));
+                    results.set(good.get(k), new ItemResult.Scored(scoreValidated(List.of(item)).getFirst()));
                 } catch (IllegalArgumentException e) {
                     results.set(good.get(k), new ItemResult.Failed(blame(item, e)));
                 }
@@ -101,7 +100,7 @@ public final class WorkItemScorer {
 
     private List<List<ScoreRecord>> scoreValidated(List<WorkItem> items) {
         List<SampleScorer.SampleWork> work = items.stream()
-                .map(i -> new SampleScorer.SampleWork(i.getSample(), i.getConditions())).toList();
+                .map(i -> new SampleScorer.SampleWork(i.getSample(), i.getConditions(), context(i))).toList();
         return scorer.scoreAll(work, options);
     }
 
@@ -128,17 +127,12 @@ public final class WorkItemScorer {
                 : new IllegalArgumentException(where(item) + ": " + e.getMessage(), e);
     }
 
-    /** The item's own fields on records scored under the shared options. */
-    private List<ScoreRecord> stamp(WorkItem item, List<ScoreRecord> scored) {
+    /** What the item's records carry: its experiment, plan, meta and model (the served revision when it names none). */
+    private RecordContext context(WorkItem item) {
         ModelRef model = ModelRef.newBuilder().setId(item.getModel().getId())
                 .setRevision(item.getModel().getRevision() != null ? item.getModel().getRevision() : served.revision())
                 .build();
-        List<ScoreRecord> records = new ArrayList<>(scored.size());
-        for (ScoreRecord r : scored) {
-            records.add(ScoreRecord.newBuilder(r).setModel(model).setExperimentId(item.getExperimentId())
-                    .setPlanHash(item.getPlanHash()).setMeta(item.getMeta()).build());
-        }
-        return records;
+        return new RecordContext(item.getExperimentId(), item.getPlanHash(), item.getMeta(), model);
     }
 
     private static String where(WorkItem item) {

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dkv.scorers.fixtures.ReferenceFixture;
 import dkv.scorers.torch.DType;
+import dkv.scorers.torch.TensorScope;
+import dkv.scorers.torch.Tensors;
 import dkv.scorers.torch.Device;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -50,19 +52,33 @@ class ModelFamiliesTest {
         assertTrue(e.getMessage().contains("mlp.gate_proj.weight") && e.getMessage().contains("[96, 64]"), e.getMessage());
     }
 
+    /**
+     * Mistral's sliding window (HF: keys in (q − W, q]): a token before index W sees all it would see without a
+     * window, so its logits are unchanged; every later token loses keys, so its logits change.
+     */
     @Test
-    void sequencesBeyondTheSlidingWindowAreRefused(@TempDir Path dir) throws IOException {
+    void theSlidingWindowNarrowsOnlyTokensBeyondIt(@TempDir Path dir) throws IOException {
         Path src = ReferenceFixture.load("mistral").dir();
         try (var files = Files.list(src)) {
             for (Path f : files.toList()) Files.copy(f, dir.resolve(f.getFileName()));
         }
         String cfg = Files.readString(dir.resolve("config.json"));
-        Files.writeString(dir.resolve("config.json"), cfg.replace("\"sliding_window\": null", "\"sliding_window\": 8"));
-        try (CausalLm model = ModelFamilies.load(dir, Device.cpu(), DType.FLOAT32)) {
-            int[] ids = model.tokenizer().encode("water boils at one hundred degrees at sea level");
-            var e = assertThrows(IllegalArgumentException.class, () -> model.forward(new ForwardRequest(ids,
-                    ForwardRequest.consecutive(0, ids.length), KvCache.empty(), AttentionMask.causal(), 0, 0, false)));
-            assertTrue(e.getMessage().contains("sliding window 8"), e.getMessage());
+        Files.writeString(dir.resolve("config.json"), cfg.replace("\"sliding_window\": null", "\"sliding_window\": 6"));
+        try (TensorScope _ = TensorScope.open();
+             CausalLm windowed = ModelFamilies.loadCausal(dir, Device.cpu(), DType.FLOAT32);
+             CausalLm full = ModelFamilies.loadCausal(src, Device.cpu(), DType.FLOAT32)) {
+            int[] ids = full.tokenizer().encode("water boils at one hundred degrees at sea level");
+            ForwardRequest r = new ForwardRequest(ids, ForwardRequest.consecutive(0, ids.length), KvCache.empty(),
+                    AttentionMask.causal(), 0, ids.length, false);
+            float[] a = Tensors.toFloatArray(windowed.forward(r).logits());
+            float[] b = Tensors.toFloatArray(full.forward(r).logits());
+            int vocab = a.length / ids.length;
+            for (int q = 0; q < ids.length; q++) {
+                double diff = 0;
+                for (int v = 0; v < vocab; v++) diff = Math.max(diff, Math.abs(a[q * vocab + v] - b[q * vocab + v]));
+                if (q < 6) assertEquals(0.0, diff, 1e-5, "token " + q + " is inside the window");
+                else assertTrue(diff > 1e-3, "token " + q + " lost keys to the window, logits moved only " + diff);
+            }
         }
     }
 

@@ -40,7 +40,9 @@ class SegmentTokenizerTest {
                     assertArrayEquals(ids, layout.ids(), where);
                     JsonNode seg = e.get("segments");
                     for (Segment s : Segment.values()) {
-                        assertEquals(seg.get(s.name().toLowerCase()).asInt(), layout.length(s), where + " " + s);
+                        // decoder-only fixtures predate SPECIAL, which only GLM's prompts have
+                        int expected = seg.has(s.field()) ? seg.get(s.field()).asInt() : 0;
+                        assertEquals(expected, layout.length(s), where + " " + s);
                     }
                 }
             }

@@ -64,7 +64,7 @@ class BatchInvarianceTest {
     }
 
     static void check(String fixture, DType dtype, double tolerance) {
-        try (CausalLm model = ModelFamilies.load(ReferenceFixture.load(fixture).dir(), Device.cpu(), dtype)) {
+        try (CausalLm model = ModelFamilies.loadCausal(ReferenceFixture.load(fixture).dir(), Device.cpu(), dtype)) {
             SampleScorer scorer = new SampleScorer(model);
             List<List<ScoreRecord>> reference = new ArrayList<>();
             for (SampleScorer.SampleWork w : WORK) {
@@ -80,7 +80,7 @@ class BatchInvarianceTest {
 
     @Test
     void outOfMemoryHalvesTheBatchAndRemembersTheBudget() {
-        try (CausalLm model = ModelFamilies.load(ReferenceFixture.load("mistral").dir(), Device.cpu(), DType.FLOAT32)) {
+        try (CausalLm model = ModelFamilies.loadCausal(ReferenceFixture.load("mistral").dir(), Device.cpu(), DType.FLOAT32)) {
             List<List<ScoreRecord>> reference = new SampleScorer(model).scoreAll(WORK, ScoreOptions.defaults().withMaxBatch(1));
             MemoryLimited limited = new MemoryLimited(model, 40);
             List<List<ScoreRecord>> backedOff = new SampleScorer(limited).scoreAll(WORK, ScoreOptions.defaults().withMaxBatch(64));
@@ -104,7 +104,7 @@ class BatchInvarianceTest {
 
     @Test
     void otherTorchErrorsAndSingleRowsOutOfMemoryPropagate() {
-        try (CausalLm model = ModelFamilies.load(ReferenceFixture.load("mistral").dir(), Device.cpu(), DType.FLOAT32)) {
+        try (CausalLm model = ModelFamilies.loadCausal(ReferenceFixture.load("mistral").dir(), Device.cpu(), DType.FLOAT32)) {
             TorchException e = assertThrows(TorchException.class, () -> new SampleScorer(new MemoryLimited(model, 1) {
                 @Override
                 public List<ForwardResult> forwardBatch(List<ForwardRequest> requests) {
@@ -186,7 +186,7 @@ class BatchInvarianceTest {
         }
 
         @Override
-        public SegmentTokenizer tokenizer() {
+        public dkv.scorers.model.LayoutTokenizer tokenizer() {
             return model.tokenizer();
         }
 
@@ -201,8 +201,13 @@ class BatchInvarianceTest {
         }
 
         @Override
-        public Rope rope() {
-            return model.rope();
+        public int layers() {
+            return model.layers();
+        }
+
+        @Override
+        public Rope rope(int layer) {
+            return model.rope(layer);
         }
 
         @Override

@@ -46,7 +46,7 @@ class HfFixtureTest {
     static void check(String name, ScoreOptions options, boolean allAtOnce) {
         FixtureFile f = ReferenceFixture.load(name);
         int compared = 0;
-        try (CausalLm model = ModelFamilies.load(f.dir(), Device.cpu(), DType.FLOAT32)) {
+        try (CausalLm model = ModelFamilies.loadCausal(f.dir(), Device.cpu(), DType.FLOAT32)) {
             SampleScorer scorer = new SampleScorer(model);
             List<Sample> samples = List.copyOf(f.samples().values());
             List<List<ScoreRecord>> scored = allAtOnce

@@ -43,7 +43,7 @@ class ScoreBatchFunctionTest {
     @BeforeAll
     static void load() {
         fixture = ReferenceFixture.load("llama");
-        model = ModelFamilies.load(fixture.dir(), Device.cpu(), DType.FLOAT32);
+        model = ModelFamilies.loadCausal(fixture.dir(), Device.cpu(), DType.FLOAT32);
         served = ServedModel.of(model, "fixture-llama");
     }
 

@@ -36,7 +36,7 @@ class WorkItemScorerTest {
     @BeforeAll
     static void load() {
         fixture = ReferenceFixture.load("llama");
-        model = ModelFamilies.load(fixture.dir(), Device.cpu(), DType.FLOAT32);
+        model = ModelFamilies.loadCausal(fixture.dir(), Device.cpu(), DType.FLOAT32);
         scorer = new WorkItemScorer(ServedModel.of(model, "fixture-llama"), ScoreOptions.defaults().withWorker("w-1"));
     }
 

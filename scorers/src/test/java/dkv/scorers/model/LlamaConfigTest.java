@@ -17,13 +17,13 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.FieldSource;
 
-class ModelConfigTest {
+class LlamaConfigTest {
 
     static final java.util.List<String> NAMES = ReferenceFixture.NAMES;
 
     @Test
     void readsRopeParametersFormWithLlama3Scaling() {
-        ModelConfig c = ModelConfig.read(ReferenceFixture.load("llama").dir().resolve("config.json"));
+        LlamaConfig c = LlamaConfig.read(ModelSnapshot.open(ReferenceFixture.load("llama").dir()).config());
         assertEquals("llama", c.modelType());
         assertEquals(16, c.headDim());
         assertEquals(2, c.kvGroups());
@@ -34,7 +34,7 @@ class ModelConfigTest {
 
     @Test
     void readsLegacyTopLevelRopeThetaAndExplicitHeadDim() {
-        ModelConfig c = ModelConfig.read(ReferenceFixture.load("mistral").dir().resolve("config.json"));
+        LlamaConfig c = LlamaConfig.read(ModelSnapshot.open(ReferenceFixture.load("mistral").dir()).config());
         assertEquals(5000.0, c.ropeTheta());
         assertInstanceOf(RopeScaling.Default.class, c.ropeScaling());
         assertEquals(32, c.headDim(), "head_dim given explicitly, not hidden/heads = 16");
@@ -44,7 +44,7 @@ class ModelConfigTest {
 
     @Test
     void readsLinearScaling() {
-        ModelConfig c = ModelConfig.read(ReferenceFixture.load("qwen2").dir().resolve("config.json"));
+        LlamaConfig c = LlamaConfig.read(ModelSnapshot.open(ReferenceFixture.load("qwen2").dir()).config());
         assertEquals(new RopeScaling.Linear(2.0), c.ropeScaling());
         assertEquals(0, c.slidingWindow(), "use_sliding_window=false");
     }
@@ -54,7 +54,7 @@ class ModelConfigTest {
     @FieldSource("NAMES")
     void inverseFrequenciesMatchHf(String name) {
         FixtureFile f = ReferenceFixture.load(name);
-        float[] mine = ModelConfig.read(f.dir().resolve("config.json")).inverseFrequencies();
+        float[] mine = LlamaConfig.read(ModelSnapshot.open(f.dir()).config()).inverseFrequencies();
         JsonNode hf = f.json().get("inv_freq");
         assertEquals(hf.size(), mine.length);
         for (int j = 0; j < mine.length; j++) {
@@ -69,7 +69,7 @@ class ModelConfigTest {
                 .replace("\"linear\"", "\"yarn\"");
         Path file = dir.resolve("config.json");
         Files.writeString(file, json);
-        var e = assertThrows(IllegalArgumentException.class, () -> ModelConfig.read(file));
+        var e = assertThrows(IllegalArgumentException.class, () -> LlamaConfig.read(ModelSnapshot.open(dir).config()));
         assertTrue(e.getMessage().contains("rope_parameters.rope_type 'yarn'") && e.getMessage().contains(file.toString()),
                 e.getMessage());
     }
@@ -80,7 +80,7 @@ class ModelConfigTest {
                 .replace("\"hidden_size\"", "\"hidden_size_x\"");
         Path file = dir.resolve("config.json");
         Files.writeString(file, json);
-        var e = assertThrows(IllegalArgumentException.class, () -> ModelConfig.read(file));
+        var e = assertThrows(IllegalArgumentException.class, () -> LlamaConfig.read(ModelSnapshot.open(dir).config()));
         assertTrue(e.getMessage().contains("missing field hidden_size"), e.getMessage());
     }
 }

@@ -1,0 +1,327 @@
+package dkv.scorers.model;
+
+import dkv.scorers.torch.Device;
+import dkv.scorers.torch.Ops;
+import dkv.scorers.torch.Tensor;
+import dkv.scorers.torch.TensorScope;
+import dkv.scorers.torch.Tensors;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * The padded shape of one batched forward, shared by every family (docs/architecture.md "Batch geometry"): each
+ * row's new tokens left-aligned in {@code [0, width)}, its past entries right-aligned in {@code [0, pastWidth)} so
+ * that past + new are contiguous on the key axis {@code [pastWidth + width)}, and its encoder memory (if any)
+ * left-aligned in {@code [0, memoryWidth)}. It materialises, once per forward and per distinct layer {@link Window},
+ * the boolean masks that combine each row's declared {@link AttentionMask}, the window and key padding; stacks pasts
+ * and memories into padded tensors; and cuts the batch's outputs back into per-row results.
+ *
+ * <p>Fast path kept: without a past, probabilities, a cross memory or a window that bites, and with every row causal,
+ * {@link #selfMask} is null and attention runs with SDPA's own causal flag (flash-eligible): right-padded rows see
+ * exactly their own keys 0..i, and padding rows' outputs are never read.
+ *
+ * <p>Tensors it creates belong to the scope open when it is built (the forward's), so build it before the layer loop.
+ */
+public final class BatchGeometry {
+
+    private final List<ForwardRequest> rows;
+    private final Device device;
+    private final int width;
+    private final int pastWidth;
+    private final int memoryWidth;
+    private final boolean probsWanted;
+    private final boolean allCausal;
+    private final Map<Window, Tensor> selfMasks = new LinkedHashMap<>();
+    private final Tensor crossMask;
+    private final Tensor pastIndex;
+    private final List<EncoderMemory> memories;
+    private final Tensor memoryIndex;
+
+    /**
+     * @param vocabSize ids must lie in {@code [0, vocabSize)}
+     * @param windows   the distinct windows of the model's layers whose masks the forward will ask for
+     */
+    public BatchGeometry(List<ForwardRequest> rows, Device device, int vocabSize, Collection<Window> windows) {
+        if (rows.isEmpty()) throw new IllegalArgumentException("a forward of no rows");
+        this.rows = List.copyOf(rows);
+        this.device = device;
+        int w = 0;
+        int pw = 0;
+        int mw = 0;
+        boolean probs = false;
+        boolean causal = true;
+        boolean anyCross = false;
+        for (ForwardRequest r : rows) {
+            if (r.ids().length == 0) throw new IllegalArgumentException("forward of zero tokens");
+            for (int id : r.ids()) {
+                if (id < 0 || id >= vocabSize) throw new IllegalArgumentException("token id " + id + " outside vocab " + vocabSize);
+            }
+            w = Math.max(w, r.ids().length);
+            pw = Math.max(pw, r.past().length());
+            if (r.cross() != null) {
+                anyCross = true;
+                mw = Math.max(mw, r.cross().memory().length());
+            }
+            probs |= r.attentionProbs();
+            causal &= r.mask() instanceof AttentionMask.Causal;
+        }
+        if (anyCross && rows.stream().anyMatch(r -> r.cross() == null)) {
+            throw new IllegalArgumentException("rows with and without an encoder memory in one forward");
+        }
+        this.width = w;
+        this.pastWidth = pw;
+        this.memoryWidth = mw;
+        this.probsWanted = probs;
+        this.allCausal = causal;
+        this.crossMask = anyCross ? buildCrossMask() : null;
+        for (Window window : windows) {
+            if (!selfMasks.containsKey(window)) selfMasks.put(window, needsSelfMask(window) ? buildSelfMask(window) : null);
+        }
+        this.pastIndex = pastWidth == 0 || rows.size() == 1 ? null : gatherIndex(r -> r.past().length(), pastWidth, true, null);
+        if (anyCross) {
+            Map<EncoderMemory, Integer> distinct = new IdentityHashMap<>();
+            List<EncoderMemory> order = new ArrayList<>();
+            for (ForwardRequest r : rows) {
+                if (distinct.putIfAbsent(r.cross().memory(), order.size()) == null) order.add(r.cross().memory());
+            }
+            this.memories = order;
+            this.memoryIndex = order.size() == 1 && rows.size() == 1 ? null
+                    : gatherIndex(r -> r.cross().memory().length(), memoryWidth, false, distinct);
+        } else {
+            this.memories = List.of();
+            this.memoryIndex = null;
+        }
+    }
+
+    public int batch() {
+        return rows.size();
+    }
+
+    public int width() {
+        return width;
+    }
+
+    public int pastWidth() {
+        return pastWidth;
+    }
+
+    public int memoryWidth() {
+        return memoryWidth;
+    }
+
+    public boolean probsWanted() {
+        return probsWanted;
+    }
+
+    public boolean hasCross() {
+        return crossMask != null;
+    }
+
+    public ForwardRequest row(int b) {
+        return rows.get(b);
+    }
+
+    /** Token ids [B, width] (int64, on the device); padding holds id 0. */
+    public Tensor ids() {
+        long[] ids = new long[rows.size() * width];
+        for (int b = 0; b < rows.size(); b++) {
+            int[] r = rows.get(b).ids();
+            for (int i = 0; i < r.length; i++) ids[b * width + i] = r[i];
+        }
+        return Ops.upload(Tensors.fromLongs(ids, rows.size(), width), device);
+    }
+
+    /** Channel 1 (or, with {@code second}, channel 2) of every row's new-token positions, padded with 0: [B·width]. */
+    public long[] positions(boolean second) {
+        long[] out = new long[rows.size() * width];
+        for (int b = 0; b < rows.size(); b++) {
+            Positions p = rows.get(b).positions();
+            long[] channel = second ? p.second() : p.first();
+            System.arraycopy(channel, 0, out, b * width, channel.length);
+        }
+        return out;
+    }
+
+    /**
+     * bool [B, 1, width, pastWidth + width] (true = may attend) for layers with {@code window}, or null when SDPA's
+     * causal flag is exact ({@link #isCausalFastPath}).
+     */
+    public Tensor selfMask(Window window) {
+        if (!selfMasks.containsKey(window)) throw new IllegalStateException("no mask prepared for window " + window);
+        return selfMasks.get(window);
+    }
+
+    /** Whether layers with {@code window} attend with SDPA's causal flag and no mask tensor. */
+    public boolean isCausalFastPath(Window window) {
+        return selfMask(window) == null;
+    }
+
+    /** bool [B, 1, width, memoryWidth]: which encoder tokens each row may see (never windowed). */
+    public Tensor crossMask() {
+        if (crossMask == null) throw new IllegalStateException("no encoder memory in this forward");
+        return crossMask;
+    }
+
+    private boolean needsSelfMask(Window window) {
+        // causal rows never look ahead, so only the window's reach behind can bite
+        return pastWidth > 0 || probsWanted || !allCausal || crossMask != null || window.behind() < width - 1;
+    }
+
+    private Tensor buildSelfMask(Window window) {
+        int cols = pastWidth + width;
+        boolean[] allowed = new boolean[rows.size() * width * cols];
+        for (int b = 0; b < rows.size(); b++) {
+            ForwardRequest r = rows.get(b);
+            int past = r.past().length();
+            int n = r.ids().length;
+            int firstPast = pastWidth - past;
+            for (int i = 0; i < width; i++) {
+                int base = (b * width + i) * cols;
+                if (i >= n) {
+                    // a padding query row: any one visible key keeps softmax finite; its output is never read
+                    allowed[base + pastWidth + i] = true;
+                    continue;
+                }
+                int query = past + i;
+                for (int key = 0; key < past + n; key++) {
+                    if (r.mask().allows(query, key) && window.allows(query, key)) {
+                        int col = key < past ? firstPast + key : pastWidth + (key - past);
+                        allowed[base + col] = true;
+                    }
+                }
+            }
+        }
+        return Ops.upload(Tensors.fromBooleans(allowed, rows.size(), 1, width, cols), device);
+    }
+
+    private Tensor buildCrossMask() {
+        boolean[] allowed = new boolean[rows.size() * width * memoryWidth];
+        for (int b = 0; b < rows.size(); b++) {
+            boolean[] visible = rows.get(b).cross().visible();
+            for (int i = 0; i < width; i++) {
+                int base = (b * width + i) * memoryWidth;
+                for (int s = 0; s < visible.length; s++) allowed[base + s] = visible[s];
+            }
+        }
+        return Ops.upload(Tensors.fromBooleans(allowed, rows.size(), 1, width, memoryWidth), device);
+    }
+
+    /**
+     * For each row and slot of a padded axis, the entry of the concatenated parts it holds (int64, on the device):
+     * right-aligned (pasts) or left-aligned (memories). Slots past a row's own entries hold some other entry, masked
+     * out. {@code partOf} maps a row to its part when rows share parts (memories), else each row is its own part.
+     */
+    private Tensor gatherIndex(Function<ForwardRequest, Integer> lengthOf, int slots, boolean rightAligned,
+                               Map<EncoderMemory, Integer> partOf) {
+        long[] index = new long[rows.size() * slots];
+        long[] offsets = new long[rows.size()];
+        if (partOf == null) {
+            long offset = 0;
+            for (int b = 0; b < rows.size(); b++) {
+                offsets[b] = offset;
+                offset += lengthOf.apply(rows.get(b));
+            }
+        } else {
+            long[] partOffsets = new long[memories().size()];
+            long offset = 0;
+            for (int k = 0; k < memories().size(); k++) {
+                partOffsets[k] = offset;
+                offset += memories().get(k).length();
+            }
+            for (int b = 0; b < rows.size(); b++) offsets[b] = partOffsets[partOf.get(rows.get(b).cross().memory())];
+        }
+        for (int b = 0; b < rows.size(); b++) {
+            int n = lengthOf.apply(rows.get(b));
+            int gap = rightAligned ? slots - n : 0;
+            for (int j = 0; j < n; j++) index[b * slots + gap + j] = offsets[b] + j;
+        }
+        return Ops.upload(Tensors.fromLongs(index, index.length), device);
+    }
+
+    private List<EncoderMemory> memories() {
+        return memories;
+    }
+
+    /** Every row's past keys (or values) of {@code layer}, right-aligned: [B, kvHeads, pastWidth, headDim]; null without a past. */
+    public Tensor stackPast(int layer, boolean keys) {
+        if (pastWidth == 0) return null;
+        Function<KvCache, Tensor> part = keys ? c -> c.keys(layer) : c -> c.values(layer);
+        if (rows.size() == 1) return part.apply(rows.getFirst().past());
+        List<Tensor> parts = new ArrayList<>();
+        for (ForwardRequest r : rows) if (!r.past().isEmpty()) parts.add(part.apply(r.past()));
+        return gathered(parts, pastIndex, pastWidth);
+    }
+
+    /** Every row's encoder-memory keys (or values) of decoder {@code layer}, left-aligned: [B, kvHeads, memoryWidth, headDim]. */
+    public Tensor stackMemory(int layer, boolean keys) {
+        if (memories.isEmpty()) throw new IllegalStateException("no encoder memory in this forward");
+        List<Tensor> parts = new ArrayList<>();
+        for (EncoderMemory m : memories) parts.add(keys ? m.keys(layer) : m.values(layer));
+        if (memoryIndex == null) return parts.getFirst();
+        return gathered(parts, memoryIndex, memoryWidth);
+    }
+
+    /** Parts [1, kvHeads, len_k, headDim] concatenated, gathered by {@code index} into [B, kvHeads, slots, headDim]: two kernels whatever B. */
+    private Tensor gathered(List<Tensor> parts, Tensor index, int slots) {
+        Tensor all = parts.size() == 1 ? parts.getFirst() : Ops.cat(2, parts);
+        Tensor picked = Ops.indexSelect(all, 2, index);  // [1, kvHeads, B·slots, headDim]
+        return Ops.permute(Ops.reshape(picked, all.size(1), rows.size(), slots, all.size(3)), 1, 0, 2, 3);
+    }
+
+    /** The hidden states [rows, hidden] of every row's requested logit positions, rows concatenated in request order; null for none. */
+    public Tensor logitRows(Tensor hidden) {
+        List<Tensor> wanted = new ArrayList<>();
+        for (int b = 0; b < rows.size(); b++) {
+            ForwardRequest r = rows.get(b);
+            if (r.logitsTo() > r.logitsFrom()) {
+                wanted.add(Ops.narrow(Ops.select(hidden, 0, b), 0, r.logitsFrom(), r.logitsTo() - r.logitsFrom()));
+            }
+        }
+        if (wanted.isEmpty()) return null;
+        return wanted.size() == 1 ? wanted.getFirst() : Ops.cat(0, wanted);
+    }
+
+    /**
+     * Per-row results as views of the batch's outputs: per layer keys/values [B, kvHeads, pastWidth + width, d], self
+     * probabilities [B, width, pastWidth + width] and cross probabilities [B, width, memoryWidth] (empty lists when
+     * none), and the logits of {@link #logitRows}. Every view is kept in {@code scope}'s parent.
+     */
+    public List<ForwardResult> results(List<Tensor> keys, List<Tensor> values, List<Tensor> selfProbs, List<Tensor> crossProbs,
+                                       Tensor logits, TensorScope scope) {
+        List<ForwardResult> out = new ArrayList<>(rows.size());
+        int logitRow = 0;
+        for (int b = 0; b < rows.size(); b++) {
+            ForwardRequest r = rows.get(b);
+            int past = r.past().length();
+            int n = r.ids().length;
+            int from = pastWidth - past;
+            List<Tensor> rowKeys = new ArrayList<>(keys.size());
+            List<Tensor> rowValues = new ArrayList<>(values.size());
+            List<Tensor> rowProbs = new ArrayList<>();
+            List<Tensor> rowCross = new ArrayList<>();
+            for (int l = 0; l < keys.size(); l++) {
+                rowKeys.add(scope.keep(Ops.narrow(Ops.narrow(keys.get(l), 0, b, 1), 2, from, past + n)));
+                rowValues.add(scope.keep(Ops.narrow(Ops.narrow(values.get(l), 0, b, 1), 2, from, past + n)));
+                if (r.attentionProbs()) {
+                    Tensor p = Ops.select(selfProbs.get(l), 0, b);
+                    rowProbs.add(scope.keep(Ops.narrow(Ops.narrow(p, 0, 0, n), 1, from, past + n)));
+                    if (!crossProbs.isEmpty()) {
+                        Tensor c = Ops.select(crossProbs.get(l), 0, b);
+                        rowCross.add(scope.keep(Ops.narrow(Ops.narrow(c, 0, 0, n), 1, 0, r.cross().memory().length())));
+                    }
+                }
+            }
+            int count = r.logitsTo() - r.logitsFrom();
+            Tensor rowLogits = count == 0 ? null : scope.keep(Ops.narrow(logits, 0, logitRow, count));
+            logitRow += count;
+            out.add(new ForwardResult(new KvCache(rowKeys, rowValues, r.past().positions().concat(r.positions())),
+                    rowLogits, rowProbs, rowCross));
+        }
+        return out;
+    }
+}

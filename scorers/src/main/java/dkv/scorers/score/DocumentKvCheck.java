@@ -1,0 +1,65 @@
+package dkv.scorers.score;
+
+import dkv.scorers.model.KvCache;
+import dkv.scorers.recipe.Segment;
+import dkv.scorers.recipe.SequenceLayout;
+import dkv.scorers.torch.DType;
+import dkv.scorers.torch.Ops;
+import dkv.scorers.torch.Tensor;
+import dkv.scorers.torch.TensorScope;
+import dkv.scorers.torch.Tensors;
+import java.util.Arrays;
+
+/**
+ * The recorded cache check {@code document_kv_max_abs_delta}: layer-0 max |ΔK|, |ΔV| of a condition's document entries
+ * against the bare cache, computed on the device and read with the call's other values. Zero is expected for SUFFIX
+ * in causal models and for corrected truncation; a prefix LM's suffix changes it on purpose.
+ */
+record DocumentKvCheck(HostReadback.Slot keys, HostReadback.Slot values) {
+
+    /** The check's value after the readback's fetch: null when not comparable, 0 for an empty document. */
+    static Double read(DocumentKvCheck d) {
+        if (d == null) return null;
+        if (d.keys == null) return 0.0;
+        return Math.max(d.keys.values()[0], d.values.values()[0]);
+    }
+
+    /**
+     * Registers the check of {@code cache}'s entries from {@code documentStart} when the condition's document ids are
+     * the bare ones (else null: there is nothing to compare entry by entry).
+     */
+    static DocumentKvCheck of(SequenceLayout layout, SharedPrefills prefills, KvCache cache, int documentStart, HostReadback readback) {
+        SharedPrefills.Prefill bare = prefills.bare();
+        int bos = prefills.bos();
+        int[] docIds = layout.ids(Segment.DOCUMENT);
+        int[] bareDoc = Arrays.copyOfRange(bare.ids, bos, bare.ids.length);
+        if (!Arrays.equals(docIds, bareDoc) || cache.layers() == 0) return null;
+        int d = docIds.length;
+        if (d == 0) return new DocumentKvCheck(null, null);
+        Tensor k;
+        Tensor v;
+        try (TensorScope scope = TensorScope.open()) {
+            k = scope.keep(maxAbsDiffOnDevice(Ops.narrow(cache.keys(0), 2, documentStart, d), Ops.narrow(bare.cache.keys(0), 2, bos, d)));
+            v = scope.keep(maxAbsDiffOnDevice(Ops.narrow(cache.values(0), 2, documentStart, d), Ops.narrow(bare.cache.values(0), 2, bos, d)));
+        }
+        return new DocumentKvCheck(readback.scalar(k), readback.scalar(v));
+    }
+
+    /** max |a − b| over all entries, in float32, as a one-element tensor on their device (non-empty inputs). */
+    static Tensor maxAbsDiffOnDevice(Tensor a, Tensor b) {
+        Tensor result;
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor diff = Ops.reshape(Ops.sub(Ops.to(a, DType.FLOAT32), Ops.to(b, DType.FLOAT32)), -1);
+            result = scope.keep(Ops.max(Ops.cat(0, diff, Ops.neg(diff)), 0, false));
+        }
+        return result;
+    }
+
+    /** max |a − b| read to the host (tests and checks). */
+    public static double maxAbsDiff(Tensor a, Tensor b) {
+        if (a.numel() == 0) return 0.0;
+        try (TensorScope _ = TensorScope.open()) {
+            return Tensors.toDoubleArray(maxAbsDiffOnDevice(a, b))[0];
+        }
+    }
+}

@@ -1,0 +1,219 @@
+package dkv.scorers.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import dkv.scorers.fixtures.ReferenceFixture;
+import dkv.scorers.torch.DType;
+import dkv.scorers.torch.Device;
+import dkv.scorers.torch.Ops;
+import dkv.scorers.torch.Tensor;
+import dkv.scorers.torch.TensorScope;
+import dkv.scorers.torch.Tensors;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The shared batch geometry: per-row masks of every kind, padded together, give each row what it gets alone; the
+ * materialised masks are checked cell by cell against an independent construction; encoder-memory masking equals
+ * attention over only the visible tokens, computed in double precision.
+ */
+class BatchGeometryTest {
+
+    static CausalLm model;
+
+    @BeforeAll
+    static void load() {
+        model = ModelFamilies.loadCausal(ReferenceFixture.load("llama").dir(), Device.cpu(), DType.FLOAT32);
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+    }
+
+    static int[] ids(String text) {
+        return model.tokenizer().encode(text);
+    }
+
+    static ForwardResult prefill(int[] ids, AttentionMask mask) {
+        return model.forward(new ForwardRequest(ids, ForwardRequest.consecutive(0, ids.length), KvCache.empty(), mask, 0, 0, false));
+    }
+
+    /** Rows of every mask kind, with and without pasts of different lengths, batched vs each alone. */
+    @Test
+    void batchedRowsOfEveryMaskKindEqualTheRowsAlone() {
+        try (TensorScope _ = TensorScope.open()) {
+            int[] doc = ids("Water boils at 100 degrees Celsius at sea level.");
+            int[] tail = java.util.Arrays.copyOfRange(ids("Question: when does water boil?"), 1, 8);
+            KvCache bidirectionalPast = prefill(doc, AttentionMask.prefixLm(doc.length)).cache();
+            KvCache causalPast = prefill(doc, AttentionMask.causal()).cache();
+            List<ForwardRequest> rows = List.of(
+                    new ForwardRequest(doc, ForwardRequest.consecutive(0, doc.length), KvCache.empty(), AttentionMask.prefixLm(6),
+                            0, doc.length, true),
+                    new ForwardRequest(tail, ForwardRequest.consecutive(doc.length, tail.length), bidirectionalPast,
+                            AttentionMask.prefixLm(doc.length), 0, tail.length, true),
+                    new ForwardRequest(tail, ForwardRequest.consecutive(5, tail.length), causalPast.view(0, 5), AttentionMask.causal(),
+                            2, tail.length, true),
+                    new ForwardRequest(java.util.Arrays.copyOf(doc, 9), ForwardRequest.consecutive(0, 9), KvCache.empty(),
+                            AttentionMask.bidirectional(), 0, 9, false),
+                    new ForwardRequest(tail, ForwardRequest.consecutive(doc.length, tail.length), causalPast,
+                            AttentionMask.prefixLm(doc.length + 3), 0, tail.length, false));
+            List<ForwardResult> batched = model.forwardBatch(rows);
+            for (int b = 0; b < rows.size(); b++) {
+                ForwardResult alone = model.forward(rows.get(b));
+                ForwardResult together = batched.get(b);
+                assertArrayEquals(Tensors.toFloatArray(alone.logits()), Tensors.toFloatArray(together.logits()), 1e-4f, "logits of row " + b);
+                assertEquals(alone.cache().positions(), together.cache().positions(), "positions of row " + b);
+                for (int l = 0; l < model.layers(); l++) {
+                    assertArrayEquals(Tensors.toFloatArray(alone.cache().keys(l)), Tensors.toFloatArray(together.cache().keys(l)), 1e-5f,
+                            "keys of row " + b + " layer " + l);
+                    if (rows.get(b).attentionProbs()) {
+                        assertArrayEquals(Tensors.toFloatArray(alone.attention().get(l)), Tensors.toFloatArray(together.attention().get(l)),
+                                1e-5f, "attention of row " + b + " layer " + l);
+                    }
+                }
+            }
+        }
+    }
+
+    /** The mask tensor cell by cell, from a construction written here: padded column of each key, then the rules. */
+    @Test
+    void materialisedMasksCombineRowMaskWindowAndPadding() {
+        try (TensorScope _ = TensorScope.open()) {
+            KvCache past3 = prefill(ids("a b"), AttentionMask.causal()).cache();
+            assertEquals(3, past3.length());
+            List<ForwardRequest> rows = List.of(
+                    new ForwardRequest(new int[] {5, 6, 7, 8}, ForwardRequest.consecutive(0, 4), KvCache.empty(), AttentionMask.prefixLm(2), 0, 0, false),
+                    new ForwardRequest(new int[] {5, 6}, ForwardRequest.consecutive(3, 2), past3, AttentionMask.causal(), 0, 0, false),
+                    new ForwardRequest(new int[] {5, 6, 7}, ForwardRequest.consecutive(0, 3), KvCache.empty(), AttentionMask.bidirectional(), 0, 0, false));
+            Window window = new Window(2, 1);
+            BatchGeometry g = new BatchGeometry(rows, Device.cpu(), 420, List.of(Window.NONE, window));
+            assertEquals(4, g.width());
+            assertEquals(3, g.pastWidth());
+            for (Window w : List.of(Window.NONE, window)) {
+                boolean[] got = toBooleans(g.selfMask(w));
+                int cols = 3 + 4;
+                for (int b = 0; b < rows.size(); b++) {
+                    ForwardRequest r = rows.get(b);
+                    int past = r.past().length();
+                    for (int i = 0; i < r.ids().length; i++) {
+                        for (int c = 0; c < cols; c++) {
+                            // column c holds key index k: pasts end at column 3, new tokens start there
+                            int k = c < 3 ? c - (3 - past) : past + (c - 3);
+                            boolean real = c < 3 ? k >= 0 : k - past < r.ids().length;
+                            int q = past + i;
+                            boolean rule = switch (b) {
+                                case 0 -> k <= q || (q < 2 && k < 2);
+                                case 1 -> k <= q;
+                                default -> true;
+                            };
+                            boolean inWindow = w == Window.NONE || (q - k <= 2 && k - q <= 1);
+                            assertEquals(real && rule && inWindow, got[((b * 4) + i) * cols + c],
+                                    "window " + w + " row " + b + " query " + i + " column " + c);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void causalRowsWithoutAPastNeedNoMaskTensorUnlessAWindowBites() {
+        try (TensorScope _ = TensorScope.open()) {
+            List<ForwardRequest> rows = List.of(
+                    new ForwardRequest(new int[] {5, 6, 7, 8, 9}, ForwardRequest.consecutive(0, 5), KvCache.empty(), AttentionMask.causal(), 0, 0, false),
+                    new ForwardRequest(new int[] {5, 6}, ForwardRequest.consecutive(0, 2), KvCache.empty(), AttentionMask.causal(), 0, 0, false));
+            BatchGeometry g = new BatchGeometry(rows, Device.cpu(), 420, List.of(Window.NONE, Window.causal(8), Window.causal(3)));
+            assertNull(g.selfMask(Window.NONE));
+            assertNull(g.selfMask(Window.causal(8)), "a window longer than the rows removes nothing");
+            assertEquals(List.of(2L, 1L, 5L, 5L), List.of(g.selfMask(Window.causal(3)).shape()[0], g.selfMask(Window.causal(3)).shape()[1],
+                    g.selfMask(Window.causal(3)).shape()[2], g.selfMask(Window.causal(3)).shape()[3]));
+        }
+    }
+
+    /**
+     * Cross attention over a padded batch of encoder memories (two rows share one memory with different visibility, a
+     * third has a shorter one) equals, per row, softmax attention over only its visible tokens in double precision.
+     */
+    @Test
+    void encoderMemoryMaskingEqualsAttentionOverTheVisibleTokens() {
+        Random random = new Random(11);
+        int heads = 2;
+        int dim = 4;
+        try (TensorScope _ = TensorScope.open()) {
+            EncoderMemory longMemory = memory(random, heads, 6, dim);
+            EncoderMemory shortMemory = memory(random, heads, 3, dim);
+            boolean[] all = {true, true, true, true, true, true};
+            boolean[] hidden = {true, false, false, true, true, true};
+            List<ForwardRequest> rows = List.of(
+                    decoderRow(new ForwardRequest.Cross(longMemory, all)),
+                    decoderRow(new ForwardRequest.Cross(longMemory, hidden)),
+                    decoderRow(new ForwardRequest.Cross(shortMemory, new boolean[] {false, true, true})));
+            BatchGeometry g = new BatchGeometry(rows, Device.cpu(), 420, List.of(Window.NONE));
+            assertEquals(6, g.memoryWidth());
+            float[] q = values(random, rows.size() * heads * 2 * dim);
+            Tensor query = Tensors.fromFloats(q, rows.size(), heads, 2, dim);
+            Tensor out = Ops.sdpa(query, g.stackMemory(0, true), g.stackMemory(0, false), g.crossMask(), false, 1.0 / Math.sqrt(dim));
+            float[] got = Tensors.toFloatArray(out);
+            for (int b = 0; b < rows.size(); b++) {
+                ForwardRequest.Cross cross = rows.get(b).cross();
+                float[] k = Tensors.toFloatArray(cross.memory().keys(0));
+                float[] v = Tensors.toFloatArray(cross.memory().values(0));
+                int len = cross.memory().length();
+                for (int h = 0; h < heads; h++) {
+                    for (int i = 0; i < 2; i++) {
+                        double[] weights = new double[len];
+                        double max = Double.NEGATIVE_INFINITY;
+                        for (int s = 0; s < len; s++) {
+                            if (!cross.visible()[s]) continue;
+                            double dot = 0;
+                            for (int d = 0; d < dim; d++) dot += (double) q[((b * heads + h) * 2 + i) * dim + d] * k[(h * len + s) * dim + d];
+                            weights[s] = dot / Math.sqrt(dim);
+                            max = Math.max(max, weights[s]);
+                        }
+                        double sum = 0;
+                        for (int s = 0; s < len; s++) sum += cross.visible()[s] ? Math.exp(weights[s] - max) : 0;
+                        for (int d = 0; d < dim; d++) {
+                            double expected = 0;
+                            for (int s = 0; s < len; s++) {
+                                if (cross.visible()[s]) expected += Math.exp(weights[s] - max) / sum * v[(h * len + s) * dim + d];
+                            }
+                            assertEquals(expected, got[((b * heads + h) * 2 + i) * dim + d], 1e-5, "row " + b + " head " + h + " query " + i);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    static ForwardRequest decoderRow(ForwardRequest.Cross cross) {
+        return new ForwardRequest(new int[] {2, 9}, Positions.consecutive(0, 2), KvCache.empty(), AttentionMask.causal(), 0, 0, false, cross);
+    }
+
+    static EncoderMemory memory(Random random, int heads, int length, int dim) {
+        List<Tensor> k = new ArrayList<>();
+        List<Tensor> v = new ArrayList<>();
+        k.add(Tensors.fromFloats(values(random, heads * length * dim), 1, heads, length, dim));
+        v.add(Tensors.fromFloats(values(random, heads * length * dim), 1, heads, length, dim));
+        return new EncoderMemory(k, v);
+    }
+
+    static float[] values(Random r, int n) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) r.nextGaussian();
+        return x;
+    }
+
+    static boolean[] toBooleans(Tensor mask) {
+        float[] f = Tensors.toFloatArray(Ops.to(mask, DType.FLOAT32));
+        boolean[] out = new boolean[f.length];
+        for (int i = 0; i < f.length; i++) out[i] = f[i] != 0;
+        return out;
+    }
+}
