@@ -1,4 +1,4 @@
-"""dkv's sequence layout (DESIGN.md "Sequence layout"), as the demo scripts use it.
+"""dkv's sequence layout (docs/architecture.md "Layouts and recipes"), as the demo scripts use it.
 
 A condition is BOS · PREFIX · DOC · SUFFIX · QUERY · ANSWER; BOS comes from the tokenizer's
 post-processor. Segment lengths come from tokenizing cumulative prefixes of the whole text, never a

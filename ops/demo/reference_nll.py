@@ -8,7 +8,7 @@ segment token counts, and prints per-condition means and paired deltas vs the ba
 independent peer of `dkv demo`: the Java scorer's ScoreRecords should match these numbers (float32
 CPU, to ~1e-4), except `shuffled` surrogates, whose word order comes from this script's own RNG.
 
-PREFIX_TRUNCATED is real cache surgery, as DESIGN.md specifies: forward BOS·PREFIX·DOC, drop the
+PREFIX_TRUNCATED is real cache surgery, as docs/architecture.md describes: forward BOS·PREFIX·DOC, drop the
 prefix entries keeping BOS, re-rotate the document keys by -P, then forward QUERY·ANSWER at
 positions from 1+D on the truncated cache.
 """
@@ -102,7 +102,7 @@ def condition_nll(model, tok, sample, placement, surrogate=None, correction="HAL
 
 @torch.no_grad()
 def check_truncation_reference(model, tok, sample):
-    """The invariant DESIGN.md pins, applied to this script's own surgery: after truncation with the
+    """The invariant docs/architecture.md pins, applied to this script's own surgery: after truncation with the
     half-split correction, layer-0 document keys equal the bare cache's (the interleaved pairing breaks it)."""
     p_ids, (n_bos, n_prefix, n_doc, *_) = segment_lengths(tok, segments(sample, "PREFIX_TRUNCATED", sample["query"]))
     b_ids, (_, _, n_doc_bare, *_) = segment_lengths(tok, segments(sample, "NONE"))

@@ -9,7 +9,7 @@ What it does, in order:
    EOS `</s>`), standard ByteLevel pre-tokenizer/decoder so Rust `tokenizers` (DJL on the Java side)
    reproduces the ids;
 3. trains a 4-layer GQA Llama on three layouts of each sample, exactly as dkv's scorer lays text out
-   (DESIGN.md "Sequence layout"): bare `<s>{passage}\\n\\nQuestion: {query}\\nAnswer: {answer}`,
+   (docs/architecture.md "Layouts and recipes"): bare `<s>{passage}\\n\\nQuestion: {query}\\nAnswer: {answer}`,
    query as PREFIX `<s>{query}\\n{passage}...` and query as SUFFIX `<s>{passage}\\n{query}...`, each
    followed by up to --extra-questions more question/answer pairs about the same passage;
 4. saves with save_pretrained(safe_serialization=True), reloads with AutoModelForCausalLM/AutoTokenizer

@@ -2,7 +2,7 @@
 # Scorer-level throughput (dkv.scorers.score.ScorerBench) on the random Mistral-7B-shaped bf16 model of
 # ops/gpu/bench/make_model.py (one word = one token): pairs/s with one condition per forward vs batched
 # conditions (--max-batch), one sample per SampleScorer call vs several (--per-call). Workload shape of
-# DESIGN.md: ~100-token passage, 8-token surrogate, ~20-token QUERY segment, ~10-token answer, 8 conditions.
+# The bench workload: ~100-token passage, 8-token surrogate, ~20-token QUERY segment, ~10-token answer, 8 conditions.
 # Needs DKV_JAVA / DKV_LIB (source ops/gpu/unpack.sh) and a python with torch + transformers (PYTHON) to
 # build the model once into $BENCH_MODEL. Logs go to $OUT.
 # Usage (GPU machine, repo root):  source ops/gpu/unpack.sh && ops/gpu/scorer-bench.sh [cuda:N]

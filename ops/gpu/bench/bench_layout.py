@@ -1,4 +1,4 @@
-"""dkv's plan format, generic sample JSONL and sequence layout (/work/shared/DESIGN.md "Sequence layout"), as
+"""dkv's plan format, generic sample JSONL and sequence layout (docs/architecture.md "Layouts and recipes"), as
 the HF benchmark reads them.
 
 A condition is BOS · PREFIX · DOC · SUFFIX · QUERY · ANSWER. PREFIX = surrogate + separator (PREFIX_FULL,

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """HF transformers side of dkv's scorer benchmark (issue 8): scores every sample x condition of a workload
-with dkv's sequence-layout semantics (DESIGN.md "Sequence layout") in two ways and times them.
+with dkv's sequence-layout semantics (docs/architecture.md "Layouts and recipes") in two ways and times them.
 
 - research: batch 1, each condition's cache built on its own, the way the research notebooks did: prefill
   BOS·PREFIX·DOC(·SUFFIX) into a DynamicCache (for PREFIX_TRUNCATED: drop the PREFIX entries, keep BOS,

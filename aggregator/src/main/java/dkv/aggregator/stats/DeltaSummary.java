@@ -4,7 +4,7 @@ import org.apache.commons.statistics.distribution.TDistribution;
 import org.apache.commons.statistics.inference.TTest;
 
 /**
- * Fixed-n summary of paired differences δ (positive = the condition helps): DESIGN.md "Aggregator statistics".
+ * Fixed-n summary of paired differences δ (positive = the condition helps): docs/architecture.md "Statistics".
  * Undefined values are NaN (sd and everything built on it below n = 2 or at zero spread).
  */
 public record DeltaSummary(long n, double mean, double sd, double ci95Lo, double ci95Hi, double cohenDz,

@@ -18,7 +18,7 @@ import java.util.Optional;
 import java.util.Random;
 
 /**
- * Throughput of {@link SampleScorer} (pairs = sample x condition scored per second) on the DESIGN.md workload
+ * Throughput of {@link SampleScorer} (pairs = sample x condition scored per second) on the workload of ops/gpu/bench (README there)
  * shape: 8 conditions per sample and synthetic texts from a fixed word list ({@code --passage-words},
  * {@code --surrogate-words}, {@code --query-words}, {@code --answer-words}; the token counts are printed). Prints one line per
  * configuration ({@code --max-batch} rows per forward x {@code --per-call} samples per
@@ -163,7 +163,7 @@ public final class ScorerBench {
         return worst;
     }
 
-    /** The 8 conditions of the DESIGN.md workload: bare, query-free, full and truncated prefixes, suffixes. */
+    /** The 8 conditions of the ops/gpu/bench workload: bare, query-free, full and truncated prefixes, suffixes. */
     static List<ConditionSpec> conditions(String surrogate) {
         return List.of(
                 spec("bare", Placement.NONE, null, RopeCorrection.HALF_SPLIT, false),

@@ -35,7 +35,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The cache invariants of DESIGN.md on random weights (the Llama fixture model), with texts other than the
+ * The cache invariants (docs/architecture.md "Invariants the tests pin") on random weights (the Llama fixture model), with texts other than the
  * fixtures' and every condition forced through its own full forward (no shared prefill), so nothing holds
  * by construction.
  */
