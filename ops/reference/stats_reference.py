@@ -7,7 +7,7 @@ rules) that the Java aggregator must reproduce:
     comparisons, confidence sequence, anytime p-value) on generated data with ties, zeros,
     heavy tails, small and large n;
   - scores_offline.jsonl + expected_offline.json: a score stream (missing records, duplicates,
-    shuffled arrival) and the exact output of `dkv aggregate` on it.
+    shuffled arrival, an oracle without effect) and the exact output of `dkv aggregate` on it.
 
 Run:  /opt/refvenv/bin/python ops/reference/stats_reference.py
 Writes into aggregator/src/test/resources/reference/ (committed).
@@ -239,11 +239,14 @@ def aggregate(lines, baseline, oracle, correlate, contrasts, n_star_override=Non
             block[name]["bonferroni_p"] = bp
             block[name]["holm_p"] = hp
         oracle_mean = block[oracle]["mean_delta"] if oracle in block else float("nan")
+        # the share divides by the oracle's effect: defined only where the oracle's 95% CI excludes 0
+        oracle_ci = block[oracle]["ci95"] if oracle in block else [float("nan"), float("nan")]
+        oracle_clear = oracle_ci[0] > 0 or oracle_ci[1] < 0
         conditions, contrast_block = {}, {}
         for name, a, b in comparisons:
             st = block[name]
             if b == baseline and name == a:
-                st["oracle_gap_share"] = st["mean_delta"] / oracle_mean if oracle in block else None
+                st["oracle_gap_share"] = st["mean_delta"] / oracle_mean if oracle_clear else None
                 conditions[name] = st
             else:
                 contrast_block[name] = st
@@ -320,6 +323,18 @@ def generate_scores(rng):
     conflict = json.loads(lines[3])
     conflict["nll"] = conflict["nll"] + 1.0
     lines.append(json.dumps(conflict))
+    return lines + oracle_without_effect(np.random.default_rng(20261202))
+
+
+def oracle_without_effect(rng):
+    """exp-d: 40 samples whose oracle does nothing on average (its CI holds 0): no oracle-gap share at all.
+    A generator of its own, so that adding it left exp-a..c's lines and expectations as they were."""
+    lines = []
+    for i in range(40):
+        s = f"d{i:02d}"
+        b = rng.normal(2.5, 0.6)
+        for c, v in (("bare", b), ("oracle", b - rng.normal(0.0, 0.5)), ("generated", b - rng.normal(0.3, 0.3))):
+            lines.append(json.dumps({"experiment_id": "exp-d", "sample_id": s, "condition": c, "nll": float(v)}))
     return lines
 
 

@@ -127,6 +127,9 @@ public final class DemoCommand implements Callable<Integer> {
             long planned = work.planned() * loaded.conditions().size();
             err.println("dkv demo: " + loaded.experimentId() + ": " + work.planned() + " samples x " + loaded.conditions().size()
                     + " conditions = " + planned + " scores, model " + modelDir);
+            if (work.firstPassCounts().skipped() > 0) { // a --dataset of the user's can hold samples dkv cannot score
+                err.println("dkv demo: first pass: " + work.firstPassCounts());
+            }
 
             EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start();
             open.add(broker);

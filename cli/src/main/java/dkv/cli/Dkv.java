@@ -30,6 +30,7 @@ public final class Dkv implements Runnable {
     }
 
     public static void main(String[] args) {
+        dkv.cli.logging.CliLoggingProvider.install(); // before anything logs
         // Generated builders resolve enum defaults through Avro's class check too, not only the serdes:
         // trust the contract package before any record is built, whatever flags the JVM was started with.
         dkv.schemas.SchemaHistory.trustGeneratedPackage();

@@ -57,7 +57,8 @@ public final class ProduceCommand implements Callable<Integer> {
     @Option(names = "--model-dir", paramLabel = "DIR", description = "HF snapshot directory (its tokenizer.json gives random_tokens surrogates their vocabulary)")
     Path modelDir;
 
-    @Option(names = "--model-id", paramLabel = "ID", description = "model reference written into every WorkItem (default: the plan's, else the model dir's name)")
+    @Option(names = "--model-id", paramLabel = "ID", description = "model id written into every WorkItem (default: the --model-dir's name "
+            + "unless the plan pins its model, else the plan's)")
     String modelId;
 
     @Option(names = "--model-revision", paramLabel = "REV", description = "revision or content hash of the model")
@@ -97,7 +98,8 @@ public final class ProduceCommand implements Callable<Integer> {
                     Optional.ofNullable(surrogates));
             WorkPlan work = WorkPlan.prepare(loaded, data, resources, model(loaded), Optional.ofNullable(limit), System::currentTimeMillis);
             err.println("dkv produce: " + loaded.experimentId() + " (plan " + loaded.hash() + ", " + loaded.conditions().size()
-                    + " conditions, model " + work.model().getId() + "): " + work.planned() + " samples; first pass: "
+                    + " conditions, model " + work.model().getId() + replacedPlanModel(loaded, work.model()) + "): "
+                    + work.planned() + " samples; first pass: "
                     + work.firstPassCounts());
             err.flush();
             if (dryRun) {
@@ -129,7 +131,12 @@ public final class ProduceCommand implements Callable<Integer> {
         }
     }
 
-    /** --model-id wins; else the plan's model; else the model directory's name. */
+    /**
+     * The model every WorkItem names: --model-id; else the plan's model where the plan pins it
+     * ({@code "model": {"id": ..., "pinned": true}}); else the --model-dir's name, which is the id that
+     * {@code dkv scorer --model DIR} serves by default (plan presets name hub ids that no directory is called);
+     * else the plan's model.
+     */
     private Optional<ModelRef> model(Plan loaded) {
         if (modelId == null && modelRevision != null) {
             throw new IllegalArgumentException("--model-revision needs --model-id");
@@ -137,10 +144,15 @@ public final class ProduceCommand implements Callable<Integer> {
         if (modelId != null) {
             return Optional.of(ModelRef.newBuilder().setId(modelId).setRevision(modelRevision).build());
         }
-        if (loaded.model().isEmpty() && modelDir != null) {
+        if (modelDir != null && !loaded.modelPinned()) {
             return Optional.of(ModelRef.newBuilder().setId(modelDir.toAbsolutePath().normalize().getFileName().toString())
                     .setRevision(null).build());
         }
         return Optional.empty();
+    }
+
+    /** " (the plan's: ID)" where the stamped id is not the one the plan names, so that the replacement is seen. */
+    private static String replacedPlanModel(Plan loaded, ModelRef stamped) {
+        return loaded.model().filter(m -> !m.getId().equals(stamped.getId())).map(m -> " (the plan's: " + m.getId() + ")").orElse("");
     }
 }

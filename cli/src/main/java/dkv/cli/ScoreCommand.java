@@ -91,10 +91,12 @@ public final class ScoreCommand implements Callable<Integer> {
             // the first pass over the samples runs before libtorch loads: a bad line fails in a second
             WorkPlan work = WorkPlan.prepare(loaded, data, new GeneratorResources(Optional.of(model.modelDir), loaded.baseDir(),
                     Optional.empty()), Optional.of(ref), Optional.ofNullable(limit), System::currentTimeMillis);
+            // what the first pass skipped (no answer, no passage), as dkv produce reports it, before the model loads
+            err.println("dkv score: " + loaded.experimentId() + " (plan " + loaded.hash() + ", " + loaded.conditions().size()
+                    + " conditions): " + work.planned() + " samples -> " + out + "; first pass: " + work.firstPassCounts());
+            err.flush();
             try (LoadedModel lm = model.load(err, "score")) {
                 ServedModel served = ServedModel.of(lm, id);
-                err.println("dkv score: " + loaded.experimentId() + " (plan " + loaded.hash() + ", " + loaded.conditions().size()
-                        + " conditions): " + work.planned() + " samples -> " + out);
                 WorkItemScorer scorer = new WorkItemScorer(served, batching.applyTo(ScoreOptions.defaults().withAttention(attention))
                         .withWorker("dkv-score"));
                 long records = write(work, scorer, ScoreProgress.onStderr("dkv score:", "samples", work.planned(), err));

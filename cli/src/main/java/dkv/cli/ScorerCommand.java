@@ -12,6 +12,7 @@ import dkv.scorers.worker.ScorerWorker;
 import dkv.scorers.worker.ServedModel;
 import dkv.scorers.worker.WorkItemScorer;
 import dkv.scorers.worker.WorkerIds;
+import dkv.schemas.Topics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.PrintWriter;
 import java.time.Duration;
@@ -110,6 +111,7 @@ public final class ScorerCommand implements Callable<Integer> {
                     + "' on " + settings.bootstrapServers());
             err.flush();
             double reported = -1;
+            double reportedDead = 0;
             long lastReport = 0;
             Set<TopicPartition> held = Set.of();
             // "serving" comes before the consumer's first poll joins the group: the partitions it then holds
@@ -122,10 +124,14 @@ public final class ScorerCommand implements Callable<Integer> {
                             + TransactionalProcessor.compact(held)));
                     err.flush();
                 }
-                if (System.nanoTime() - lastReport >= STATUS_INTERVAL.toNanos() && metrics.recordsTotal() != reported) {
+                if (System.nanoTime() - lastReport >= STATUS_INTERVAL.toNanos()
+                        && (metrics.recordsTotal() != reported || metrics.rejectedTotal() != reportedDead)) {
                     lastReport = System.nanoTime();
                     reported = metrics.recordsTotal();
-                    err.printf("dkv scorer: %s scored %.0f records%n", id, reported);
+                    reportedDead = metrics.rejectedTotal();
+                    // dead letters are counted here, not logged one by one (a worker on the wrong model refuses all)
+                    err.printf("dkv scorer: %s scored %.0f records%s%n", id, reported,
+                            reportedDead == 0 ? "" : String.format(", %.0f work items to %s", reportedDead, Topics.DEAD));
                     err.flush();
                 }
             }

@@ -69,6 +69,31 @@ class ProduceCommandTest {
     }
 
     @Test
+    void theModelDirStampsItsOwnIdUnlessThePlanPinsItsModel(@TempDir Path dir) throws Exception {
+        Path modelDir = dir.resolve("tiny-llama-copy");
+        Files.createDirectories(modelDir);
+        CliRun fromDir = CliRun.dkv("produce", "--plan", PLAN.toString(), "--dataset", SAMPLES.toString(), "--limit", "2",
+                "--dry-run", "--model-dir", modelDir.toString());
+        assertEquals(0, fromDir.exit(), fromDir.err());
+        assertTrue(fromDir.err().contains("model tiny-llama-copy (the plan's: dkv-tiny-llama)"), fromDir.err());
+        fromDir.out().lines().forEach(l -> assertTrue(l.contains("\"model\": {\"id\": \"tiny-llama-copy\", \"revision\": null}"), l));
+
+        Path pinned = dir.resolve("pinned.json");
+        Files.writeString(pinned, Files.readString(PLAN).replace("\"model\": {\"id\": \"dkv-tiny-llama\"}",
+                "\"model\": {\"id\": \"dkv-tiny-llama\", \"pinned\": true}"));
+        CliRun fromPlan = CliRun.dkv("produce", "--plan", pinned.toString(), "--dataset", SAMPLES.toString(), "--limit", "2",
+                "--dry-run", "--model-dir", modelDir.toString());
+        assertEquals(0, fromPlan.exit(), fromPlan.err());
+        assertTrue(fromPlan.err().contains("model dkv-tiny-llama): 2 samples"), fromPlan.err());
+        fromPlan.out().lines().forEach(l -> assertTrue(l.contains("\"model\": {\"id\": \"dkv-tiny-llama\""), l));
+
+        CliRun explicit = CliRun.dkv("produce", "--plan", pinned.toString(), "--dataset", SAMPLES.toString(), "--limit", "2",
+                "--dry-run", "--model-dir", modelDir.toString(), "--model-id", "served-as");
+        assertEquals(0, explicit.exit(), explicit.err());
+        explicit.out().lines().forEach(l -> assertTrue(l.contains("\"model\": {\"id\": \"served-as\""), l));
+    }
+
+    @Test
     void aMalformedLineIsNamedAndSkipBadCountsIt(KafkaSettings settings, @TempDir Path dir) throws Exception {
         List<String> good = Files.readAllLines(SAMPLES).subList(0, 3);
         Path dataset = dir.resolve("samples.jsonl");

@@ -111,6 +111,21 @@ class ScoreCommandTest {
     }
 
     @Test
+    void samplesWithoutAnAnswerAreCountedAndReportedAsSkipped() throws Exception {
+        Path samples = dir.resolve("some-empty.jsonl");
+        Files.writeString(samples, Files.readString(SAMPLES)
+                + "{\"id\": \"e1\", \"query\": \"q\", \"passage\": \"a passage.\", \"answer\": \"\"}\n"
+                + "{\"id\": \"e2\", \"query\": \"q\", \"passage\": \"a passage.\", \"answer\": \"  \"}\n");
+        Path out = dir.resolve("scores.jsonl");
+        CliRun run = CliRun.dkv("score", "--model", FIXTURE_MODEL.toString(), "--samples", samples.toString(), "--plan", PLAN.toString(),
+                "--out", out.toString());
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(run.err().contains(": 3 samples -> " + out + "; first pass: 5 records, 3 samples; skipped 2 without answer,"),
+                run.err());
+        assertEquals(3 * 6, Files.readAllLines(out, StandardCharsets.UTF_8).size());
+    }
+
+    @Test
     void aMissingModelDirectoryIsOneLineNamingIt() {
         CliRun run = CliRun.dkv("score", "--model", dir.resolve("nope").toString(), "--samples", SAMPLES.toString(), "--plan", PLAN.toString(),
                 "--out", dir.resolve("x.jsonl").toString());

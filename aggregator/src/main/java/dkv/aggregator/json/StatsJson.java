@@ -3,6 +3,7 @@ package dkv.aggregator.json;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dkv.aggregator.stats.OracleGapShare;
 import dkv.avro.AttentionSummary;
 import dkv.avro.Correlation;
 import dkv.avro.PairedStats;
@@ -44,6 +45,8 @@ public final class StatsJson {
         number(node, "records_per_second", s.getRecordsPerSecond());
         number(node, "eta_seconds", s.getEtaSeconds() == null ? Double.NaN : s.getEtaSeconds());
         node.put("final", s.getFinal$());
+        // why oracle_gap_share is null in every condition (the views show it), or null where it is defined
+        node.put("oracle_gap_share_note", OracleGapShare.whyUndefined(s));
         ObjectNode conditions = node.putObject("conditions");
         s.getConditions().forEach(p -> conditions.set(p.getName(), paired(p)));
         ObjectNode contrasts = node.putObject("contrasts");

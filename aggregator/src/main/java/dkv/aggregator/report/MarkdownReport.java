@@ -1,5 +1,6 @@
 package dkv.aggregator.report;
 
+import dkv.aggregator.stats.OracleGapShare;
 import dkv.avro.AttentionSummary;
 import dkv.avro.Correlation;
 import dkv.avro.PairedStats;
@@ -20,6 +21,11 @@ import java.util.Set;
  * (forest plot of mean δ, hardness quintiles, attention heat maps) next to it.
  */
 public final class MarkdownReport {
+    /** The attention section where no score carried attention shares (opt-in, because recording them slows scoring). */
+    static final String NO_ATTENTION = "No attention was recorded in this experiment. Attention shares are opt-in: "
+            + "start the scorers with `--attention` (`dkv scorer`, `dkv score`, `dkv demo`), or set "
+            + "`capture_attention` on the plan's conditions.";
+
     private MarkdownReport() {}
 
     /** Writes into {@code dir} (created if needed) and returns the Markdown file. */
@@ -43,6 +49,10 @@ public final class MarkdownReport {
 
         md.append("## Conditions against the baseline\n\n");
         pairedTable(md, s.getConditions(), true);
+        String noShare = OracleGapShare.whyUndefined(s);
+        if (noShare != null) {
+            md.append("\nOracle share —: ").append(noShare).append(".\n");
+        }
         Files.writeString(dir.resolve("mean_delta.svg"), Charts.forest(s.getConditions()), StandardCharsets.UTF_8);
         md.append("\n![mean δ with 95% CI and confidence sequence](mean_delta.svg)\n\n");
 
@@ -108,10 +118,12 @@ public final class MarkdownReport {
                 conditions.add(a.getCondition());
             }
         }
+        md.append("## Attention\n\n");
         if (conditions.isEmpty()) {
+            md.append(NO_ATTENTION).append("\n\n");
             return;
         }
-        md.append("## Attention\n\nMean share of attention from answer positions to each segment, per layer.\n\n");
+        md.append("Mean share of attention from answer positions to each segment, per layer.\n\n");
         int i = 0;
         for (String condition : conditions) {
             String file = "attention_" + (i++) + ".svg";

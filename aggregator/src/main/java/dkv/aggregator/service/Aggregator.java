@@ -36,6 +36,7 @@ public final class Aggregator {
     private long sincePublish;
     private long lastPublishMillis;
     private long withoutPlan;
+    private final PlanChanges planChanges = new PlanChanges();
 
     private static final class Rate {
         long records;
@@ -64,6 +65,9 @@ public final class Aggregator {
             }
             state = new ExperimentState(record.getExperimentId(), ExperimentPlan.of(record.getMeta(), alpha));
             experiments.put(record.getExperimentId(), state);
+            planChanges.start(record);
+        } else if (!planChanges.admits(record)) {
+            return List.of();
         }
         if (state.accept(Score.of(record))) {
             changed.add(record.getExperimentId());
@@ -124,5 +128,10 @@ public final class Aggregator {
 
     public long recordsWithoutPlan() {
         return withoutPlan;
+    }
+
+    /** Records refused because their plan hash is not the one their experiment started with. */
+    public long recordsOfOtherPlans() {
+        return planChanges.refused();
     }
 }

@@ -62,6 +62,9 @@ public final class AggregatorService implements AutoCloseable {
                 counter("dkv.aggregator.records.consumed", "records read from the scores topic", consumed),
                 counter("dkv.aggregator.records.undecodable", "records that are not ScoreRecords", undecodable),
                 counter("dkv.aggregator.records.rejected", "scores the state refused (e.g. NaN NLL)", rejected),
+                FunctionCounter.builder("dkv.aggregator.records.other.plan", aggregator, Aggregator::recordsOfOtherPlans)
+                        .description("scores refused: another plan hash than their experiment started with")
+                        .register(Metrics.globalRegistry),
                 counter("dkv.aggregator.snapshots.published", "snapshots sent to the stats topic", published),
                 Gauge.builder("dkv.aggregator.caught.up", this, s -> s.caughtUp ? 1 : 0)
                         .description("1 once the replay reached the end the scores topic had at start")

@@ -7,6 +7,7 @@ import dkv.aggregator.stats.DeltaSummary;
 import dkv.aggregator.stats.Hardness;
 import dkv.aggregator.stats.Moments;
 import dkv.aggregator.stats.MultipleComparisons;
+import dkv.aggregator.stats.OracleGapShare;
 import dkv.avro.Correlation;
 import dkv.avro.PairedStats;
 import dkv.avro.StatsSnapshot;
@@ -163,11 +164,11 @@ public final class ExperimentState {
         double[] bonferroni = MultipleComparisons.bonferroni(tP);
         double[] holm = MultipleComparisons.holm(tP);
         Comparison oracle = plan.oracle() == null ? null : vsBaseline.get(plan.oracle());
-        double oracleMean = Double.NaN;
+        PairedStats.Builder oracleStats = null;
         for (int i = 0; i < active.size(); i++) {
             built.get(i).setBonferroniP(bonferroni[i]).setHolmP(holm[i]);
             if (active.get(i) == oracle) {
-                oracleMean = built.get(i).getMeanDelta();
+                oracleStats = built.get(i);
             }
         }
         List<PairedStats> conditionStats = new ArrayList<>();
@@ -175,7 +176,8 @@ public final class ExperimentState {
         for (int i = 0; i < active.size(); i++) {
             PairedStats.Builder stats = built.get(i);
             if (active.get(i).kind == Kind.CONDITION) {
-                stats.setOracleGapShare(oracle == null ? null : stats.getMeanDelta() / oracleMean);
+                stats.setOracleGapShare(oracleStats == null ? null : OracleGapShare.of(stats.getMeanDelta(),
+                        oracleStats.getMeanDelta(), oracleStats.getCi95Lo(), oracleStats.getCi95Hi()));
                 conditionStats.add(stats.build());
             } else {
                 contrastStats.add(stats.build());

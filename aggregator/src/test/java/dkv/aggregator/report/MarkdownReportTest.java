@@ -1,6 +1,7 @@
 package dkv.aggregator.report;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dkv.aggregator.SyntheticScores;
@@ -46,5 +47,26 @@ class MarkdownReportTest {
         // one point (circle) per condition in the forest plot
         String forest = Files.readString(dir.resolve("mean_delta.svg"));
         assertEquals(snapshot.getConditions().size(), forest.split("<circle", -1).length - 1);
+        assertFalse(text.contains("Oracle share —"), "the oracle's effect is clear here: shares are shown");
+        assertFalse(text.contains(MarkdownReport.NO_ATTENTION));
+    }
+
+    @Test
+    void saysWhyTheOracleShareAndTheAttentionAreMissing() throws Exception {
+        ExperimentState state = new ExperimentState("exp-n", new ExperimentPlan("bare", "oracle", List.of(), List.of(), 0, 3, 0.05, 1000));
+        for (int i = 0; i < 30; i++) {
+            double bare = 2.0 + 0.01 * i;
+            state.accept(new Score("exp-n", "s" + i, "bare", bare, 0, null));
+            state.accept(new Score("exp-n", "s" + i, "oracle", bare + (i % 2 == 0 ? 0.4 : -0.41), 0, null));
+            state.accept(new Score("exp-n", "s" + i, "generated", bare - 0.2 - 0.01 * (i % 4), 0, null));
+        }
+        Path dir = Path.of("target", "report-test-no-oracle-effect");
+        String text = Files.readString(MarkdownReport.write(state.snapshot(1_700_000_000_000L, 0), dir));
+        assertTrue(text.contains("Oracle share —: the oracle's mean δ (0.005000) is indistinguishable from 0: its 95% CI ["),
+                text);
+        assertTrue(text.lines().filter(l -> l.startsWith("| generated |") || l.startsWith("| oracle |"))
+                .allMatch(l -> l.endsWith(" — |")), "no share in the table: " + text);
+        assertTrue(text.contains("## Attention\n\n" + MarkdownReport.NO_ATTENTION), "attention note");
+        assertFalse(Files.exists(dir.resolve("attention_0.svg")));
     }
 }

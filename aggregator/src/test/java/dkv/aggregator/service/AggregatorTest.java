@@ -7,7 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dkv.aggregator.SyntheticScores;
 import dkv.avro.ScoreRecord;
 import dkv.avro.StatsSnapshot;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
@@ -65,5 +69,37 @@ class AggregatorTest {
         assertEquals(1, aggregator.recordsWithoutPlan());
         ScoreRecord nan = ScoreRecord.newBuilder(SyntheticScores.records("y", 0, 1, 1, 3).getFirst()).setNllMean(Double.NaN).build();
         assertThrows(IllegalArgumentException.class, () -> aggregator.accept(nan));
+    }
+
+    @Test
+    void recordsOfAnotherPlanUnderTheSameExperimentAreRefusedCountedAndReportedOnce() {
+        Aggregator aggregator = new Aggregator(PublishCadence.DEFAULT, 0.05, () -> 0);
+        List<ScoreRecord> planA = withPlan(SyntheticScores.records("e", 0, 10, 20, 3), "plan-a");
+        List<ScoreRecord> planB = withPlan(SyntheticScores.records("e", 10, 20, 20, 4), "plan-b");
+        List<ScoreRecord> otherExperiment = withPlan(SyntheticScores.records("f", 0, 5, 5, 5), "plan-b");
+        PrintStream original = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        try {
+            planA.forEach(aggregator::accept);
+            planB.forEach(aggregator::accept);
+            aggregator.accept(planA.getFirst()); // the started plan still gets through (a duplicate here)
+            otherExperiment.forEach(aggregator::accept);
+        } finally {
+            System.setErr(original);
+        }
+        Map<String, StatsSnapshot> latest = new java.util.HashMap<>();
+        aggregator.publish().forEach(s -> latest.put(s.getExperimentId(), s));
+        assertEquals(planA.size(), latest.get("e").getRecords(), "only plan-a's records in experiment e");
+        assertEquals(otherExperiment.size(), latest.get("f").getRecords(), "plan-b is another experiment's own plan");
+        assertEquals(planB.size(), aggregator.recordsOfOtherPlans());
+        List<String> warnings = captured.toString(StandardCharsets.UTF_8).lines().filter(l -> l.contains("refused")).toList();
+        assertEquals(1, warnings.size(), String.join("\n", warnings));
+        assertTrue(warnings.getFirst().contains("experiment e: score records of plan plan-b refused: the experiment started"
+                + " with plan plan-a; a changed plan needs its own experiment_id"), warnings.getFirst());
+    }
+
+    private static List<ScoreRecord> withPlan(List<ScoreRecord> records, String planHash) {
+        return records.stream().map(r -> ScoreRecord.newBuilder(r).setPlanHash(planHash).build()).toList();
     }
 }

@@ -92,6 +92,33 @@ class ExperimentStateTest {
     }
 
     @Test
+    void oracleShareIsUndefinedWhileTheOracleIsIndistinguishableFromZero() {
+        ExperimentState state = new ExperimentState("e", new ExperimentPlan("bare", "oracle", List.of(), List.of(), 0, 3, 0.05, 1000));
+        for (int i = 0; i < 30; i++) {
+            double bare = 2.0 + 0.01 * i;
+            // the oracle helps and hurts by turns: mean δ 0.0067, its CI about ±0.4 around it
+            state.accept(new Score("e", "s" + i, "bare", bare, 0, null));
+            state.accept(new Score("e", "s" + i, "oracle", bare - (i % 2 == 0 ? 0.5 : -0.5) - (i % 3 == 0 ? 0.1 : 0), 0, null));
+            state.accept(new Score("e", "s" + i, "generated", bare - 0.3, 0, null));
+        }
+        StatsSnapshot s = state.snapshot(0, 0);
+        PairedStats oracle = s.getConditions().stream().filter(p -> p.getName().equals("oracle")).findFirst().orElseThrow();
+        assertTrue(oracle.getCi95Lo() < 0 && oracle.getCi95Hi() > 0, oracle.getCi95Lo() + ".." + oracle.getCi95Hi());
+        assertTrue(s.getConditions().stream().allMatch(p -> p.getOracleGapShare() == null), s.getConditions().toString());
+        // once the oracle clearly helps, the share is back
+        for (int i = 30; i < 60; i++) {
+            state.accept(new Score("e", "s" + i, "bare", 2.0, 0, null));
+            state.accept(new Score("e", "s" + i, "oracle", 1.4 + 0.01 * (i % 5), 0, null));
+            state.accept(new Score("e", "s" + i, "generated", 1.7, 0, null));
+        }
+        s = state.snapshot(0, 0);
+        oracle = s.getConditions().stream().filter(p -> p.getName().equals("oracle")).findFirst().orElseThrow();
+        PairedStats generated = s.getConditions().stream().filter(p -> p.getName().equals("generated")).findFirst().orElseThrow();
+        assertTrue(oracle.getCi95Lo() > 0, "oracle CI " + oracle.getCi95Lo());
+        assertEquals(generated.getMeanDelta() / oracle.getMeanDelta(), generated.getOracleGapShare(), 1e-12);
+    }
+
+    @Test
     void attentionMeansAndSuffixQueryChangeMatchAPlainAverage() {
         StatsSnapshot s = replay(SyntheticScores.records("e", 0, 10, 10, 5)).snapshot(0, 0);
         AttentionSummary bosBare = find(s.getAttention(), "bare", "answer", "bos");

@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -34,11 +35,14 @@ final class ChromiumDevTools implements AutoCloseable {
     private final WebSocket socket;
     private final AtomicInteger ids = new AtomicInteger();
     private final Map<Integer, CompletableFuture<JsonNode>> pending;
+    private final List<String> problems;
 
-    private ChromiumDevTools(Process process, WebSocket socket, Map<Integer, CompletableFuture<JsonNode>> pending) {
+    private ChromiumDevTools(Process process, WebSocket socket, Map<Integer, CompletableFuture<JsonNode>> pending,
+            List<String> problems) {
         this.process = process;
         this.socket = socket;
         this.pending = pending;
+        this.problems = problems;
     }
 
     static ChromiumDevTools launch(Path chromium, Path profile, int width, int height) throws Exception {
@@ -62,9 +66,15 @@ final class ChromiumDevTools implements AutoCloseable {
                 throw new IllegalStateException("chromium exposes no page target: " + targets);
             }
             Map<Integer, CompletableFuture<JsonNode>> pending = new ConcurrentHashMap<>();
-            WebSocket socket = http.newWebSocketBuilder().buildAsync(URI.create(pageSocket), new Listener(pending))
-                    .get(30, TimeUnit.SECONDS);
-            return new ChromiumDevTools(process, socket, pending);
+            List<String> problems = new CopyOnWriteArrayList<>();
+            WebSocket socket = http.newWebSocketBuilder()
+                    .buildAsync(URI.create(pageSocket), new Listener(pending, problems)).get(30, TimeUnit.SECONDS);
+            ChromiumDevTools browser = new ChromiumDevTools(process, socket, pending, problems);
+            // what the browser console would show: script errors, console.error, failed requests (e.g. a 404)
+            for (String domain : List.of("Runtime", "Log", "Network")) {
+                browser.call(domain + ".enable", Map.of());
+            }
+            return browser;
         } catch (Exception e) {
             destroy(process);
             throw e;
@@ -118,6 +128,11 @@ final class ChromiumDevTools implements AutoCloseable {
         return result.path("result").path("value").asText();
     }
 
+    /** Console errors, uncaught exceptions and failed or 4xx/5xx requests of the page, in the order they came. */
+    List<String> consoleProblems() {
+        return List.copyOf(problems);
+    }
+
     void screenshot(Path png) throws Exception {
         String data = call("Page.captureScreenshot", Map.of("format", "png")).path("data").asText();
         Files.write(png, Base64.getDecoder().decode(data));
@@ -139,13 +154,18 @@ final class ChromiumDevTools implements AutoCloseable {
         }
     }
 
-    /** Collects text frames into messages and completes the call waiting for each response id. */
+    /**
+     * Collects text frames into messages, completes the call waiting for each response id, and records the events
+     * that a browser console would show as errors.
+     */
     private static final class Listener implements WebSocket.Listener {
         private final Map<Integer, CompletableFuture<JsonNode>> pending;
+        private final List<String> problems;
         private final StringBuilder buffer = new StringBuilder();
 
-        Listener(Map<Integer, CompletableFuture<JsonNode>> pending) {
+        Listener(Map<Integer, CompletableFuture<JsonNode>> pending, List<String> problems) {
             this.pending = pending;
+            this.problems = problems;
         }
 
         @Override
@@ -159,6 +179,11 @@ final class ChromiumDevTools implements AutoCloseable {
                         if (waiting != null) {
                             waiting.complete(message);
                         }
+                    } else {
+                        String problem = problem(message.path("method").asText(), message.path("params"));
+                        if (problem != null) {
+                            problems.add(problem);
+                        }
                     }
                 } catch (IOException e) {
                     // events we cannot parse are not responses to our calls
@@ -167,6 +192,24 @@ final class ChromiumDevTools implements AutoCloseable {
             }
             webSocket.request(1);
             return null;
+        }
+
+        private static String problem(String event, JsonNode params) {
+            return switch (event) {
+                case "Runtime.exceptionThrown" -> "exception: " + params.path("exceptionDetails").path("exception")
+                        .path("description").asText(params.path("exceptionDetails").path("text").asText());
+                case "Runtime.consoleAPICalled" -> params.path("type").asText().equals("error")
+                        ? "console.error: " + params.path("args") : null;
+                case "Log.entryAdded" -> params.path("entry").path("level").asText().equals("error")
+                        ? "log: " + params.path("entry").path("text").asText() + " " + params.path("entry").path("url").asText()
+                        : null;
+                case "Network.responseReceived" -> params.path("response").path("status").asInt() >= 400
+                        ? "HTTP " + params.path("response").path("status").asInt() + " " + params.path("response").path("url").asText()
+                        : null;
+                case "Network.loadingFailed" -> params.path("canceled").asBoolean() ? null
+                        : "request failed: " + params.path("errorText").asText();
+                default -> null;
+            };
         }
     }
 }

@@ -96,20 +96,30 @@ class DashboardBrowserTest {
             String dom = browser.evaluate("document.documentElement.outerHTML");
             assertTrue(dom.contains("data-condition=\"oracle\""), "condition rows rendered from SSE data");
             assertTrue(dom.contains("<canvas"), "charts rendered");
-            // an experiment without attention, correlations or contrasts renders too
+            assertEquals("true", browser.evaluate("String(document.getElementById('attention-empty').hidden)"),
+                    "attention recorded: no message over the chart");
+            // an experiment without attention, correlations or contrasts, whose oracle does nothing, renders too
             live.publish(plainExperiment());
             waitFor(browser, "[...document.getElementById('experiment').options].some(o => o.value === 'exp-plain')",
                     "the second experiment never reached the page's selector");
             browser.evaluate("state.selected = 'exp-plain'; document.getElementById('experiment').value = 'exp-plain'; render(); ''");
             assertEquals("exp-plain", browser.evaluate("document.getElementById('experiment').value"));
             assertEquals("live", browser.evaluate("document.getElementById('state').textContent"));
+            assertEquals("false", browser.evaluate("String(document.getElementById('attention-empty').hidden)"));
+            String attentionNote = browser.evaluate("document.getElementById('attention-empty').textContent");
+            assertTrue(attentionNote.contains("No attention was recorded") && attentionNote.contains("--attention"), attentionNote);
+            String shareTitle = browser.evaluate("document.querySelector('tr[data-condition=\"x\"] td.no-share').title");
+            assertTrue(shareTitle.contains("indistinguishable from 0"), "hover on the oracle share: " + shareTitle);
+            assertEquals("oracle share —: " + shareTitle, browser.evaluate("document.getElementById('oracle-note').textContent"));
             browser.evaluate("state.selected = 'exp-live'; document.getElementById('experiment').value = 'exp-live'; render(); ''");
+            assertEquals("true", browser.evaluate("String(document.getElementById('attention-empty').hidden)"));
             Matcher events = Pattern.compile("id=\"events\">(\\d+)<").matcher(dom);
             assertTrue(events.find() && Integer.parseInt(events.group(1)) >= 3, "history + snapshot events");
             sleep(500); // let the chart animations settle
             Path screenshot = Path.of("target", "dashboard.png").toAbsolutePath();
             browser.screenshot(screenshot);
             assertTrue(Files.size(screenshot) > 10_000, "screenshot written: " + screenshot);
+            assertEquals(List.of(), browser.consoleProblems(), "the browser console shows no errors");
         }
     }
 
@@ -118,8 +128,9 @@ class DashboardBrowserTest {
         for (int i = 0; i < 20; i++) {
             scores.add(new Score("exp-plain", "s" + i, "bare", 2.0 + 0.1 * i, 0, null));
             scores.add(new Score("exp-plain", "s" + i, "x", 1.9 + 0.1 * i + 0.05 * (i % 3), 0, null));
+            scores.add(new Score("exp-plain", "s" + i, "oracle", 2.0 + 0.1 * i + (i % 2 == 0 ? 0.3 : -0.3), 0, null));
         }
-        return OfflineAggregation.run(scores, new OfflineAggregation.Options("bare", null, List.of(), List.of(), 0.05, 0), 1)
+        return OfflineAggregation.run(scores, new OfflineAggregation.Options("bare", "oracle", List.of(), List.of(), 0.05, 0), 1)
                 .get("exp-plain");
     }
 

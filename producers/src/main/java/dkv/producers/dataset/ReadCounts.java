@@ -55,6 +55,11 @@ public final class ReadCounts {
         return bad;
     }
 
+    /** records that became no sample, for any of the reasons above */
+    public long skipped() {
+        return noAnswer + noPassage + bad;
+    }
+
     public BadRecordException firstBad() {
         return firstBad;
     }

@@ -35,6 +35,9 @@ import java.util.TreeMap;
  *
  * @param source    where the plan came from (file path or preset name), for messages
  * @param baseDir   relative file parameters resolve against it
+ * @param model     the model the plan was written for: the default model id of its WorkItems
+ * @param modelPinned the plan insists on {@code model} ({@code "pinned": true}): {@code dkv produce --model-dir}
+ *                  then does not stamp the directory's own id instead
  * @param samples   how many samples to draw (seeded); empty = every sample of the dataset, in file order
  * @param baseline  the reference condition of every paired statistic
  */
@@ -44,6 +47,7 @@ public record Plan(
         String experimentId,
         Optional<String> description,
         Optional<ModelRef> model,
+        boolean modelPinned,
         long seed,
         Optional<Integer> samples,
         String baseline,
@@ -144,7 +148,7 @@ public record Plan(
     }
 
     public Plan withModel(ModelRef ref) {
-        return new Plan(source, baseDir, experimentId, description, Optional.of(ref), seed, samples, baseline, oracle,
+        return new Plan(source, baseDir, experimentId, description, Optional.of(ref), modelPinned, seed, samples, baseline, oracle,
                 contrasts, correlations, conditions);
     }
 
@@ -156,7 +160,12 @@ public record Plan(
         JsonNodeFactory f = JsonNodeFactory.instance;
         ObjectNode root = f.objectNode();
         root.put("experiment_id", experimentId);
-        model.ifPresent(m -> root.set("model", f.objectNode().put("id", m.getId()).put("revision", m.getRevision())));
+        model.ifPresent(m -> {
+            ObjectNode node = root.putObject("model").put("id", m.getId()).put("revision", m.getRevision());
+            if (modelPinned) { // only where set: plans that do not pin keep the hashes they had
+                node.put("pinned", true);
+            }
+        });
         root.put("seed", seed);
         samples.ifPresent(n -> root.put("samples", n));
         root.put("baseline", baseline);

@@ -68,7 +68,7 @@ final class PlanParser {
         requireCondition(names, "$.baseline", baseline);
         Optional<String> oracle = text(root, "$", "oracle");
         oracle.ifPresent(o -> requireCondition(names, "$.oracle", o));
-        return new Plan(source, baseDir, experimentId, text(root, "$", "description"), model(), seed, samples,
+        return new Plan(source, baseDir, experimentId, text(root, "$", "description"), model(), modelPinned(), seed, samples,
                 baseline, oracle, pairs("contrasts", names, true), pairs("correlations", names, false), conditions);
     }
 
@@ -241,9 +241,15 @@ final class PlanParser {
         if (!node.isObject()) {
             throw new PlanException(source, "$.model", "expected {\"id\": ..., \"revision\": ...} or a model id string");
         }
-        rejectUnknown(node, "$.model", Set.of("id", "revision"));
+        rejectUnknown(node, "$.model", Set.of("id", "revision", "pinned"));
         String id = text(node, "$.model", "id").orElseThrow(() -> new PlanException(source, "$.model.id", "required"));
         return Optional.of(ModelRef.newBuilder().setId(id).setRevision(text(node, "$.model", "revision").orElse(null)).build());
+    }
+
+    /** {@code "model": {..., "pinned": true}}: the WorkItems name this model whatever {@code --model-dir} says. */
+    private boolean modelPinned() {
+        JsonNode node = root.get("model");
+        return node != null && node.isObject() && bool(node, "$.model", "pinned").orElse(false);
     }
 
     // ---- typed field access; every error names file and JSON path

@@ -1,6 +1,7 @@
 package dkv.producers.plan;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -127,6 +128,20 @@ class PlanTest {
         assertEquals("o_vs_s", meta.getContrasts().getFirst().getName());
         assertEquals("o_vs_s", meta.getCorrelations().getFirst().getName());
         assertEquals(1234L, item.getProducedAt());
+    }
+
+    @Test
+    void aPinnedModelIsParsedAndChangesTheHashOnlyWhenSet() {
+        String body = "\"conditions\": [{\"name\": \"bare\", \"placement\": \"NONE\"}]}";
+        Plan plain = Plan.parse("{\"model\": {\"id\": \"m\"}, " + body, "plain", "e", Path.of("."));
+        Plan unpinned = Plan.parse("{\"model\": {\"id\": \"m\", \"pinned\": false}, " + body, "unpinned", "e", Path.of("."));
+        Plan pinned = Plan.parse("{\"model\": {\"id\": \"m\", \"pinned\": true}, " + body, "pinned", "e", Path.of("."));
+        assertFalse(plain.modelPinned());
+        assertTrue(pinned.modelPinned());
+        assertFalse(plain.canonicalJson().contains("pinned"), "plans that do not pin keep their hashes");
+        assertEquals(plain.hash(), unpinned.hash());
+        assertNotEquals(plain.hash(), pinned.hash());
+        assertTrue(pinned.withModel(plain.model().orElseThrow()).modelPinned());
     }
 
     @Test

@@ -7,6 +7,8 @@ import dkv.platform.kafka.TransactionalProcessor;
 import dkv.schemas.Topics;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.slf4j.Logger;
@@ -27,6 +29,7 @@ public final class ScoreBatchFunction implements TransactionalProcessor.BatchFun
     private final ScorerMetrics metrics;
     private final String scoresTopic;
     private final Object gate;
+    private final Set<String> reportedModels = ConcurrentHashMap.newKeySet();
 
     /**
      * @param gate scoring runs while holding it: workers of one JVM that share a model pass the same object
@@ -71,10 +74,24 @@ public final class ScoreBatchFunction implements TransactionalProcessor.BatchFun
                 + "@" + record.offset() + " has no value"));
     }
 
+    /**
+     * A line per dead letter, except for a wrong model: a worker started on another model than the work names
+     * refuses every item, so it says so once per wanted model, with the fix, and counts the rest silently
+     * (dkv.scorer.work.items{outcome=dead_letter}).
+     */
+    private void report(ConsumerRecord<String, WorkItem> record, IllegalArgumentException reason) {
+        if (!(reason instanceof ModelMismatchException mismatch)) {
+            log.warn("dead letter {}: {}", record.key(), reason.getMessage());
+        } else if (reportedModels.add(mismatch.wanted().toString())) {
+            log.warn("dead letters: {}; {}. Every such item goes to {}, without a line each", mismatch.getMessage(),
+                    mismatch.fix(), Topics.DEAD);
+        }
+    }
+
     private Outcome<String, ScoreRecord> outcome(ConsumerRecord<String, WorkItem> record, WorkItemScorer.ItemResult result) {
         return switch (result) {
             case WorkItemScorer.ItemResult.Failed f -> {
-                log.warn("dead letter {}: {}", record.key(), f.reason().getMessage());
+                report(record, f.reason());
                 metrics.rejected();
                 yield Outcome.failed(f.reason());
             }

@@ -33,12 +33,7 @@ public record ServedModel(LoadedModel lm, String id, String revision) {
         boolean sameId = id.equals(wanted.getId());
         boolean sameRevision = wanted.getRevision() == null || wanted.getRevision().equals(revision);
         if (!sameId || !sameRevision) {
-            throw new ModelMismatchException("work item wants model " + describe(wanted.getId(), wanted.getRevision())
-                    + " but this worker serves " + describe(id, revision) + " from " + lm.snapshot().dir());
+            throw new ModelMismatchException(wanted, ref(), lm.snapshot().dir());
         }
-    }
-
-    private static String describe(String id, String revision) {
-        return "'" + id + "'" + (revision == null ? "" : " (revision " + revision + ")");
     }
 }

@@ -22,6 +22,9 @@ import dkv.scorers.torch.DType;
 import dkv.scorers.torch.Device;
 import dkv.schemas.Topics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -107,6 +110,32 @@ class ScoreBatchFunctionTest {
     }
 
     @Test
+    void aWorkerOnAnotherModelSaysSoOnceWithTheFixInsteadOfALinePerItem() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        ScoreBatchFunction function = ScoreBatchFunction.of(new WorkItemScorer(served, ScoreOptions.defaults().withWorker("w-1")),
+                new ScorerMetrics(registry, "w-1"));
+        List<ConsumerRecord<String, WorkItem>> batch = List.of(
+                record(0, item("s1", "dkv-tiny-llama", fixture.conditions("s1"))),
+                record(1, item("s2", "dkv-tiny-llama", fixture.conditions("s2"))),
+                record(2, item("s3", "dkv-tiny-llama", fixture.conditions("s3"))));
+        PrintStream original = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        try {
+            function.apply(batch);
+            function.apply(batch.subList(0, 1));
+        } finally {
+            System.setErr(original);
+        }
+        List<String> lines = captured.toString(StandardCharsets.UTF_8).lines().filter(l -> l.contains("dead letter")).toList();
+        assertEquals(1, lines.size(), String.join("\n", lines));
+        assertTrue(lines.getFirst().contains("work item wants model 'dkv-tiny-llama' but this worker serves 'fixture-llama'")
+                && lines.getFirst().contains("restart the scorer with --model-id dkv-tiny-llama"), lines.getFirst());
+        assertEquals(4, registry.get("dkv.scorer.work.items").tag("outcome", "dead_letter").counter().count(),
+                "every refused item is still counted");
+    }
+
+    @Test
     void aWorkItemMatchesByIdAndByRevisionWhereItNamesOne() {
         served.requireMatch(ModelRef.newBuilder().setId("fixture-llama").setRevision(null).build());
         served.requireMatch(ModelRef.newBuilder().setId("fixture-llama").setRevision(model.snapshot().revision()).build());
@@ -114,6 +143,7 @@ class ScoreBatchFunctionTest {
                 () -> served.requireMatch(ModelRef.newBuilder().setId("fixture-llama").setRevision("0123abcd").build()));
         assertTrue(other.getMessage().startsWith("work item wants model 'fixture-llama' (revision 0123abcd) but this worker serves"),
                 other.getMessage());
+        assertEquals("the work pins revision 0123abcd: serve that snapshot", other.fix());
     }
 
     private static void assertScoredLikeHf(Outcome<String, ScoreRecord> outcome, String sampleId) {
