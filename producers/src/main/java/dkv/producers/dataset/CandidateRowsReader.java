@@ -36,7 +36,7 @@ abstract class CandidateRowsReader extends LookaheadReader {
         this.duck = new DuckDb(file);
     }
 
-    /** Runs the query (with {@link #duck()}); subclasses call this once from their constructor. */
+    /** The ordered rows to group, from a query on {@link #duck()}; subclasses set them once, in their constructor. */
     protected final void open(ResultSet orderedRows) {
         this.rows = orderedRows;
     }

@@ -58,7 +58,10 @@ final class DuckDb implements AutoCloseable {
         }
     }
 
-    /** Requires each column to exist with a type starting as given (e.g. "VARCHAR", "STRUCT("); names file and column. */
+    /**
+     * Requires each column to exist with a type that starts as given ("VARCHAR", "STRUCT("; "" accepts any type);
+     * the message names the file and the column.
+     */
     static void require(Map<String, String> columns, String file, Map<String, String> expected) {
         expected.forEach((column, type) -> {
             String found = columns.get(column);
