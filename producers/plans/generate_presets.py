@@ -43,11 +43,18 @@ def pair(name, a, b):
     return {"name": name, "a": a, "b": b}
 
 
-def plan(experiment_id, description, model, samples, conditions, baseline, oracle=None, contrasts=(), correlations=()):
+def plan(experiment_id, description, model, samples, conditions, baseline, oracle=None, contrasts=(), correlations=(),
+         ranking=None, dataset_filters=None, target=None):
     p = {"experiment_id": experiment_id, "description": description, "model": model, "seed": 42, "samples": samples,
          "baseline": baseline}
     if oracle:
         p["oracle"] = oracle
+    if ranking:
+        p["ranking"] = ranking
+    if dataset_filters:
+        p["dataset_filters"] = dataset_filters
+    if target:
+        p["target"] = target
     p["contrasts"] = list(contrasts)
     p["correlations"] = list(correlations)
     p["conditions"] = conditions
@@ -327,8 +334,68 @@ def v3_2b():
                 [{"a": "oracle", "b": "scrambled_oracle"}])
 
 
+DOCUMENT_LENGTHS = (256, 384, 512, 1024, 2048)
+
+
+def v3_03():
+    conditions = []
+    for n in DOCUMENT_LENGTHS:
+        conditions += [coencode(f"bare_{n}", "bare", masked=False, document_tokens=n),
+                       coencode(f"oracle_{n}", "oracle", "oracle", document_tokens=n),
+                       coencode(f"static_fact_{n}", "static", "static", surrogate=FACTS, document_tokens=n)]
+    return plan("v3-exp03", "T5Gemma long documents: does the co-encoding benefit decay with document length? Each "
+                "sample's selected passage padded with its non-selected passages (then other samples' passages) to "
+                "256, 384, 512, 1024 and 2048 tokens; oracle and a static fact phrase against the bare encoder at "
+                "every length.",
+                T5GEMMA, 200, conditions, "bare_256", "oracle_256",
+                [pair(f"oracle_at_{n}", f"oracle_{n}", f"bare_{n}") for n in DOCUMENT_LENGTHS]
+                + [pair(f"static_fact_at_{n}", f"static_fact_{n}", f"bare_{n}") for n in DOCUMENT_LENGTHS],
+                [{"a": "oracle_256", "b": "oracle_2048"}])
+
+
+def ranking_conditions(product=False):
+    static = "What product is this?" if product else FACTS
+    return [
+        coencode("bare", "baselines", masked=False),
+        coencode("oracle", "oracle", "oracle"),
+        coencode("oracle_full", "oracle", "oracle", masked=False),
+        coencode("static", "static", "static", surrogate=static),
+        coencode("random_tokens", "structural", "random_tokens", n=8),
+    ]
+
+
+RANKING_CONTRASTS = [pair("oracle_vs_static", "oracle", "static"), pair("oracle_vs_random", "oracle", "random_tokens"),
+                     pair("oracle_masked_vs_full", "oracle", "oracle_full")]
+
+
+def v3_04a():
+    return plan("v3-exp04a", "T5Gemma ranking by answer likelihood on MS MARCO: each query's passages (relevance = "
+                "is_selected) ranked by the NLL of the gold answer given the co-encoded passage; does a surrogate "
+                "sharpen the ranking (AUC, MRR@10, nDCG@10)?",
+                T5GEMMA, 200, ranking_conditions(), "bare", "oracle", RANKING_CONTRASTS,
+                ranking={"max_candidates": 10, "over_cap": "refuse"})
+
+
+def v3_04b():
+    return plan("v3-exp04b", "T5Gemma ranking by query likelihood on Amazon ESCI (small version, test split, US): each "
+                "query's products (gains E/S/C/I = 1/0.1/0.01/0) ranked by the NLL of the query given the co-encoded "
+                "product text.",
+                T5GEMMA, 200, ranking_conditions(product=True), "bare", "oracle", RANKING_CONTRASTS,
+                ranking={"max_candidates": 100, "over_cap": "split"},
+                dataset_filters={"small_version": 1, "split": "test", "product_locale": "us"}, target="QUERY")
+
+
+def v3_04_wands():
+    return plan("v3-exp04-wands", "The query-likelihood ranking of v3-exp04b on WANDS (Wayfair; Exact/Partial/Irrelevant "
+                "= 2/1/0): a second product-search collection with graded judgements and long candidate lists (split "
+                "into WorkItems of at most 100 candidates).",
+                T5GEMMA, 200, ranking_conditions(product=True), "bare", "oracle", RANKING_CONTRASTS,
+                ranking={"max_candidates": 100, "over_cap": "split"}, target="QUERY")
+
+
 PRESETS = {"v2-exp01": v2_01, "v2-exp04": v2_04, "v2-exp05": v2_05, "v2-exp06": v2_06, "v2-exp07": v2_07,
-           "v2-exp08": v2_08, "v2-exp09": v2_09, "v3-exp01": v3_01, "v3-exp02": v3_02, "v3-exp2b": v3_2b}
+           "v2-exp08": v2_08, "v2-exp09": v2_09, "v3-exp01": v3_01, "v3-exp02": v3_02, "v3-exp2b": v3_2b,
+           "v3-exp03": v3_03, "v3-exp04a": v3_04a, "v3-exp04b": v3_04b, "v3-exp04-wands": v3_04_wands}
 
 if __name__ == "__main__":
     for name, build in PRESETS.items():

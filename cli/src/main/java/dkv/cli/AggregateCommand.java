@@ -44,6 +44,10 @@ public final class AggregateCommand implements Callable<Integer> {
         @Option(names = "--alpha", defaultValue = "0.05", description = "confidence-sequence α (default ${DEFAULT-VALUE})")
         double alpha;
 
+        @Option(names = "--ranking", description = "every line is a ranking score (candidate_id, relevance, optional "
+                + "query_id): adds AUC, MRR@10, nDCG@10 per condition and their comparisons with the baseline")
+        boolean ranking;
+
         @Option(names = "--n-star", defaultValue = "0",
                 description = "confidence-sequence tuning sample size N* (default: each experiment's sample count)")
         double nStar;
@@ -57,7 +61,7 @@ public final class AggregateCommand implements Callable<Integer> {
                     contrast.stream().map(ExperimentPlan.Pair::parse).toList(),
                     correlate.stream().map(ExperimentPlan.Pair::parse).toList(), alpha, nStar);
             try {
-                return OfflineAggregation.run(ScoreLines.read(scores), options, System.currentTimeMillis());
+                return OfflineAggregation.run(ScoreLines.read(scores, ranking), options, System.currentTimeMillis());
             } catch (NoSuchFileException e) {
                 throw new IllegalArgumentException("scores file " + scores + " does not exist");
             }
@@ -83,8 +87,10 @@ public final class AggregateCommand implements Callable<Integer> {
             Files.createDirectories(out.getParent());
         }
         StatsJson.MAPPER.writerWithDefaultPrettyPrinter().writeValue(out.toFile(), StatsJson.experiments(snapshots));
-        snapshots.forEach((id, s) -> System.err.printf("%s: %d records, %d samples, %d conditions%n",
-                id, s.getRecords(), s.getSamples(), s.getConditions().size()));
+        snapshots.forEach((id, s) -> System.err.printf("%s: %d records, %d samples, %d conditions%s%n",
+                id, s.getRecords(), s.getSamples(), s.getConditions().size(), s.getRanking() == null ? ""
+                        : String.format(", %d queries (%d without both classes, excluded from AUC)",
+                                s.getRanking().getQueries(), s.getRanking().getOneClassQueries())));
         return 0;
     }
 }

@@ -16,7 +16,10 @@ import dkv.producers.surrogate.GeneratorResources;
 import dkv.schemas.Topics;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -37,12 +40,19 @@ public final class ProduceCommand implements Callable<Integer> {
             description = "plan JSON file, or the name of a preset shipped with dkv (v2-exp01 ... v3-exp2b)")
     String plan;
 
-    @Option(names = "--dataset", required = true, paramLabel = "FILE",
-            description = "MS MARCO JSON (column dicts), MS MARCO JSON lines (original or HF export) or generic JSONL {id, query, passage, answer}")
+    @Option(names = "--dataset", required = true, paramLabel = "FILE|DIR",
+            description = "MS MARCO JSON (column dicts), MS MARCO JSON lines (original or HF export), MS MARCO HF Parquet,"
+                    + " generic JSONL {id, query, passage, answer}, Amazon ESCI (examples Parquet or its directory) or WANDS"
+                    + " (label.csv or its directory)")
     Path dataset;
 
-    @Option(names = "--format", paramLabel = "FORMAT", description = "msmarco-columns, msmarco-jsonl or jsonl (default: detected)")
+    @Option(names = "--format", paramLabel = "FORMAT",
+            description = "msmarco-columns, msmarco-jsonl, jsonl, msmarco-parquet, esci or wands (default: detected)")
     String format;
+
+    @Option(names = "--filter", paramLabel = "COLUMN=VALUE",
+            description = "dataset filter, repeatable; ESCI: small_version, split, product_locale (overrides the plan's dataset_filters)")
+    List<String> filters = new ArrayList<>();
 
     @Option(names = "--passage", paramLabel = "CHOICE", defaultValue = "selected",
             description = "scored passage: selected (default), first or random")
@@ -93,14 +103,14 @@ public final class ProduceCommand implements Callable<Integer> {
             Optional<KafkaSettings> settings = dryRun ? Optional.empty() : Optional.of(kafka.settings("dkv-produce"));
             Plan loaded = Plan.loadFileOrPreset(plan);
             Dataset data = Dataset.of(dataset, Optional.ofNullable(format).map(DatasetFormat::parse),
-                    new ReaderOptions(PassageChoice.parse(passage), loaded.seed(), skipBad));
+                    new ReaderOptions(PassageChoice.parse(passage), loaded.seed(), skipBad).withFilters(filters()));
             GeneratorResources resources = new GeneratorResources(Optional.ofNullable(modelDir), loaded.baseDir(),
                     Optional.ofNullable(surrogates));
             WorkPlan work = WorkPlan.prepare(loaded, data, resources, model(loaded), Optional.ofNullable(limit), System::currentTimeMillis);
             err.println("dkv produce: " + loaded.experimentId() + " (plan " + loaded.hash() + ", " + loaded.conditions().size()
                     + " conditions, model " + work.model().getId() + replacedPlanModel(loaded, work.model()) + "): "
-                    + work.planned() + " samples; first pass: "
-                    + work.firstPassCounts());
+                    + work.planned() + (loaded.ranking().isPresent() ? " queries in " + work.plannedItems() + " work items" : " samples")
+                    + "; first pass: " + work.firstPassCounts());
             err.flush();
             if (dryRun) {
                 PrintWriter out = spec.commandLine().getOut();
@@ -115,7 +125,7 @@ public final class ProduceCommand implements Callable<Integer> {
             if (!created.isEmpty()) {
                 err.println("dkv produce: created topics " + created);
             }
-            Progress progress = new Progress(work.planned(), java.time.Duration.ofSeconds(5), System::nanoTime,
+            Progress progress = new Progress(work.plannedItems(), java.time.Duration.ofSeconds(5), System::nanoTime,
                     line -> {
                         err.println("dkv produce: " + line);
                         err.flush();
@@ -129,6 +139,19 @@ public final class ProduceCommand implements Callable<Integer> {
             err.println("dkv produce: " + e.getMessage());
             return 2;
         }
+    }
+
+    /** The --filter options as a map; a malformed one names itself. */
+    private Map<String, String> filters() {
+        Map<String, String> parsed = new LinkedHashMap<>();
+        for (String filter : filters) {
+            int eq = filter.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("--filter expects COLUMN=VALUE, got '" + filter + "'");
+            }
+            parsed.put(filter.substring(0, eq).strip(), filter.substring(eq + 1).strip());
+        }
+        return parsed;
     }
 
     /**

@@ -90,6 +90,47 @@ class AggregatorCommandsTest {
         assertTrue(run.err().contains("bad.jsonl:2: field 'nll'"), run.err());
     }
 
+    static String rankingLine(String query, String candidate, String condition, double nll, Double relevance) {
+        return "{\"experiment_id\":\"r1\",\"sample_id\":\"" + query + "\",\"query_id\":\"" + query
+                + "\",\"candidate_id\":\"" + candidate + "\",\"condition\":\"" + condition + "\",\"nll\":" + nll
+                + (relevance == null ? "" : ",\"relevance\":" + relevance) + "}";
+    }
+
+    @Test
+    void aggregateRankingWritesTheRankingObject(@TempDir Path dir) throws Exception {
+        List<String> lines = new ArrayList<>();
+        for (int q = 0; q < 4; q++) {
+            for (int c = 0; c < 5; c++) {
+                double relevance = c == q ? 1.0 : 0.0;
+                lines.add(rankingLine("q" + q, "c" + c, "bare", 2.0 + 0.1 * c, relevance));
+                lines.add(rankingLine("q" + q, "c" + c, "oracle", 2.0 + 0.1 * c - relevance, relevance));
+            }
+        }
+        Path scores = Files.write(dir.resolve("ranking.jsonl"), lines);
+        Path out = dir.resolve("stats.json");
+        Run run = dkv("aggregate", "--scores", scores.toString(), "--baseline", "bare", "--ranking", "--out", out.toString());
+        assertEquals(0, run.exit(), run.err());
+        JsonNode ranking = new ObjectMapper().readTree(out.toFile()).get("r1").get("ranking");
+        assertEquals(4, ranking.get("queries").asInt());
+        for (String field : List.of("auc", "auc_queries", "mrr_at_10", "ndcg_at_10")) {
+            assertTrue(ranking.get("conditions").get("bare").has(field), field);
+        }
+        assertEquals(1.0, ranking.get("conditions").get("oracle").get("mrr_at_10").asDouble());
+        for (String metric : List.of("auc", "mrr_at_10", "ndcg_at_10")) {
+            JsonNode delta = ranking.get("comparisons").get("oracle").get(metric);
+            for (String field : List.of("n", "mean_delta", "t_p", "wilcoxon_p", "randomization_p")) {
+                assertTrue(delta.has(field), metric + "." + field);
+            }
+            assertEquals(4, delta.get("n").asInt());
+        }
+
+        lines.add(rankingLine("q9", "c0", "bare", 1.0, null));
+        Files.write(scores, lines);
+        Run bad = dkv("aggregate", "--scores", scores.toString(), "--baseline", "bare", "--ranking", "--out", out.toString());
+        assertEquals(1, bad.exit());
+        assertTrue(bad.err().contains("ranking.jsonl:41: field 'relevance'"), bad.err());
+    }
+
     @Test
     void tailOnceAndReportReadTheStatsTopic(KafkaSettings settings, @TempDir Path dir) throws Exception {
         Path scores = Files.write(dir.resolve("scores.jsonl"), scoreLines());

@@ -94,6 +94,37 @@ class ProduceCommandTest {
     }
 
     @Test
+    void aRankingPresetOverWandsDryRunsWithSplitQueries(@TempDir Path dir) throws Exception {
+        StringBuilder products = new StringBuilder("product_id\tproduct_name\tproduct_class\tcategory hierarchy\tproduct_description\n");
+        StringBuilder labels = new StringBuilder("id\tquery_id\tproduct_id\tlabel\n");
+        for (int p = 0; p < 150; p++) {
+            products.append(p).append("\tsofa ").append(p).append("\tSofas\tFurniture / Sofas\t\"a sofa, model ").append(p).append("\"\n");
+            labels.append(p).append("\t0\t").append(p).append(p % 10 == 0 ? "\tExact\n" : "\tIrrelevant\n");
+        }
+        Files.writeString(dir.resolve("product.csv"), products);
+        Files.writeString(dir.resolve("label.csv"), labels);
+        Files.writeString(dir.resolve("query.csv"), "query_id\tquery\tquery_class\n0\tgrey sofa\tSofas\n");
+
+        // the preset's random_tokens surrogate needs a vocabulary: the demo model's tokenizer
+        String model = Path.of("..", "demo", "model").toString();
+        CliRun run = CliRun.dkv("produce", "--plan", "v3-exp04-wands", "--dataset", dir.toString(), "--dry-run",
+                "--model-dir", model);
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(run.err().contains(": 1 queries in 2 work items; first pass: "), run.err());
+        List<String> items = run.out().lines().toList();
+        assertEquals(2, items.size(), "150 candidates over the preset's cap of 100: two parts");
+        assertTrue(items.getFirst().contains("\"target\": \"QUERY\""), items.getFirst());
+
+        CliRun filtered = CliRun.dkv("produce", "--plan", "v3-exp04-wands", "--dataset", dir.toString(), "--dry-run",
+                "--model-dir", model, "--filter", "split=test");
+        assertEquals(2, filtered.exit());
+        assertTrue(filtered.err().contains("dataset filters apply to ESCI only (got split)"), filtered.err());
+        CliRun malformed = CliRun.dkv("produce", "--plan", "v3-exp04-wands", "--dataset", dir.toString(), "--dry-run",
+                "--filter", "split");
+        assertEquals("dkv produce: --filter expects COLUMN=VALUE, got 'split'", malformed.err().strip());
+    }
+
+    @Test
     void aMalformedLineIsNamedAndSkipBadCountsIt(KafkaSettings settings, @TempDir Path dir) throws Exception {
         List<String> good = Files.readAllLines(SAMPLES).subList(0, 3);
         Path dataset = dir.resolve("samples.jsonl");

@@ -5,19 +5,25 @@ import dkv.avro.Sample;
 import dkv.producers.corpus.CorpusScan;
 import dkv.producers.dataset.Dataset;
 import dkv.producers.dataset.ReadCounts;
+import dkv.producers.dataset.ReaderOptions;
 import dkv.producers.dataset.SampleReader;
 import dkv.producers.plan.Plan;
 import dkv.producers.plan.PlanExpander;
 import dkv.producers.surrogate.GeneratorResources;
 import dkv.schemas.Topics;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.function.LongSupplier;
 import reactor.core.publisher.Flux;
 
 /**
- * A plan applied to a dataset: the first pass (counts, TF-IDF statistics, donors, seeded selection),
- * then a lazy stream of keyed WorkItems. Samples come either from the seeded selection (when the plan
- * names a sample count) or from a second streaming pass over the file in its order.
+ * A plan applied to a dataset: the first pass (counts, TF-IDF statistics, donors, seeded selection, and the
+ * plan's requirements checked on every sample), then a lazy stream of keyed WorkItems. Samples come either from
+ * the seeded selection (when the plan names a sample count) or from a second streaming pass over the file in its
+ * order. The plan decides whether the samples are ranking queries and adds its dataset filters to the caller's.
  */
 public final class WorkPlan {
     private final Plan plan;
@@ -26,18 +32,20 @@ public final class WorkPlan {
     private final CorpusScan scan;
     private final PlanExpander expander;
     private final long planned;
-    private final Optional<Integer> limit;
+    private final long plannedItems;
+    private final RankingWork ranking;
     private final LongSupplier clock;
 
     private WorkPlan(Plan plan, Dataset dataset, ModelRef model, CorpusScan scan, PlanExpander expander, long planned,
-            Optional<Integer> limit, LongSupplier clock) {
+            long plannedItems, RankingWork ranking, LongSupplier clock) {
         this.plan = plan;
         this.dataset = dataset;
         this.model = model;
         this.scan = scan;
         this.expander = expander;
         this.planned = planned;
-        this.limit = limit;
+        this.plannedItems = plannedItems;
+        this.ranking = ranking;
         this.clock = clock;
     }
 
@@ -57,12 +65,33 @@ public final class WorkPlan {
                 throw new IllegalArgumentException("--limit must be positive, got " + n);
             }
         });
+        Dataset effective = forPlan(plan, dataset);
         Optional<Integer> selection = plan.samples().map(n -> limit.map(l -> Math.min(l, n)).orElse(n));
-        CorpusScan scan = CorpusScan.run(dataset, plan.seed(), selection);
+        RankingWork ranking = new RankingWork(plan);
+        // WorkItems per sample in file order, for the item count of a run without selection
+        List<Integer> partsInFileOrder = new ArrayList<>();
+        CorpusScan scan = CorpusScan.run(effective, plan.seed(), selection, sample -> {
+            ranking.check(sample);
+            if (plan.ranking().isPresent()) {
+                partsInFileOrder.add(ranking.parts(sample));
+            }
+        });
         PlanExpander expander = plan.expander(resources, scan.corpus());
         long available = scan.selection().map(s -> (long) s.size()).orElse(scan.corpus().samples());
         long planned = limit.map(l -> Math.min(l, available)).orElse(available);
-        return new WorkPlan(plan, dataset, ref, scan, expander, planned, limit, epochMillis);
+        long items = scan.selection()
+                .map(s -> s.stream().limit(planned).mapToLong(ranking::parts).sum())
+                .orElseGet(() -> plan.ranking().isEmpty() ? planned
+                        : partsInFileOrder.stream().limit(planned).mapToLong(Integer::longValue).sum());
+        return new WorkPlan(plan, effective, ref, scan, expander, planned, items, ranking, epochMillis);
+    }
+
+    /** The dataset read as the plan needs it: ranking samples for a ranking plan; the plan's filters under the caller's. */
+    static Dataset forPlan(Plan plan, Dataset dataset) {
+        Map<String, String> filters = new TreeMap<>(plan.datasetFilters());
+        filters.putAll(dataset.options().filters());
+        ReaderOptions options = dataset.options().withRanking(plan.ranking().isPresent()).withFilters(filters);
+        return new Dataset(dataset.path(), dataset.format(), options);
     }
 
     public Plan plan() {
@@ -73,9 +102,14 @@ public final class WorkPlan {
         return model;
     }
 
-    /** How many WorkItems {@link #items()} yields. */
+    /** How many samples (ranking: queries) the run covers: the experiment's planned sample count. */
     public long planned() {
         return planned;
+    }
+
+    /** How many WorkItems {@link #items()} yields: {@link #planned()} plus the extra parts of split queries. */
+    public long plannedItems() {
+        return plannedItems;
     }
 
     /** What the first pass read (records, samples, skipped lines). */
@@ -87,9 +121,17 @@ public final class WorkPlan {
     public Flux<KeyedWork> items() {
         Flux<Sample> samples = scan.selection().map(Flux::fromIterable)
                 .orElseGet(() -> Flux.using(dataset::open, WorkPlan::samplesOf, SampleReader::close));
-        return samples.take(planned)
-                .map(sample -> new KeyedWork(Topics.workKey(plan.experimentId(), sample.getId()),
-                        expander.workItem(sample, model, planned, clock.getAsLong())));
+        return samples.take(planned).concatMapIterable(this::keyedWork);
+    }
+
+    private List<KeyedWork> keyedWork(Sample sample) {
+        List<Sample> parts = ranking.split(sample);
+        List<KeyedWork> out = new ArrayList<>(parts.size());
+        for (int i = 0; i < parts.size(); i++) {
+            out.add(new KeyedWork(Topics.workKey(plan.experimentId(), RankingWork.sampleKey(sample, i, parts.size())),
+                    expander.workItem(parts.get(i), model, planned, clock.getAsLong())));
+        }
+        return out;
     }
 
     private static Flux<Sample> samplesOf(SampleReader reader) {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dkv.avro.Sample;
 import dkv.avro.ScoreRecord;
+import dkv.avro.StatsSnapshot;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
@@ -171,6 +172,45 @@ class SchemaEvolutionTest {
         assertEquals(dkv.avro.CrossMask.PREFIX, c.getCrossMask());
         assertNull(c.getQuerySimilarity());
         assertEquals(List.of(), read.getMeta().getDerived());
+    }
+
+    @Test
+    void aV1StatsSnapshotIsReadWithoutRankingStatistics() throws IOException {
+        Schema v1 = SchemaHistory.parse("dkv.avro.StatsSnapshot.v1.avsc");
+        Schema pairedSchema = v1.getField("conditions").schema().getElementType();
+        GenericRecord paired = new GenericData.Record(pairedSchema);
+        for (Schema.Field f : pairedSchema.getFields()) {
+            switch (f.schema().getType()) {
+                case STRING -> paired.put(f.name(), f.name().equals("name") ? "oracle" : "bare");
+                case LONG -> paired.put(f.name(), 12L);
+                case DOUBLE -> paired.put(f.name(), 0.25);
+                case ARRAY -> paired.put(f.name(), List.of(0.1, 0.2));
+                default -> paired.put(f.name(), null);
+            }
+        }
+        GenericRecord old = new GenericData.Record(v1);
+        old.put("experiment_id", "exp-stats");
+        old.put("produced_at", 9L);
+        old.put("records", 24L);
+        old.put("samples", 12L);
+        old.put("complete_samples", 12L);
+        old.put("planned_samples", 12L);
+        old.put("planned_conditions", 2);
+        old.put("baseline", "bare");
+        old.put("records_per_second", 1.5);
+        old.put("conditions", List.of(paired));
+        old.put("contrasts", List.of());
+        old.put("correlations", List.of());
+        old.put("attention", List.of());
+        old.put("final", true);
+
+        StatsSnapshot read = AvroSerde.of(StatsSnapshot.class).decode(writeWith(v1, old));
+
+        assertEquals("exp-stats", read.getExperimentId());
+        assertEquals(12L, read.getConditions().getFirst().getN());
+        assertEquals(0.25, read.getConditions().getFirst().getMeanDelta());
+        assertTrue(read.getFinal$());
+        assertNull(read.getRanking(), "a snapshot from before ranking statistics has none");
     }
 
     /** The history is what makes it work: a reader that knows only the current schema cannot resolve v1. */

@@ -7,6 +7,9 @@ import dkv.aggregator.stats.OracleGapShare;
 import dkv.avro.AttentionSummary;
 import dkv.avro.Correlation;
 import dkv.avro.PairedStats;
+import dkv.avro.RankingComparison;
+import dkv.avro.RankingCondition;
+import dkv.avro.RankingStats;
 import dkv.avro.StatsSnapshot;
 import java.util.List;
 import java.util.Map;
@@ -65,6 +68,46 @@ public final class StatsJson {
             entry.put("source", a.getSource());
             entry.put("segment", a.getSegment());
             numbers(entry.putArray("per_layer"), a.getPerLayer());
+        }
+        if (s.getRanking() != null) {
+            node.set("ranking", ranking(s.getRanking()));
+        }
+        return node;
+    }
+
+    /**
+     * {@code {queries, complete_queries, candidates, one_class_queries, no_relevant_queries, randomization_resamples,
+     * conditions: {name: {queries, auc, auc_queries, mrr_at_10, ndcg_at_10}},
+     * comparisons: {name: {metric: {reference, n, mean_delta, t_p, wilcoxon_p, randomization_p}}}}}.
+     */
+    public static ObjectNode ranking(RankingStats r) {
+        ObjectNode node = MAPPER.createObjectNode();
+        node.put("queries", r.getQueries());
+        node.put("complete_queries", r.getCompleteQueries());
+        node.put("candidates", r.getCandidates());
+        node.put("one_class_queries", r.getOneClassQueries());
+        node.put("no_relevant_queries", r.getNoRelevantQueries());
+        node.put("randomization_resamples", r.getRandomizationResamples());
+        ObjectNode conditions = node.putObject("conditions");
+        for (RankingCondition c : r.getConditions()) {
+            ObjectNode entry = conditions.putObject(c.getName());
+            entry.put("queries", c.getQueries());
+            number(entry, "auc", c.getAuc());
+            entry.put("auc_queries", c.getAucQueries());
+            number(entry, "mrr_at_10", c.getMrrAt10());
+            number(entry, "ndcg_at_10", c.getNdcgAt10());
+        }
+        ObjectNode comparisons = node.putObject("comparisons");
+        for (RankingComparison c : r.getComparisons()) {
+            ObjectNode byMetric = comparisons.has(c.getName()) ? (ObjectNode) comparisons.get(c.getName())
+                    : comparisons.putObject(c.getName());
+            ObjectNode entry = byMetric.putObject(c.getMetric());
+            entry.put("reference", c.getReference());
+            entry.put("n", c.getN());
+            number(entry, "mean_delta", c.getMeanDelta());
+            number(entry, "t_p", c.getTP());
+            number(entry, "wilcoxon_p", c.getWilcoxonP());
+            number(entry, "randomization_p", c.getRandomizationP());
         }
         return node;
     }

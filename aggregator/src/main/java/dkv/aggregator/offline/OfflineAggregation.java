@@ -12,7 +12,8 @@ import java.util.Set;
 
 /**
  * Re-analysis of a finished score set: every experiment in the input gets the same plan; the anytime monitors
- * see the scores in input order, and N* defaults to each experiment's sample count.
+ * see the scores in input order, and N* defaults to each experiment's sample count (in a ranking experiment: its
+ * (query, candidate) pairs).
  */
 public final class OfflineAggregation {
 
@@ -25,7 +26,7 @@ public final class OfflineAggregation {
     public static Map<String, StatsSnapshot> run(List<Score> scores, Options options, long producedAtMillis) {
         Map<String, Set<String>> samples = new LinkedHashMap<>();
         for (Score s : scores) {
-            samples.computeIfAbsent(s.experimentId(), k -> new HashSet<>()).add(s.sampleId());
+            samples.computeIfAbsent(s.experimentId(), k -> new HashSet<>()).add(s.unit());
         }
         Map<String, ExperimentState> states = new LinkedHashMap<>();
         samples.forEach((experiment, ids) -> {

@@ -12,13 +12,21 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Reads scores as JSON lines with {@code experiment_id, sample_id, condition, nll}; blank lines are skipped. */
+/**
+ * Reads scores as JSON lines with {@code experiment_id, sample_id, condition, nll}; blank lines are skipped. A
+ * ranking score also has {@code candidate_id} and {@code relevance}, and optionally {@code query_id} (default: the
+ * sample id); with {@code ranking} every line must have them.
+ */
 public final class ScoreLines {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private ScoreLines() {}
 
     public static List<Score> read(Path file) throws IOException {
+        return read(file, false);
+    }
+
+    public static List<Score> read(Path file, boolean ranking) throws IOException {
         List<Score> scores = new ArrayList<>();
         try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             String line;
@@ -26,14 +34,14 @@ public final class ScoreLines {
             while ((line = in.readLine()) != null) {
                 number++;
                 if (!line.isBlank()) {
-                    scores.add(parse(line, file + ":" + number));
+                    scores.add(parse(line, file + ":" + number, ranking));
                 }
             }
         }
         return scores;
     }
 
-    static Score parse(String line, String where) {
+    static Score parse(String line, String where, boolean ranking) {
         JsonNode node;
         try {
             node = JSON.readTree(line);
@@ -47,8 +55,20 @@ public final class ScoreLines {
         if (nll == null || !nll.isNumber()) {
             throw new IllegalArgumentException(where + ": field 'nll' missing or not a number");
         }
-        return new Score(text(node, "experiment_id", where), text(node, "sample_id", where),
-                text(node, "condition", where), nll.doubleValue(), 0, null);
+        String experiment = text(node, "experiment_id", where);
+        String sample = text(node, "sample_id", where);
+        String condition = text(node, "condition", where);
+        if (!ranking && !node.hasNonNull("candidate_id")) {
+            return new Score(experiment, sample, condition, nll.doubleValue(), 0, null);
+        }
+        JsonNode relevance = node.get("relevance");
+        if (relevance == null || !relevance.isNumber() || !Double.isFinite(relevance.doubleValue())) {
+            throw new IllegalArgumentException(where + ": field 'relevance' missing or not a finite number"
+                    + " (a ranking score needs candidate_id and relevance)");
+        }
+        String query = node.hasNonNull("query_id") ? text(node, "query_id", where) : sample;
+        return new Score(experiment, query, condition, nll.doubleValue(), 0, null,
+                new Score.Candidate(text(node, "candidate_id", where), relevance.doubleValue()));
     }
 
     private static String text(JsonNode node, String field, String where) {

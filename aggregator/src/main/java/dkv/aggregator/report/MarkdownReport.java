@@ -4,6 +4,9 @@ import dkv.aggregator.stats.OracleGapShare;
 import dkv.avro.AttentionSummary;
 import dkv.avro.Correlation;
 import dkv.avro.PairedStats;
+import dkv.avro.RankingComparison;
+import dkv.avro.RankingCondition;
+import dkv.avro.RankingStats;
 import dkv.avro.StatsSnapshot;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -63,6 +66,10 @@ public final class MarkdownReport {
             md.append("\n![contrasts](contrasts.svg)\n\n");
         }
 
+        if (s.getRanking() != null) {
+            ranking(md, s.getRanking());
+        }
+
         md.append("## Hardness\n\nMean δ per quintile of the reference NLL (Q1 easiest), and on hard samples "
                 + "(reference NLL > 3.0).\n\n| comparison | Q1 | Q2 | Q3 | Q4 | Q5 | hard n | hard mean δ |\n"
                 + "|---|---|---|---|---|---|---|---|\n");
@@ -109,6 +116,34 @@ public final class MarkdownReport {
             }
             md.append('\n');
         }
+    }
+
+    private static void ranking(StringBuilder md, RankingStats r) {
+        md.append("## Ranking\n\n").append(String.format(Locale.ROOT, "%d queries (%d complete) with %d candidates. "
+                        + "Candidates rank by NLL ascending (ties by id); relevant = relevance > 0. AUC leaves out %d "
+                        + "queries whose candidates are all relevant or all not; MRR@10 and nDCG@10 leave out %d without "
+                        + "a relevant candidate.%n%n", r.getQueries(), r.getCompleteQueries(), r.getCandidates(),
+                r.getOneClassQueries(), r.getNoRelevantQueries()));
+        md.append("| condition | queries | AUC | AUC queries | MRR@10 | nDCG@10 |\n|---|---|---|---|---|---|\n");
+        for (RankingCondition c : r.getConditions()) {
+            md.append(String.format(Locale.ROOT, "| %s | %d | %s | %d | %s | %s |%n", c.getName(), c.getQueries(),
+                    num(c.getAuc()), c.getAucQueries(), num(c.getMrrAt10()), num(c.getNdcgAt10())));
+        }
+        if (r.getComparisons().isEmpty()) {
+            md.append('\n');
+            return;
+        }
+        md.append(String.format(Locale.ROOT, "%nPaired over queries, Δ = metric(condition) − metric(reference): "
+                + "positive means the condition ranks better. Randomization: sign-flip test, %d resamples "
+                + "(exact where fewer sign patterns exist).%n%n", r.getRandomizationResamples()));
+        md.append("| condition | reference | metric | n | mean Δ | t p | Wilcoxon p | randomization p |\n"
+                + "|---|---|---|---|---|---|---|---|\n");
+        for (RankingComparison c : r.getComparisons()) {
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %d | %s | %s | %s | %s |%n", c.getName(),
+                    c.getReference(), c.getMetric(), c.getN(), num(c.getMeanDelta()), pv(c.getTP()),
+                    pv(c.getWilcoxonP()), pv(c.getRandomizationP())));
+        }
+        md.append('\n');
     }
 
     private static void attention(StringBuilder md, StatsSnapshot s, Path dir) throws IOException {

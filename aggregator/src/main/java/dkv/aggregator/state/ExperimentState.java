@@ -8,8 +8,10 @@ import dkv.aggregator.stats.Hardness;
 import dkv.aggregator.stats.Moments;
 import dkv.aggregator.stats.MultipleComparisons;
 import dkv.aggregator.stats.OracleGapShare;
+import dkv.aggregator.stats.SignFlipTest;
 import dkv.avro.Correlation;
 import dkv.avro.PairedStats;
+import dkv.avro.RankingStats;
 import dkv.avro.StatsSnapshot;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -21,7 +23,8 @@ import java.util.Map;
 /**
  * Everything the aggregator keeps about one experiment: each sample's NLL per condition (first record of a
  * (sample, condition) wins; later ones are duplicates), the live monitors of every comparison, and attention
- * sums. Every fixed-n statistic is recomputed from the NLL table at snapshot time in sample-id order, so it does
+ * sums. In a ranking experiment the unit is (query, candidate) instead of the sample, and the candidates'
+ * relevance and NLLs also feed the ranking statistics. Every fixed-n statistic is recomputed from the NLL table at snapshot time in sample-id order, so it does
  * not depend on arrival order; only the anytime p-values (running minima) do.
  */
 public final class ExperimentState {
@@ -38,6 +41,7 @@ public final class ExperimentState {
     private final Map<String, Comparison> contrasts = new LinkedHashMap<>();
     private final Map<String, List<Comparison>> comparisonsOf = new HashMap<>();
     private final AttentionAccumulator attention = new AttentionAccumulator();
+    private final RankingTable ranking = new RankingTable(SignFlipTest.withDefaults());
     private long records;
     private long duplicates;
     private long conflicting;
@@ -78,24 +82,25 @@ public final class ExperimentState {
         return conditionIndex.containsKey(condition);
     }
 
-    /** Adds one score; false when (sample, condition) was seen before. */
+    /** Adds one score; false when (sample or query/candidate, condition) was seen before. */
     public boolean accept(Score score) {
         if (!Double.isFinite(score.nll())) {
-            throw new IllegalArgumentException("score " + experimentId + "/" + score.sampleId() + "/"
-                    + score.condition() + ": nll is " + score.nll());
+            throw new IllegalArgumentException("score " + experimentId + "/" + score.unit().replace('\u001f', '/')
+                    + "/" + score.condition() + ": nll is " + score.nll());
         }
         int c = indexOf(score.condition());
-        double[] row = nllBySample.get(score.sampleId());
+        String unit = score.unit();
+        double[] row = nllBySample.get(unit);
         if (row == null) {
             row = new double[Math.max(conditions.size(), 4)];
             Arrays.fill(row, Double.NaN);
-            nllBySample.put(score.sampleId(), row);
-            newSamples.add(score.sampleId());
+            nllBySample.put(unit, row);
+            newSamples.add(unit);
         } else if (c >= row.length) {
             int old = row.length;
             row = Arrays.copyOf(row, conditions.size() + 4);
             Arrays.fill(row, old, row.length, Double.NaN);
-            nllBySample.put(score.sampleId(), row);
+            nllBySample.put(unit, row);
         }
         if (!Double.isNaN(row[c])) {
             duplicates++;
@@ -115,6 +120,9 @@ public final class ExperimentState {
         }
         if (score.attention() != null) {
             attention.add(score.condition(), score.suffixTokens(), score.attention());
+        }
+        if (score.candidate() != null) {
+            ranking.add(score.sampleId(), score.candidate().id(), score.candidate().relevance(), c, score.nll());
         }
         return true;
     }
@@ -185,6 +193,16 @@ public final class ExperimentState {
         }
         long planned = plan.plannedSamples() * plan.plannedConditions();
         Double eta = planned > 0 && recordsPerSecond > 0 ? Math.max(0, planned - records) / recordsPerSecond : null;
+        boolean isFinal = planned > 0 && records >= planned;
+        RankingStats rankingStats = null;
+        if (!ranking.isEmpty()) {
+            // planned_samples counts queries, and a query has as many records as candidates × conditions
+            rankingStats = ranking.snapshot(conditions, plan.baseline(), expectedConditions());
+            long remaining = Math.max(0, plan.plannedSamples() - rankingStats.getCompleteQueries());
+            double recordsPerQuery = (double) records / Math.max(1, rankingStats.getQueries());
+            eta = plan.plannedSamples() > 0 && recordsPerSecond > 0 ? remaining * recordsPerQuery / recordsPerSecond : null;
+            isFinal = plan.plannedSamples() > 0 && remaining == 0;
+        }
         return StatsSnapshot.newBuilder()
                 .setExperimentId(experimentId)
                 .setProducedAt(producedAtMillis)
@@ -201,7 +219,8 @@ public final class ExperimentState {
                 .setContrasts(contrastStats)
                 .setCorrelations(correlations(samples))
                 .setAttention(attention.summaries(plan.baseline()))
-                .setFinal$(planned > 0 && records >= planned)
+                .setFinal$(isFinal)
+                .setRanking(rankingStats)
                 .build();
     }
 
@@ -227,8 +246,12 @@ public final class ExperimentState {
         return merged;
     }
 
+    private int expectedConditions() {
+        return plan.plannedConditions() > 0 ? plan.plannedConditions() : conditions.size();
+    }
+
     private long completeSamples() {
-        int expected = plan.plannedConditions() > 0 ? plan.plannedConditions() : conditions.size();
+        int expected = expectedConditions();
         long complete = 0;
         for (double[] row : nllBySample.values()) {
             int present = 0;

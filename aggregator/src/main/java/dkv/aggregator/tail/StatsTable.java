@@ -1,6 +1,9 @@
 package dkv.aggregator.tail;
 
 import dkv.avro.PairedStats;
+import dkv.avro.RankingComparison;
+import dkv.avro.RankingCondition;
+import dkv.avro.RankingStats;
 import dkv.avro.StatsSnapshot;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -30,6 +33,48 @@ public final class StatsTable {
         for (PairedStats p : s.getContrasts()) {
             rows.add(row(p.getName() + " (vs " + p.getReference() + ")", p, alpha));
         }
+        columns(out, rows, true);
+        if (s.getRanking() != null) {
+            ranking(out, s.getRanking(), s.getBaseline());
+        }
+        out.append(s.getFinal$() ? "" : "fixed-n t / Wilcoxon p-values: final only (dkv report once the run is complete)\n");
+        return out.toString();
+    }
+
+    /**
+     * One row per condition: the mean of each ranking metric over queries, and against the baseline each metric's
+     * mean Δ with its randomization p (the test that assumes least about the metric's distribution).
+     */
+    static void ranking(StringBuilder out, RankingStats r, String baseline) {
+        out.append(String.format(Locale.ROOT, "ranking — %d queries (%d complete, %d candidates); AUC excludes %d "
+                        + "one-class queries, MRR/nDCG %d without a relevant candidate%n", r.getQueries(),
+                r.getCompleteQueries(), r.getCandidates(), r.getOneClassQueries(), r.getNoRelevantQueries()));
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"condition", "queries", "AUC", "MRR@10", "nDCG@10", "Δ AUC (p)", "Δ MRR@10 (p)",
+                "Δ nDCG@10 (p)"});
+        for (RankingCondition c : r.getConditions()) {
+            String[] row = {c.getName(), Long.toString(c.getQueries()), num(c.getAuc()), num(c.getMrrAt10()),
+                    num(c.getNdcgAt10()), "", "", ""};
+            if (c.getName().equals(baseline)) {
+                row[5] = "baseline";
+            }
+            for (RankingComparison d : r.getComparisons()) {
+                if (d.getName().equals(c.getName())) {
+                    int column = switch (d.getMetric()) {
+                        case "auc" -> 5;
+                        case "mrr_at_10" -> 6;
+                        default -> 7;
+                    };
+                    row[column] = signed(d.getMeanDelta()) + " (" + p(d.getRandomizationP()) + ")";
+                }
+            }
+            rows.add(row);
+        }
+        columns(out, rows, false);
+    }
+
+    /** Aligned columns: the first (and with {@code lastLeft} the last) left-aligned, the others right-aligned. */
+    private static void columns(StringBuilder out, List<String[]> rows, boolean lastLeft) {
         int[] width = new int[rows.getFirst().length];
         for (String[] row : rows) {
             for (int c = 0; c < row.length; c++) {
@@ -38,13 +83,19 @@ public final class StatsTable {
         }
         for (String[] row : rows) {
             for (int c = 0; c < row.length; c++) {
-                String cell = c == 0 || c == row.length - 1 ? pad(row[c], width[c]) : padLeft(row[c], width[c]);
-                out.append(c == 0 ? "" : "  ").append(cell);
+                boolean left = c == 0 || (lastLeft && c == row.length - 1);
+                out.append(c == 0 ? "" : "  ").append(left ? pad(row[c], width[c]) : padLeft(row[c], width[c]));
             }
             out.append('\n');
         }
-        out.append(s.getFinal$() ? "" : "fixed-n t / Wilcoxon p-values: final only (dkv report once the run is complete)\n");
-        return out.toString();
+    }
+
+    private static String signed(double v) {
+        return Double.isFinite(v) ? String.format(Locale.ROOT, "%+.4f", v) : "—";
+    }
+
+    private static String p(double v) {
+        return Double.isFinite(v) ? String.format(Locale.ROOT, "%.3g", v) : "—";
     }
 
     private static String progress(StatsSnapshot s) {

@@ -8,6 +8,7 @@ import dkv.aggregator.SyntheticScores;
 import dkv.aggregator.service.Aggregator;
 import dkv.aggregator.service.PublishCadence;
 import dkv.aggregator.offline.OfflineAggregation;
+import dkv.aggregator.offline.ScoreLines;
 import dkv.aggregator.state.Score;
 import dkv.avro.ScoreRecord;
 import dkv.avro.StatsSnapshot;
@@ -113,6 +114,18 @@ class DashboardBrowserTest {
             assertEquals("oracle share —: " + shareTitle, browser.evaluate("document.getElementById('oracle-note').textContent"));
             browser.evaluate("state.selected = 'exp-live'; document.getElementById('experiment').value = 'exp-live'; render(); ''");
             assertEquals("true", browser.evaluate("String(document.getElementById('attention-empty').hidden)"));
+            // a ranking experiment shows its ranking table; the others hide it
+            live.publish(rankingExperiment());
+            waitFor(browser, "[...document.getElementById('experiment').options].some(o => o.value === 'rank-tiny')",
+                    "the ranking experiment never reached the page's selector");
+            browser.evaluate("state.selected = 'rank-tiny'; document.getElementById('experiment').value = 'rank-tiny'; render(); ''");
+            assertEquals("false", browser.evaluate("String(document.getElementById('ranking').hidden)"));
+            assertEquals("3", browser.evaluate("String(document.querySelectorAll('#rankingTable tbody tr').length)"));
+            assertTrue(browser.evaluate("document.querySelector('#rankingTable tr[data-condition=\"better\"]').textContent")
+                    .contains("(p 0.1250)"), "Δ with its randomization p");
+            assertEquals("live", browser.evaluate("document.getElementById('state').textContent"));
+            browser.evaluate("state.selected = 'exp-live'; document.getElementById('experiment').value = 'exp-live'; render(); ''");
+            assertEquals("true", browser.evaluate("String(document.getElementById('ranking').hidden)"));
             Matcher events = Pattern.compile("id=\"events\">(\\d+)<").matcher(dom);
             assertTrue(events.find() && Integer.parseInt(events.group(1)) >= 3, "history + snapshot events");
             sleep(500); // let the chart animations settle
@@ -132,6 +145,14 @@ class DashboardBrowserTest {
         }
         return OfflineAggregation.run(scores, new OfflineAggregation.Options("bare", "oracle", List.of(), List.of(), 0.05, 0), 1)
                 .get("exp-plain");
+    }
+
+    /** The smallest experiment of the ranking reference fixture (3 conditions, 6 queries). */
+    static StatsSnapshot rankingExperiment() throws Exception {
+        Path file = Path.of(DashboardBrowserTest.class.getResource("/reference/ranking_scores.jsonl").toURI());
+        List<Score> scores = ScoreLines.read(file, true).stream().filter(s -> s.experimentId().equals("rank-tiny")).toList();
+        return OfflineAggregation.run(scores, new OfflineAggregation.Options("bare", null, List.of(), List.of(), 0.05, 0), 1)
+                .get("rank-tiny");
     }
 
     /** Polls the page until it shows more than {@code after} records (SSE data only); returns the count. */

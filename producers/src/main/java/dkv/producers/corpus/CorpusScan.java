@@ -6,6 +6,7 @@ import dkv.producers.dataset.ReadCounts;
 import dkv.producers.dataset.SampleReader;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * The first streaming pass over a dataset: counts samples, document frequencies over the scored passages
@@ -17,6 +18,11 @@ import java.util.Optional;
 public record CorpusScan(Corpus corpus, ReadCounts counts, Optional<List<Sample>> selection) {
 
     public static CorpusScan run(Dataset dataset, long seed, Optional<Integer> sampleCount) {
+        return run(dataset, seed, sampleCount, sample -> { });
+    }
+
+    /** As above, and {@code check} sees every sample first: it throws to stop the pass on a sample the run cannot use. */
+    public static CorpusScan run(Dataset dataset, long seed, Optional<Integer> sampleCount, Consumer<Sample> check) {
         DocumentFrequencies frequencies = new DocumentFrequencies();
         DonorPool donors = new DonorPool(seed, DonorPool.DEFAULT_CAPACITY);
         Optional<SeededSelection> selection = sampleCount.map(n -> new SeededSelection(seed, n));
@@ -24,6 +30,7 @@ public record CorpusScan(Corpus corpus, ReadCounts counts, Optional<List<Sample>
         try (SampleReader reader = dataset.open()) {
             while (reader.hasNext()) {
                 Sample sample = reader.next();
+                check.accept(sample);
                 samples++;
                 frequencies.add(sample.getPassage());
                 donors.offer(sample);

@@ -21,7 +21,13 @@ public enum DatasetFormat {
     /** MS MARCO one record per line: original v1.1 files and the HF datasets export */
     MSMARCO_JSONL,
     /** one {@code {id, query, passage, answer}} object per line */
-    GENERIC_JSONL;
+    GENERIC_JSONL,
+    /** MS MARCO v1.1/v2.1 as HF Parquet ({@code passages} a struct of lists), read through DuckDB */
+    MSMARCO_PARQUET,
+    /** Amazon ESCI: the examples Parquet joined with the products Parquet beside it (ranking samples) */
+    ESCI,
+    /** WANDS: label.csv, query.csv and product.csv in one directory (ranking samples) */
+    WANDS;
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -30,20 +36,31 @@ public enum DatasetFormat {
             case "msmarco", "msmarco_columns", "columns" -> MSMARCO_COLUMNS;
             case "msmarco_jsonl", "msmarco_lines" -> MSMARCO_JSONL;
             case "jsonl", "generic", "generic_jsonl" -> GENERIC_JSONL;
+            case "msmarco_parquet", "parquet" -> MSMARCO_PARQUET;
+            case "esci" -> ESCI;
+            case "wands" -> WANDS;
             default -> throw new IllegalArgumentException("unknown dataset format '" + text
-                    + "' (expected msmarco-columns, msmarco-jsonl or jsonl)");
+                    + "' (expected msmarco-columns, msmarco-jsonl, jsonl, msmarco-parquet, esci or wands)");
         };
     }
 
     /** Opens a streaming reader of this format. */
     public SampleReader open(Path path, ReaderOptions options) {
-        if (!Files.isRegularFile(path)) {
+        boolean directoryAllowed = this == ESCI || this == WANDS;
+        if (!Files.isRegularFile(path) && !(directoryAllowed && Files.isDirectory(path))) {
             throw new IllegalArgumentException("dataset file not found: " + path);
+        }
+        if (!options.filters().isEmpty() && this != ESCI) {
+            throw new IllegalArgumentException(path + ": dataset filters apply to ESCI only (got "
+                    + String.join(", ", options.filters().keySet()) + ")");
         }
         return switch (this) {
             case MSMARCO_COLUMNS -> new MsMarcoColumnsReader(path, options);
             case MSMARCO_JSONL -> new MsMarcoJsonLinesReader(path, options);
             case GENERIC_JSONL -> new GenericJsonLinesReader(path, options);
+            case MSMARCO_PARQUET -> new MsMarcoParquetReader(path, options);
+            case ESCI -> new EsciReader(path, options);
+            case WANDS -> new WandsReader(path, options);
         };
     }
 
@@ -53,12 +70,28 @@ public enum DatasetFormat {
      * generic from MS MARCO.
      */
     public static DatasetFormat detect(Path path) {
+        if (Files.isDirectory(path)) {
+            if (Files.exists(path.resolve(EsciReader.EXAMPLES))) {
+                return ESCI;
+            }
+            if (Files.exists(path.resolve(WandsReader.LABELS))) {
+                return WANDS;
+            }
+            throw new IllegalArgumentException(path + ": a directory, but neither ESCI (" + EsciReader.EXAMPLES
+                    + ") nor WANDS (" + WandsReader.LABELS + ") is in it");
+        }
         if (!Files.isRegularFile(path)) {
             throw new IllegalArgumentException("dataset file not found: " + path);
         }
-        if (path.getFileName().toString().endsWith(".parquet")) {
-            throw new IllegalArgumentException(path + ": Parquet is not read; export the split as JSON lines"
-                    + " (datasets: ds.to_json(\"file.jsonl\")) and pass that file");
+        String name = path.getFileName().toString();
+        if (name.equals(EsciReader.EXAMPLES) || name.equals(EsciReader.PRODUCTS)) {
+            return ESCI;
+        }
+        if (name.equals(WandsReader.LABELS) || name.equals(WandsReader.QUERIES) || name.equals(WandsReader.PRODUCTS)) {
+            return WANDS;
+        }
+        if (name.endsWith(".parquet")) {
+            return MSMARCO_PARQUET;
         }
         JsonFactory factory = JSON.getFactory();
         try (JsonParser parser = factory.createParser(Files.newInputStream(path))) {
@@ -96,10 +129,10 @@ public enum DatasetFormat {
         }
     }
 
-    /** A dataset's name in Samples: the file name without its JSON extension. */
+    /** A dataset's name in Samples: the file name without its JSON or Parquet extension. */
     static String datasetName(Path path) {
         String name = path.getFileName().toString();
-        for (String extension : new String[] {".jsonl", ".json", ".ndjson"}) {
+        for (String extension : new String[] {".jsonl", ".json", ".ndjson", ".parquet"}) {
             if (name.endsWith(extension)) {
                 return name.substring(0, name.length() - extension.length());
             }

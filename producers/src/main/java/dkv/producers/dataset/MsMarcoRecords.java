@@ -1,6 +1,7 @@
 package dkv.producers.dataset;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dkv.avro.Candidate;
 import dkv.avro.Passage;
 import dkv.avro.Sample;
 import java.util.ArrayList;
@@ -53,7 +54,21 @@ final class MsMarcoRecords {
                 .setPassages(passages)
                 .setQueryType(queryType)
                 .setExtra(extra)
+                .setCandidates(options.ranking() ? candidates(passages) : List.of())
                 .build());
+    }
+
+    /**
+     * Every passage of the query as a ranking candidate: id {@code p<index>} (its place in the record, unique within
+     * the query), relevance 1 for is_selected and 0 otherwise, the flag as label.
+     */
+    static List<Candidate> candidates(List<Passage> passages) {
+        List<Candidate> candidates = new ArrayList<>(passages.size());
+        for (int i = 0; i < passages.size(); i++) {
+            boolean selected = passages.get(i).getIsSelected();
+            candidates.add(new Candidate("p" + i, passages.get(i).getText(), selected ? 1.0 : 0.0, selected ? "1" : "0"));
+        }
+        return candidates;
     }
 
     private static Optional<String> firstAnswer(Fields fields) {

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dkv.avro.ConditionPair;
 import dkv.avro.ExperimentMeta;
 import dkv.avro.ModelRef;
+import dkv.avro.ScoreTarget;
 import dkv.producers.corpus.Corpus;
 import dkv.producers.dataset.JsonErrors;
 import dkv.producers.surrogate.GeneratorResources;
@@ -22,6 +23,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -40,6 +42,8 @@ import java.util.TreeMap;
  *                  then does not stamp the directory's own id instead
  * @param samples   how many samples to draw (seeded); empty = every sample of the dataset, in file order
  * @param baseline  the reference condition of every paired statistic
+ * @param ranking   present in a ranking experiment: WorkItems carry each query's candidates
+ * @param datasetFilters dataset filters the plan was designed for (e.g. ESCI's split); the command line may override
  */
 public record Plan(
         String source,
@@ -54,7 +58,9 @@ public record Plan(
         Optional<String> oracle,
         List<ConditionPair> contrasts,
         List<ConditionPair> correlations,
-        List<PlanCondition> conditions) {
+        List<PlanCondition> conditions,
+        Optional<RankingSpec> ranking,
+        Map<String, String> datasetFilters) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String PRESETS = "/dkv/plans/";
@@ -63,6 +69,7 @@ public record Plan(
         contrasts = List.copyOf(contrasts);
         correlations = List.copyOf(correlations);
         conditions = List.copyOf(conditions);
+        datasetFilters = Collections.unmodifiableSortedMap(new TreeMap<>(datasetFilters));
     }
 
     /** Reads a plan file; errors name the file and the JSON path. The experiment id defaults to the file name. */
@@ -121,10 +128,14 @@ public record Plan(
         return new PlanParser(source, root).parse(defaultExperimentId, baseDir);
     }
 
-    /** Whether any surrogate reads dataset statistics or donors, i.e. needs the first pass over the dataset. */
+    /**
+     * Whether any surrogate reads dataset statistics or donors, or a long document borrows donors' passages, i.e.
+     * needs the first pass over the dataset.
+     */
     public boolean usesCorpus() {
-        return conditions.stream().flatMap(c -> c.surrogateKind().flatMap(SurrogateKinds::find).stream())
-                .anyMatch(kind -> kind.usesCorpus());
+        return conditions.stream().anyMatch(c -> c.documentTokens().isPresent())
+                || conditions.stream().flatMap(c -> c.surrogateKind().flatMap(SurrogateKinds::find).stream())
+                        .anyMatch(kind -> kind.usesCorpus());
     }
 
     public Optional<PlanCondition> condition(String name) {
@@ -149,7 +160,7 @@ public record Plan(
 
     public Plan withModel(ModelRef ref) {
         return new Plan(source, baseDir, experimentId, description, Optional.of(ref), modelPinned, seed, samples, baseline, oracle,
-                contrasts, correlations, conditions);
+                contrasts, correlations, conditions, ranking, datasetFilters);
     }
 
     /**
@@ -191,6 +202,17 @@ public record Plan(
             node.put("query_free", c.queryFree());
             node.put("capture_attention", c.captureAttention());
             c.requiresFamily().ifPresent(r -> node.put("requires_family", r));
+            // written only when not the default, so plans from before these keys keep their hash
+            if (c.target() != ScoreTarget.ANSWER) {
+                node.put("target", c.target().name());
+            }
+            c.documentTokens().ifPresent(n -> node.put("document_tokens", n));
+        }
+        ranking.ifPresent(r -> root.set("ranking", f.objectNode().put("max_candidates", r.maxCandidates())
+                .put("over_cap", r.overCap().name().toLowerCase(java.util.Locale.ROOT))));
+        if (!datasetFilters.isEmpty()) {
+            ObjectNode filters = root.putObject("dataset_filters");
+            datasetFilters.forEach(filters::put);
         }
         try {
             return JSON.writeValueAsString(sorted(root));

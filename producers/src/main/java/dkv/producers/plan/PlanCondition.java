@@ -3,6 +3,7 @@ package dkv.producers.plan;
 import com.fasterxml.jackson.databind.JsonNode;
 import dkv.avro.Placement;
 import dkv.avro.RopeCorrection;
+import dkv.avro.ScoreTarget;
 import java.util.Map;
 import java.util.Optional;
 
@@ -14,6 +15,8 @@ import java.util.Optional;
  * @param surrogateKind empty only for conditions without a surrogate
  * @param template      the condition's {@code surrogate} text, read by kinds that take a template
  * @param params        the kind's parameters
+ * @param target        the scored segment: the answer (answer likelihood) or the query (query likelihood)
+ * @param documentTokens build the document to this many tokens (the selected passage, then other passages)
  */
 public record PlanCondition(
         String path,
@@ -32,7 +35,9 @@ public record PlanCondition(
         String answerTemplate,
         boolean queryFree,
         boolean captureAttention,
-        Optional<String> requiresFamily) {
+        Optional<String> requiresFamily,
+        ScoreTarget target,
+        Optional<Integer> documentTokens) {
 
     public boolean hasSurrogate() {
         return surrogateKind.isPresent();

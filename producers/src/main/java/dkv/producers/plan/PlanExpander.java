@@ -6,6 +6,7 @@ import dkv.avro.Sample;
 import dkv.avro.WorkItem;
 import dkv.producers.Seeds;
 import dkv.producers.corpus.Corpus;
+import dkv.producers.document.LongDocuments;
 import dkv.producers.surrogate.GeneratorResources;
 import dkv.producers.surrogate.SurrogateGenerator;
 import dkv.producers.surrogate.SurrogateInput;
@@ -16,6 +17,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 
 /**
@@ -30,11 +32,19 @@ public final class PlanExpander {
     private final Map<String, SurrogateGenerator> generators = new LinkedHashMap<>();
     private final Map<String, String> identities = new HashMap<>();
     private final String planHash;
+    /** Present when a condition asks for a document of a given length in tokens. */
+    private final Optional<LongDocuments> longDocuments;
 
     PlanExpander(Plan plan, GeneratorResources resources, Corpus corpus) {
         this.plan = plan;
         this.corpus = corpus;
         this.planHash = plan.hash();
+        Optional<PlanCondition> sized = plan.conditions().stream().filter(c -> c.documentTokens().isPresent()).findFirst();
+        try {
+            this.longDocuments = sized.map(c -> new LongDocuments(resources.tokenizer(c.path() + ".document_tokens")));
+        } catch (IllegalArgumentException e) {
+            throw new PlanException(plan.source(), e.getMessage());
+        }
         for (PlanCondition c : plan.conditions()) {
             c.surrogateKind().ifPresent(kindName -> {
                 SurrogateParams params = new SurrogateParams(c.path(), c.template(), c.params());
@@ -57,8 +67,13 @@ public final class PlanExpander {
         Map<String, String> byIdentity = new HashMap<>();
         Map<String, String> byCondition = new HashMap<>();
         List<ConditionSpec> specs = new ArrayList<>(plan.conditions().size());
+        String longSource = longDocuments.map(docs -> docs.source(sample, maxDocumentTokens(), corpus.donors(),
+                Seeds.random(plan.seed(), "long_document", sample.getId()))).orElse(null);
         for (PlanCondition c : plan.conditions()) {
             String surrogate = c.hasSurrogate() ? surrogate(c.name(), sample, byIdentity, byCondition) : null;
+            String documentTemplate = c.documentTokens()
+                    .map(n -> sizedTemplate(c, sample, longDocuments.orElseThrow().cut(longSource, n)))
+                    .orElse(c.documentTemplate());
             specs.add(ConditionSpec.newBuilder()
                     .setName(c.name())
                     .setGroup(c.group().orElse(null))
@@ -67,7 +82,7 @@ public final class PlanExpander {
                     .setSurrogateKind(c.surrogateKind().orElse(null))
                     .setRopeCorrection(c.ropeCorrection())
                     .setKeepBos(c.keepBos())
-                    .setDocumentTemplate(c.documentTemplate())
+                    .setDocumentTemplate(documentTemplate)
                     .setSeparator(c.separator())
                     .setQueryTemplate(c.queryTemplate())
                     .setQueryFreeTemplate(c.queryFreeTemplate())
@@ -75,9 +90,27 @@ public final class PlanExpander {
                     .setQueryFree(c.queryFree())
                     .setCaptureAttention(c.captureAttention())
                     .setRequiresFamily(c.requiresFamily().orElse(null))
+                    .setTarget(c.target())
                     .build());
         }
         return specs;
+    }
+
+    private int maxDocumentTokens() {
+        return plan.conditions().stream().flatMap(c -> c.documentTokens().stream()).max(Integer::compare).orElseThrow();
+    }
+
+    /**
+     * The condition's document template with the long document written in place of {@code {passage}}: a
+     * ConditionSpec is self-describing, so each length travels as its own text. The scorer fills {@code {passage}}
+     * in the template; a document holding that text itself would be filled too, and is refused.
+     */
+    private static String sizedTemplate(PlanCondition c, Sample sample, String document) {
+        if (document.contains("{passage}")) {
+            throw new IllegalStateException("condition '" + c.name() + "', sample '" + sample.getId()
+                    + "': the long document contains the text {passage}, which the scorer would replace");
+        }
+        return c.documentTemplate().replace("{passage}", document);
     }
 
     /** The WorkItem for this sample (key: {@code Topics.workKey(experimentId, sample id)}). */

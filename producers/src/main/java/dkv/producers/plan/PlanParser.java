@@ -5,6 +5,10 @@ import dkv.avro.ConditionPair;
 import dkv.avro.ModelRef;
 import dkv.avro.Placement;
 import dkv.avro.RopeCorrection;
+import dkv.avro.ScoreTarget;
+import dkv.producers.surrogate.KeywordsSurrogate;
+import dkv.producers.surrogate.LeadSentenceSurrogate;
+import dkv.producers.surrogate.TemplateSurrogate;
 import dkv.producers.surrogate.SurrogateKind;
 import dkv.producers.surrogate.SurrogateKinds;
 import dkv.producers.surrogate.SurrogateParams;
@@ -28,11 +32,21 @@ import java.util.function.BiFunction;
 final class PlanParser {
     /** Keys that may appear at plan level as defaults and on a condition as overrides. */
     private static final Set<String> CONDITION_DEFAULTS = Set.of("query_template", "query_free_template",
-            "answer_template", "document_template", "separator", "rope_correction", "keep_bos", "capture_attention");
+            "answer_template", "document_template", "separator", "rope_correction", "keep_bos", "capture_attention",
+            "target");
     private static final Set<String> PLAN_KEYS = union(CONDITION_DEFAULTS, Set.of("experiment_id", "description",
-            "model", "seed", "samples", "baseline", "oracle", "contrasts", "correlations", "conditions"));
+            "model", "seed", "samples", "baseline", "oracle", "contrasts", "correlations", "conditions", "ranking",
+            "dataset_filters"));
     private static final Set<String> CONDITION_KEYS = union(CONDITION_DEFAULTS, Set.of("name", "group", "placement",
-            "surrogate", "surrogate_kind", "query_free", "requires_family", "description"));
+            "surrogate", "surrogate_kind", "query_free", "requires_family", "description", "document_tokens"));
+    /**
+     * Kinds that derive the surrogate from the sample's scored passage. In a ranking plan every candidate is a
+     * document of its own while a WorkItem's surrogate is one per condition, so they have no single passage to read.
+     */
+    private static final Set<String> DOCUMENT_DERIVED = Set.of(KeywordsSurrogate.KIND.name(),
+            TemplateSurrogate.KIND.name(), LeadSentenceSurrogate.KIND.name());
+    /** Longest document a condition may ask for, in tokens (the research went to 6144). */
+    static final int MAX_DOCUMENT_TOKENS = 131_072;
 
     private final String source;
     private final JsonNode root;
@@ -59,6 +73,8 @@ final class PlanParser {
             return n.intValue();
         });
         List<PlanCondition> conditions = conditions();
+        Optional<RankingSpec> ranking = ranking();
+        ranking.ifPresent(r -> checkRankingConditions(conditions));
         Set<String> names = new HashSet<>();
         for (PlanCondition c : conditions) {
             names.add(c.name());
@@ -69,7 +85,70 @@ final class PlanParser {
         Optional<String> oracle = text(root, "$", "oracle");
         oracle.ifPresent(o -> requireCondition(names, "$.oracle", o));
         return new Plan(source, baseDir, experimentId, text(root, "$", "description"), model(), modelPinned(), seed, samples,
-                baseline, oracle, pairs("contrasts", names, true), pairs("correlations", names, false), conditions);
+                baseline, oracle, pairs("contrasts", names, true), pairs("correlations", names, false), conditions,
+                ranking, datasetFilters());
+    }
+
+    /** {@code "ranking": true} or {@code {"max_candidates": N, "over_cap": "split" | "refuse"}}. */
+    private Optional<RankingSpec> ranking() {
+        JsonNode node = root.get("ranking");
+        if (node == null || node.isNull() || (node.isBoolean() && !node.asBoolean())) {
+            return Optional.empty();
+        }
+        if (node.isBoolean()) {
+            return Optional.of(RankingSpec.defaults());
+        }
+        if (!node.isObject()) {
+            throw new PlanException(source, "$.ranking", "expected true or {\"max_candidates\": N, \"over_cap\": "
+                    + "\"split\" | \"refuse\"}, found " + node);
+        }
+        rejectUnknown(node, "$.ranking", Set.of("max_candidates", "over_cap"));
+        long max = integer(node, "$.ranking", "max_candidates").orElse((long) RankingSpec.DEFAULT_MAX_CANDIDATES);
+        if (max < 1 || max > 100_000) {
+            throw new PlanException(source, "$.ranking.max_candidates", "expected an integer from 1 to 100000, found " + max);
+        }
+        RankingSpec.OverCap overCap = text(node, "$.ranking", "over_cap").map(t -> {
+            try {
+                return RankingSpec.OverCap.parse(t);
+            } catch (IllegalArgumentException e) {
+                throw new PlanException(source, "$.ranking.over_cap", "expected split or refuse, found '" + t + "'");
+            }
+        }).orElse(RankingSpec.OverCap.SPLIT);
+        return Optional.of(new RankingSpec((int) max, overCap));
+    }
+
+    private void checkRankingConditions(List<PlanCondition> conditions) {
+        for (PlanCondition c : conditions) {
+            if (c.surrogateKind().filter(DOCUMENT_DERIVED::contains).isPresent()) {
+                throw new PlanException(source, c.path() + ".surrogate_kind", "'" + c.surrogateKind().get()
+                        + "' derives the surrogate from one passage, but in a ranking plan every candidate is a document"
+                        + " and a condition has one surrogate per query");
+            }
+            if (c.documentTokens().isPresent()) {
+                throw new PlanException(source, c.path() + ".document_tokens",
+                        "a ranking plan scores the candidates as they are; long documents need a plan without ranking");
+            }
+        }
+    }
+
+    /** {@code {"column": "value", ...}}: strings or numbers, compared with the column's text. */
+    private Map<String, String> datasetFilters() {
+        JsonNode node = root.get("dataset_filters");
+        if (node == null || node.isNull()) {
+            return Map.of();
+        }
+        if (!node.isObject()) {
+            throw new PlanException(source, "$.dataset_filters", "expected an object of column: value, found " + node);
+        }
+        Map<String, String> filters = new LinkedHashMap<>();
+        node.properties().forEach(e -> {
+            if (!e.getValue().isTextual() && !e.getValue().isNumber()) {
+                throw new PlanException(source, "$.dataset_filters." + e.getKey(), "expected a string or number, found "
+                        + e.getValue());
+            }
+            filters.put(e.getKey(), e.getValue().asText());
+        });
+        return filters;
     }
 
     private List<PlanCondition> conditions() {
@@ -150,7 +229,19 @@ final class PlanParser {
                 inheritedText(node, path, "answer_template", " {answer}"),
                 bool(node, path, "query_free").orElse(false),
                 inherited(node, path, (n, p) -> bool(n, p, "capture_attention")).orElse(false),
-                family);
+                family,
+                inherited(node, path, (n, p) -> enumValue(n, p, "target", ScoreTarget.class)).orElse(ScoreTarget.ANSWER),
+                documentTokens(node, path));
+    }
+
+    private Optional<Integer> documentTokens(JsonNode node, String path) {
+        return integer(node, path, "document_tokens").map(n -> {
+            if (n < 1 || n > MAX_DOCUMENT_TOKENS) {
+                throw new PlanException(source, path + ".document_tokens", "expected an integer from 1 to "
+                        + MAX_DOCUMENT_TOKENS + ", found " + n);
+            }
+            return n.intValue();
+        });
     }
 
     private void checkReferences(List<PlanCondition> conditions, Set<String> names) {

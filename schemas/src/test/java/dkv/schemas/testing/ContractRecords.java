@@ -10,6 +10,9 @@ import dkv.avro.ExperimentMeta;
 import dkv.avro.LayerShares;
 import dkv.avro.ModelRef;
 import dkv.avro.PairedStats;
+import dkv.avro.RankingComparison;
+import dkv.avro.RankingCondition;
+import dkv.avro.RankingStats;
 import dkv.avro.Passage;
 import dkv.avro.Placement;
 import dkv.avro.RopeCorrection;
@@ -145,6 +148,9 @@ public final class ContractRecords {
                 .setCorrelations(List.of(new Correlation("generated", "shuffled", 100L, 0.924, 0.9)))
                 .setAttention(List.of(new AttentionSummary("generated", "answer", "document", List.of(0.3, 0.4))))
                 .setFinal$(false)
+                .setRanking(new RankingStats(50L, 48L, 500L, 3L, 1L, 10_000,
+                        List.of(new RankingCondition("oracle", 49L, 0.85, 47L, 0.61, 0.72)),
+                        List.of(new RankingComparison("oracle", "bare", "auc", 47L, 0.02, 0.04, 0.05, 0.045))))
                 .build();
     }
 
