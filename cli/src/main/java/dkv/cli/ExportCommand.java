@@ -185,7 +185,7 @@ public final class ExportCommand implements Callable<Integer> {
                         writer.write(ScoreJson.line(score));
                         writer.newLine();
                         written++;
-                        if (!keys.add(Topics.scoreKey(score.getExperimentId(), score.getSampleId(), score.getCondition()))) {
+                        if (!keys.add(Topics.scoreKey(score))) {
                             duplicates++;
                         }
                     }

@@ -21,4 +21,10 @@ public final class Topics {
     public static String scoreKey(String experimentId, String sampleId, String condition) {
         return experimentId + "/" + sampleId + "/" + condition;
     }
+
+    /** A score's key: {@code experiment/sample/condition}, or {@code experiment/query/candidate/condition} for ranking. */
+    public static String scoreKey(dkv.avro.ScoreRecord r) {
+        return r.getCandidateId() == null ? scoreKey(r.getExperimentId(), r.getSampleId(), r.getCondition())
+                : r.getExperimentId() + "/" + r.getSampleId() + "/" + r.getCandidateId() + "/" + r.getCondition();
+    }
 }

@@ -3,10 +3,12 @@ package dkv.scorers.recipe;
 import dkv.avro.ConditionSpec;
 import dkv.avro.Placement;
 import dkv.avro.Sample;
+import dkv.avro.ScoreTarget;
 
 /**
  * The texts of a condition's segments after BOS (which comes from the tokenizer's special tokens). Absent
- * segments are empty. PREFIX = surrogate + separator, SUFFIX = separator + surrogate.
+ * segments are empty. PREFIX = surrogate + separator, SUFFIX = separator + surrogate. With target QUERY (query
+ * likelihood, for ranking) the scored ANSWER segment holds the query after the query-free framing.
  */
 public record SegmentTexts(String prefix, String document, String suffix, String query, String answer) {
 
@@ -18,6 +20,12 @@ public record SegmentTexts(String prefix, String document, String suffix, String
         String prefix = hasPrefix ? surrogate + separator : "";
         String suffix = p == Placement.SUFFIX ? separator + surrogate : "";
         String document = c.getDocumentTemplate().replace("{passage}", s.getPassage());
+        if (c.getTarget() == ScoreTarget.QUERY) {
+            // query likelihood: the scored segment holds the query (answer template with {answer} = the query) after
+            // the query-free framing; the query appears nowhere else
+            return new SegmentTexts(prefix, document, suffix, c.getQueryFreeTemplate(),
+                    c.getAnswerTemplate().replace("{answer}", s.getQuery()));
+        }
         String query = (c.getQueryFree() ? c.getQueryFreeTemplate() : c.getQueryTemplate()).replace("{query}", s.getQuery());
         String answer = c.getAnswerTemplate().replace("{answer}", s.getAnswer());
         return new SegmentTexts(prefix, document, suffix, query, answer);

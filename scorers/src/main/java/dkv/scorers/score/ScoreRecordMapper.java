@@ -30,7 +30,7 @@ final class ScoreRecordMapper {
             tokenLogprobs = new ArrayList<>();
             for (double lp : s.answer().logprobs()) tokenLogprobs.add((float) lp);
         }
-        return ScoreRecord.newBuilder()
+        ScoreRecord.Builder b = ScoreRecord.newBuilder()
                 .setExperimentId(context.experimentId())
                 .setSampleId(sample.getId())
                 .setCondition(p.spec().getName())
@@ -52,8 +52,11 @@ final class ScoreRecordMapper {
                 .setMeta(context.meta())
                 .setScoredAt(System.currentTimeMillis())
                 .setTarget(p.spec().getTarget())
-                .setQuerySimilarity(p.spec().getQuerySimilarity())
-                .build();
+                .setQuerySimilarity(p.spec().getQuerySimilarity());
+        if (context.candidate() != null) {
+            b.setQueryId(sample.getId()).setCandidateId(context.candidate().getId()).setRelevance(context.candidate().getRelevance());
+        }
+        return b.build();
     }
 
     /** A stream's segment counts as the record carries them. */

@@ -99,7 +99,7 @@ public final class ScoreBatchFunction implements TransactionalProcessor.BatchFun
                 metrics.scored(s.records());
                 List<ProducerRecord<String, ScoreRecord>> out = new ArrayList<>(s.records().size());
                 for (ScoreRecord r : s.records()) {
-                    out.add(new ProducerRecord<>(scoresTopic, Topics.scoreKey(r.getExperimentId(), r.getSampleId(), r.getCondition()), r));
+                    out.add(new ProducerRecord<>(scoresTopic, Topics.scoreKey(r), r));
                 }
                 yield Outcome.produced(out);
             }

@@ -1,7 +1,9 @@
 package dkv.scorers.worker;
 
+import dkv.avro.Candidate;
 import dkv.avro.ConditionSpec;
 import dkv.avro.ModelRef;
+import dkv.avro.Sample;
 import dkv.avro.ScoreRecord;
 import dkv.avro.WorkItem;
 import dkv.scorers.recipe.CacheRecipe;
@@ -98,10 +100,36 @@ public final class WorkItemScorer {
         return results;
     }
 
+    /**
+     * Every item's records in one call. A ranking item (one with candidates) is scored once per candidate, the
+     * candidate's text in place of the passage, its records carrying the candidate; they come back in candidate order.
+     */
     private List<List<ScoreRecord>> scoreValidated(List<WorkItem> items) {
-        List<SampleScorer.SampleWork> work = items.stream()
-                .map(i -> new SampleScorer.SampleWork(i.getSample(), i.getConditions(), context(i))).toList();
-        return scorer.scoreAll(work, options);
+        List<SampleScorer.SampleWork> work = new ArrayList<>();
+        List<Integer> parts = new ArrayList<>();
+        for (WorkItem item : items) {
+            RecordContext context = context(item);
+            Sample sample = item.getSample();
+            if (sample.getCandidates().isEmpty()) {
+                work.add(new SampleScorer.SampleWork(sample, item.getConditions(), context));
+                parts.add(1);
+                continue;
+            }
+            for (Candidate c : sample.getCandidates()) {
+                Sample asPassage = Sample.newBuilder(sample).setPassage(c.getText()).setCandidates(List.of()).build();
+                work.add(new SampleScorer.SampleWork(asPassage, item.getConditions(), context.forCandidate(c)));
+            }
+            parts.add(sample.getCandidates().size());
+        }
+        List<List<ScoreRecord>> scored = scorer.scoreAll(work, options);
+        List<List<ScoreRecord>> perItem = new ArrayList<>(items.size());
+        int next = 0;
+        for (int n : parts) {
+            List<ScoreRecord> records = new ArrayList<>();
+            for (int k = 0; k < n; k++) records.addAll(scored.get(next++));
+            perItem.add(records);
+        }
+        return perItem;
     }
 
     /** The checks that need no tokenizing: tokenizing every condition twice would cost CPU on every item. */

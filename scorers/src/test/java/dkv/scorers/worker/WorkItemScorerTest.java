@@ -96,6 +96,56 @@ class WorkItemScorerTest {
         }
     }
 
+    /**
+     * A ranking item: every candidate is scored under every condition with its text in place of the passage, and its
+     * records carry the query, the candidate and its relevance, with the NLLs HF gives for that passage.
+     */
+    @Test
+    void aRankingItemScoresEachCandidateAsThePassage() {
+        Sample s1 = fixture.samples().get("s1");
+        Sample s2 = fixture.samples().get("s2");
+        List<dkv.avro.Candidate> candidates = List.of(
+                new dkv.avro.Candidate("c-relevant", s1.getPassage(), 1.0, "E"),
+                new dkv.avro.Candidate("c-other", s2.getPassage(), 0.0, "I"));
+        // s2's passage under s1's query and answer is scored like s1 with that passage: compare with a plain item
+        Sample query = Sample.newBuilder(s1).setCandidates(candidates).build();
+        List<ConditionSpec> conditions = fixture.conditions("s1");
+
+        List<ScoreRecord> records = scorer.score(item("rank", query, conditions));
+        List<ScoreRecord> asPassage = scorer.score(item("plain", Sample.newBuilder(s1).setPassage(s2.getPassage()).build(), conditions));
+
+        assertEquals(2 * conditions.size(), records.size());
+        for (int i = 0; i < records.size(); i++) {
+            ScoreRecord r = records.get(i);
+            dkv.avro.Candidate c = candidates.get(i / conditions.size());
+            assertEquals("s1", r.getQueryId());
+            assertEquals("s1", r.getSampleId());
+            assertEquals(c.getId(), r.getCandidateId());
+            assertEquals(c.getRelevance(), r.getRelevance());
+            assertEquals("rank/s1/" + c.getId() + "/" + r.getCondition(), dkv.schemas.Topics.scoreKey(r));
+            double expected = c.getId().equals("c-relevant")
+                    ? fixture.expected("s1", r.getCondition()).get("nll_mean").asDouble()
+                    : asPassage.get(i - conditions.size()).getNllMean();
+            assertEquals(expected, r.getNllMean(), 2e-4, c.getId() + "/" + r.getCondition());
+        }
+    }
+
+    /** Query likelihood: the scored tokens are the query's, after the query-free framing, and the answer is not read. */
+    @Test
+    void aQueryTargetScoresTheQueryTokens() {
+        Sample s1 = Sample.newBuilder(fixture.samples().get("s1")).setAnswer("ignored answer text").build();
+        ConditionSpec bare = ConditionSpec.newBuilder(fixture.conditions("s1").getFirst()).setPlacement(dkv.avro.Placement.NONE)
+                .setSurrogate(null).setTarget(dkv.avro.ScoreTarget.QUERY).setQueryFreeTemplate("\n\nQuery:")
+                .setAnswerTemplate(" {answer}").build();
+        ScoreRecord r = scorer.score(item("ql", s1, List.of(bare))).getFirst();
+        int queryTokens = model.tokenizer().encode(s1.getPassage() + "\n\nQuery: " + s1.getQuery()).length
+                - model.tokenizer().encode(s1.getPassage() + "\n\nQuery:").length;
+        assertEquals(queryTokens, r.getAnswerTokens());
+        assertEquals(dkv.avro.ScoreTarget.QUERY, r.getTarget());
+        int framing = model.tokenizer().encode(s1.getPassage() + "\n\nQuery:").length - model.tokenizer().encode(s1.getPassage()).length;
+        assertEquals(framing, r.getSegments().getQuery(), "QUERY holds the framing only");
+    }
+
     private static void assertScoredAsAlone(WorkItem item, WorkItemScorer.ItemResult result) {
         List<ScoreRecord> batched = assertInstanceOf(WorkItemScorer.ItemResult.Scored.class, result).records();
         List<ScoreRecord> alone = scorer.score(item);
