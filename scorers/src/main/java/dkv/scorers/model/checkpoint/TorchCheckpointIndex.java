@@ -3,6 +3,7 @@ package dkv.scorers.model.checkpoint;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dkv.scorers.model.SafetensorsIndex;
+import dkv.scorers.model.WeightIndex;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,7 +18,7 @@ import java.util.TreeMap;
  * (entries, contains, entry) with the same {@link SafetensorsIndex.Entry} records, so a loader that maps entries
  * takes either. The index's {@code total_size} is not read: it is stale in real snapshots (ChatGLM-6B's).
  */
-public final class TorchCheckpointIndex {
+public final class TorchCheckpointIndex implements WeightIndex {
 
     public static final String SINGLE = "pytorch_model.bin";
     public static final String INDEX = "pytorch_model.bin.index.json";
@@ -68,15 +69,18 @@ public final class TorchCheckpointIndex {
         return new TorchCheckpointIndex(dir, entries, tensors);
     }
 
+    @Override
     public Map<String, SafetensorsIndex.Entry> entries() {
         return entries;
     }
 
+    @Override
     public boolean contains(String name) {
         return entries.containsKey(name);
     }
 
     /** The entry of a weight; a missing one is an error naming the weight and the snapshot. */
+    @Override
     public SafetensorsIndex.Entry entry(String name) {
         SafetensorsIndex.Entry e = entries.get(name);
         if (e == null) throw new IllegalArgumentException("weight '" + name + "' not found in the PyTorch checkpoint of " + dir);
