@@ -58,11 +58,13 @@ public final class WorkPlan {
             }
         });
         Optional<Integer> selection = plan.samples().map(n -> limit.map(l -> Math.min(l, n)).orElse(n));
-        CorpusScan scan = CorpusScan.run(dataset, plan.seed(), selection);
+        // the plan's data filter applies to both passes: statistics, donors and selection see only qualifying samples
+        Dataset qualifying = dataset.filtered(plan.data().filter(resources, plan.source()));
+        CorpusScan scan = CorpusScan.run(qualifying, plan.seed(), selection);
         PlanExpander expander = plan.expander(resources, scan.corpus());
         long available = scan.selection().map(s -> (long) s.size()).orElse(scan.corpus().samples());
         long planned = limit.map(l -> Math.min(l, available)).orElse(available);
-        return new WorkPlan(plan, dataset, ref, scan, expander, planned, limit, epochMillis);
+        return new WorkPlan(plan, qualifying, ref, scan, expander, planned, limit, epochMillis);
     }
 
     public Plan plan() {

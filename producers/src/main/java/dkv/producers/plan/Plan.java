@@ -37,6 +37,7 @@ import java.util.TreeMap;
  * @param baseDir   relative file parameters resolve against it
  * @param samples   how many samples to draw (seeded); empty = every sample of the dataset, in file order
  * @param baseline  the reference condition of every paired statistic
+ * @param data      which samples of the dataset qualify ({@link DataFilter#NONE}: all the reader makes)
  */
 public record Plan(
         String source,
@@ -50,7 +51,8 @@ public record Plan(
         Optional<String> oracle,
         List<ConditionPair> contrasts,
         List<ConditionPair> correlations,
-        List<PlanCondition> conditions) {
+        List<PlanCondition> conditions,
+        DataFilter data) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String PRESETS = "/dkv/plans/";
@@ -145,7 +147,7 @@ public record Plan(
 
     public Plan withModel(ModelRef ref) {
         return new Plan(source, baseDir, experimentId, description, Optional.of(ref), seed, samples, baseline, oracle,
-                contrasts, correlations, conditions);
+                contrasts, correlations, conditions, data);
     }
 
     /**
@@ -163,6 +165,12 @@ public record Plan(
         oracle.ifPresent(o -> root.put("oracle", o));
         root.set("contrasts", pairs(contrasts, f));
         root.set("correlations", pairs(correlations, f));
+        if (!data.isNone()) {
+            ObjectNode d = root.putObject("data");
+            d.putArray("passage_words").add(data.minPassageWords()).add(data.maxPassageWords());
+            d.put("max_answer_passage_chars", data.maxAnswerPassageChars());
+            d.put("min_answer_tokens", data.minAnswerTokens());
+        }
         ArrayNode list = root.putArray("conditions");
         for (PlanCondition c : conditions) {
             ObjectNode node = list.addObject();
