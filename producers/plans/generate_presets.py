@@ -44,9 +44,11 @@ def pair(name, a, b):
 
 
 def plan(experiment_id, description, model, samples, conditions, baseline, oracle=None, contrasts=(), correlations=(),
-         ranking=None, dataset_filters=None, target=None):
-    p = {"experiment_id": experiment_id, "description": description, "model": model, "seed": 42, "samples": samples,
-         "baseline": baseline}
+         ranking=None, dataset_filters=None, target=None, data=None):
+    p = {"experiment_id": experiment_id, "description": description, "model": model, "seed": 42, "samples": samples}
+    if data:
+        p["data"] = data
+    p["baseline"] = baseline
     if oracle:
         p["oracle"] = oracle
     if ranking:
@@ -223,38 +225,42 @@ def v2_08():
 
 
 def v2_09():
+    # Lab notebook exp 09 (ChatGLM-6B, RESEARCH-FACTS.md): [gMASK] <sop> follow the text, so a suffix sits inside the
+    # bidirectional region; DESIGN.md names that placement SUFFIX for a prefix LM (the first version of this preset
+    # said PREFIX_LM). Separator "\n\n" as the notebook; every condition needs the glm family.
     glm = {"requires_family": "glm"}
 
-    def lm(name, group, kind, **extra):
-        # the surrogate sits after the document inside the bidirectional prefix region (PREFIX·DOC·SUFFIX)
-        extra.setdefault("separator", SUFFIX_SEP)
-        return c(name, group, "PREFIX_LM", kind, **extra)
+    def sfx(name, group, kind, **extra):
+        extra.setdefault("separator", "\n\n")
+        return c(name, group, "SUFFIX", kind, **glm, **extra)
 
     conditions = [
-        c("bare", "A", "PREFIX_LM"),
-        lm("bare_padded", "A", "repeat", n=10),
-        lm("generated_suffix", "B", "generated"),
-        lm("oracle_suffix", "B", "oracle"),
-        lm("irrelevant_suffix", "B", "irrelevant"),
-        lm("shuffled_suffix", "B", "shuffled", of="generated_suffix"),
-        lm("random_tokens_suffix", "B", "random_tokens", n=8),
-        lm("lead_suffix", "B", "lead"),
+        c("bare", "A", **glm),
+        # the passage followed by one newline per token of the generated surrogate (the model's tokenizer counts)
+        sfx("bare_padded", "A", "padding", of="generated_suffix", separator=""),
+        sfx("generated_suffix", "B", "generated"),
+        sfx("oracle_suffix", "B", "oracle"),
+        sfx("irrelevant_suffix", "B", "irrelevant"),
+        sfx("shuffled_suffix", "B", "shuffled", of="generated_suffix"),
+        sfx("random_tokens_suffix", "B", "random_tokens", n=8),
+        sfx("lead_suffix", "B", "lead"),
         full("generated_full", "C", "generated", **glm),
         full("oracle_full", "C", "oracle", **glm),
         full("irrelevant_full", "C", "irrelevant", **glm),
         trunc("generated_trunc", "D", "generated", **glm),
         trunc("oracle_trunc", "D", "oracle", **glm),
         trunc("irrelevant_trunc", "D", "irrelevant", **glm),
-        lm("generated_suffix_template", "E", "template", surrogate="Question: {keyword}?", separator="\n\n"),
-        lm("generated_suffix_raw", "E", "generated", separator=" "),
-        c("bare_qf", "F", "PREFIX_LM", query_free=True),
-        lm("generated_suffix_qf", "F", "generated", query_free=True),
-        lm("oracle_suffix_qf", "F", "oracle", query_free=True),
-        lm("irrelevant_suffix_qf", "F", "irrelevant", query_free=True),
+        sfx("generated_suffix_template", "E", "template", surrogate="Question: {keyword}?"),
+        sfx("generated_suffix_raw", "E", "generated", separator=" "),
+        c("bare_qf", "F", query_free=True, **glm),
+        sfx("generated_suffix_qf", "F", "generated", query_free=True),
+        sfx("oracle_suffix_qf", "F", "oracle", query_free=True),
+        sfx("irrelevant_suffix_qf", "F", "irrelevant", query_free=True),
     ]
-    return plan("v2-exp09", "Prefix LM (ChatGLM-6B, 20 conditions in groups A-F): with bidirectional attention over "
-                "the prefix region the document CAN attend to a suffix. A baselines, B suffix priming (the main test), "
-                "C full prefix, D truncated prefix with 2D-RoPE correction, E format sensitivity, F query-free.",
+    return plan("v2-exp09", "Prefix LM (ChatGLM-6B, lab notebook exp 09, 20 conditions in groups A-F): with bidirectional "
+                "attention over the whole text the document CAN attend to a suffix. A baselines (bare, bare padded), "
+                "B suffix priming (the main test), C full prefix, D truncated prefix with 2D-RoPE correction, E format "
+                "sensitivity, F query-free.",
                 CHATGLM, 200, conditions, "bare", "oracle_suffix",
                 [pair("B_semantic", "generated_suffix", "irrelevant_suffix"),
                  pair("B_word_order", "generated_suffix", "shuffled_suffix"),
@@ -263,7 +269,9 @@ def v2_09():
                  pair("D_semantic", "generated_trunc", "irrelevant_trunc"),
                  pair("F_semantic", "generated_suffix_qf", "irrelevant_suffix_qf"),
                  pair("F_vs_bare_qf", "generated_suffix_qf", "bare_qf")],
-                [{"a": "generated_suffix", "b": "shuffled_suffix"}])
+                [{"a": "generated_suffix", "b": "shuffled_suffix"}],
+                # the notebook's selection from exp 06 on: 50-300 word passages, answer/passage chars <= 0.5, >= 2 answer tokens
+                data={"passage_words": [50, 300], "max_answer_passage_chars": 0.5, "min_answer_tokens": 2})
 
 
 def coencode(name, group, kind=None, masked=True, **extra):

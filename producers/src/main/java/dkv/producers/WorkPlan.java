@@ -65,7 +65,8 @@ public final class WorkPlan {
                 throw new IllegalArgumentException("--limit must be positive, got " + n);
             }
         });
-        Dataset effective = forPlan(plan, dataset);
+        // the plan's data filter applies to both passes: statistics, donors and selection see only qualifying samples
+        Dataset effective = forPlan(plan, dataset).filtered(plan.data().filter(resources, plan.source()));
         Optional<Integer> selection = plan.samples().map(n -> limit.map(l -> Math.min(l, n)).orElse(n));
         RankingWork ranking = new RankingWork(plan);
         // WorkItems per sample in file order, for the item count of a run without selection
@@ -91,7 +92,7 @@ public final class WorkPlan {
         Map<String, String> filters = new TreeMap<>(plan.datasetFilters());
         filters.putAll(dataset.options().filters());
         ReaderOptions options = dataset.options().withRanking(plan.ranking().isPresent()).withFilters(filters);
-        return new Dataset(dataset.path(), dataset.format(), options);
+        return new Dataset(dataset.path(), dataset.format(), options, dataset.filter());
     }
 
     public Plan plan() {

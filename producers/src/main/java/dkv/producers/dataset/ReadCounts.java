@@ -7,6 +7,7 @@ public final class ReadCounts {
     private long noAnswer;
     private long noPassage;
     private long bad;
+    private long filtered;
     private BadRecordException firstBad;
 
     void countRecord() {
@@ -23,6 +24,12 @@ public final class ReadCounts {
 
     void countNoPassage() {
         noPassage++;
+    }
+
+    /** A sample the reader made and a {@link SampleFilter} dropped: no longer counted as a sample. */
+    void countFiltered() {
+        samples--;
+        filtered++;
     }
 
     void countBad(BadRecordException e) {
@@ -60,6 +67,11 @@ public final class ReadCounts {
         return noAnswer + noPassage + bad;
     }
 
+    /** samples outside the plan's data filter */
+    public long filtered() {
+        return filtered;
+    }
+
     public BadRecordException firstBad() {
         return firstBad;
     }
@@ -67,7 +79,7 @@ public final class ReadCounts {
     @Override
     public String toString() {
         return records + " records, " + samples + " samples; skipped " + noAnswer + " without answer, " + noPassage
-                + " without a usable passage, " + bad + " malformed"
+                + " without a usable passage, " + (filtered == 0 ? "" : filtered + " outside the plan's data filter, ") + bad + " malformed"
                 + (firstBad == null ? "" : " (first: " + firstBad.getMessage() + ")");
     }
 }

@@ -44,6 +44,7 @@ import java.util.TreeMap;
  * @param baseline  the reference condition of every paired statistic
  * @param ranking   present in a ranking experiment: WorkItems carry each query's candidates
  * @param datasetFilters dataset filters the plan was designed for (e.g. ESCI's split); the command line may override
+ * @param data      which samples of the dataset qualify ({@link DataFilter#NONE}: all the reader makes)
  */
 public record Plan(
         String source,
@@ -60,7 +61,8 @@ public record Plan(
         List<ConditionPair> correlations,
         List<PlanCondition> conditions,
         Optional<RankingSpec> ranking,
-        Map<String, String> datasetFilters) {
+        Map<String, String> datasetFilters,
+        DataFilter data) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String PRESETS = "/dkv/plans/";
@@ -160,7 +162,7 @@ public record Plan(
 
     public Plan withModel(ModelRef ref) {
         return new Plan(source, baseDir, experimentId, description, Optional.of(ref), modelPinned, seed, samples, baseline, oracle,
-                contrasts, correlations, conditions, ranking, datasetFilters);
+                contrasts, correlations, conditions, ranking, datasetFilters, data);
     }
 
     /**
@@ -183,6 +185,12 @@ public record Plan(
         oracle.ifPresent(o -> root.put("oracle", o));
         root.set("contrasts", pairs(contrasts, f));
         root.set("correlations", pairs(correlations, f));
+        if (!data.isNone()) {
+            ObjectNode d = root.putObject("data");
+            d.putArray("passage_words").add(data.minPassageWords()).add(data.maxPassageWords());
+            d.put("max_answer_passage_chars", data.maxAnswerPassageChars());
+            d.put("min_answer_tokens", data.minAnswerTokens());
+        }
         ArrayNode list = root.putArray("conditions");
         for (PlanCondition c : conditions) {
             ObjectNode node = list.addObject();

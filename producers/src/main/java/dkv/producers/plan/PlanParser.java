@@ -36,7 +36,7 @@ final class PlanParser {
             "target");
     private static final Set<String> PLAN_KEYS = union(CONDITION_DEFAULTS, Set.of("experiment_id", "description",
             "model", "seed", "samples", "baseline", "oracle", "contrasts", "correlations", "conditions", "ranking",
-            "dataset_filters"));
+            "dataset_filters", "data"));
     private static final Set<String> CONDITION_KEYS = union(CONDITION_DEFAULTS, Set.of("name", "group", "placement",
             "surrogate", "surrogate_kind", "query_free", "requires_family", "description", "document_tokens"));
     /**
@@ -86,7 +86,7 @@ final class PlanParser {
         oracle.ifPresent(o -> requireCondition(names, "$.oracle", o));
         return new Plan(source, baseDir, experimentId, text(root, "$", "description"), model(), modelPinned(), seed, samples,
                 baseline, oracle, pairs("contrasts", names, true), pairs("correlations", names, false), conditions,
-                ranking, datasetFilters());
+                ranking, datasetFilters(), data());
     }
 
     /** {@code "ranking": true} or {@code {"max_candidates": N, "over_cap": "split" | "refuse"}}. */
@@ -149,6 +149,43 @@ final class PlanParser {
             filters.put(e.getKey(), e.getValue().asText());
         });
         return filters;
+    }
+
+    /** {@code "data": {"passage_words": [min, max], "max_answer_passage_chars": r, "min_answer_tokens": n}}, each optional. */
+    private DataFilter data() {
+        JsonNode node = root.get("data");
+        if (node == null || node.isNull()) {
+            return DataFilter.NONE;
+        }
+        if (!node.isObject()) {
+            throw new PlanException(source, "$.data", "expected an object {passage_words, max_answer_passage_chars, min_answer_tokens}");
+        }
+        rejectUnknown(node, "$.data", Set.of("passage_words", "max_answer_passage_chars", "min_answer_tokens"));
+        int min = DataFilter.NONE.minPassageWords();
+        int max = DataFilter.NONE.maxPassageWords();
+        JsonNode words = node.get("passage_words");
+        if (words != null && !words.isNull()) {
+            if (!words.isArray() || words.size() != 2 || !words.get(0).canConvertToInt() || !words.get(1).canConvertToInt()
+                    || !words.get(0).isIntegralNumber() || !words.get(1).isIntegralNumber()
+                    || words.get(0).asInt() < 0 || words.get(0).asInt() > words.get(1).asInt()) {
+                throw new PlanException(source, "$.data.passage_words", "expected [min, max] word counts, 0 <= min <= max, found " + words);
+            }
+            min = words.get(0).asInt();
+            max = words.get(1).asInt();
+        }
+        double ratio = DataFilter.NONE.maxAnswerPassageChars();
+        JsonNode r = node.get("max_answer_passage_chars");
+        if (r != null && !r.isNull()) {
+            if (!r.isNumber() || r.asDouble() <= 0) {
+                throw new PlanException(source, "$.data.max_answer_passage_chars", "expected a positive number, found " + r);
+            }
+            ratio = r.asDouble();
+        }
+        long tokens = integer(node, "$.data", "min_answer_tokens").orElse(0L);
+        if (tokens < 0 || tokens > 1000) {
+            throw new PlanException(source, "$.data.min_answer_tokens", "expected an integer from 0 to 1000, found " + tokens);
+        }
+        return new DataFilter(min, max, ratio, (int) tokens);
     }
 
     private List<PlanCondition> conditions() {

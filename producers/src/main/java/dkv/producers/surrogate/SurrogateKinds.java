@@ -19,6 +19,7 @@ public final class SurrogateKinds {
             LeadSentenceSurrogate.KIND,
             RepeatedWordSurrogate.KIND,
             RandomWordSurrogate.KIND,
+            PaddingSurrogate.KIND,
             FileSurrogate.PARAPHRASE,
             FileSurrogate.GENERATED);
 

@@ -15,19 +15,28 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A model's vocabulary: the ids of its ordinary tokens, read from {@code tokenizer.json}, and the model's
- * own tokenizer (DJL, no truncation or padding) to turn ids back into text. Special tokens are left out,
- * and so are tokens that do not decode to clean text on their own (byte-level fragments of a multi-byte
- * character decode to U+FFFD, control bytes to control characters): a random-token surrogate is then
- * valid text whose every token the model knows.
+ * own tokenizer (DJL, no truncation or padding) to turn ids back into text and count a text's tokens. Special
+ * tokens are left out, and so are tokens that do not decode to clean text on their own (byte-level fragments of a
+ * multi-byte character decode to U+FFFD, control bytes to control characters): a random-token surrogate is then
+ * valid text whose every token the model knows. A ChatGLM-6B snapshot has no {@code tokenizer.json}; its
+ * {@code ice_text.model} is read instead ({@link ChatGlmPieces}).
  */
 public final class TokenVocabulary {
     /** Loading decodes every token once; conditions and plans sharing a model share the result. */
     private static final Map<Path, TokenVocabulary> LOADED = new ConcurrentHashMap<>();
 
-    private final long[] ids;
-    private final HuggingFaceTokenizer tokenizer;
+    /** What the model's own tokenizer does for surrogates. */
+    interface Tokenizer {
+        String decode(long[] ids);
 
-    private TokenVocabulary(long[] ids, HuggingFaceTokenizer tokenizer) {
+        /** Tokens of {@code text} alone, without the special tokens a model adds around a sequence. */
+        int count(String text);
+    }
+
+    private final long[] ids;
+    private final Tokenizer tokenizer;
+
+    TokenVocabulary(long[] ids, Tokenizer tokenizer) {
         this.ids = ids;
         this.tokenizer = tokenizer;
     }
@@ -38,8 +47,12 @@ public final class TokenVocabulary {
 
     private static TokenVocabulary load(Path modelDir) {
         Path file = modelDir.resolve("tokenizer.json");
+        if (!Files.isRegularFile(file) && Files.isRegularFile(modelDir.resolve(ChatGlmPieces.MODEL_FILE))) {
+            return ChatGlmPieces.load(modelDir.resolve(ChatGlmPieces.MODEL_FILE));
+        }
         if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException(modelDir + ": no tokenizer.json in the model directory");
+            throw new IllegalArgumentException(modelDir + ": no tokenizer.json (nor ChatGLM's "
+                    + ChatGlmPieces.MODEL_FILE + ") in the model directory");
         }
         JsonNode json;
         try {
@@ -84,7 +97,17 @@ public final class TokenVocabulary {
         if (clean.length == 0) {
             throw new IllegalArgumentException(file + ": no token of the vocabulary decodes to clean text on its own");
         }
-        return new TokenVocabulary(clean, tokenizer);
+        return new TokenVocabulary(clean, new Tokenizer() {
+            @Override
+            public String decode(long[] tokenIds) {
+                return tokenizer.decode(tokenIds, true);
+            }
+
+            @Override
+            public int count(String text) {
+                return tokenizer.encode(text, false, false).getIds().length;
+            }
+        });
     }
 
     static boolean isClean(String text) {
@@ -101,6 +124,11 @@ public final class TokenVocabulary {
     }
 
     public String decode(long[] tokenIds) {
-        return tokenizer.decode(tokenIds, true);
+        return tokenizer.decode(tokenIds);
+    }
+
+    /** How many tokens the model's tokenizer makes of {@code text} on its own (no BOS or other special tokens). */
+    public int count(String text) {
+        return tokenizer.count(text);
     }
 }

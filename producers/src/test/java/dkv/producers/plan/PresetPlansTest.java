@@ -109,6 +109,9 @@ class PresetPlansTest {
                 .collect(Collectors.groupingBy(c -> c.group().orElse("?"), TreeMap::new, Collectors.counting()));
         assertEquals(Map.of("A", 2L, "B", 6L, "C", 3L, "D", 3L, "E", 2L, "F", 4L), groups);
         assertTrue(plan.conditions().stream().allMatch(c -> c.requiresFamily().equals(Optional.of("glm"))));
+        // DESIGN.md "Prefix-LM layout": the surrogate after the document inside the bidirectional region is SUFFIX
+        assertTrue(plan.conditions().stream().noneMatch(c -> c.placement() == Placement.PREFIX_LM));
+        assertEquals(new DataFilter(50, 300, 0.5, 2), plan.data(), "the notebook's data selection");
     }
 
     @Test

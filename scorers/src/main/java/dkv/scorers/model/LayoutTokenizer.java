@@ -21,6 +21,11 @@ public interface LayoutTokenizer extends AutoCloseable {
     /** Tokens the special tokens add before any text (1 for a BOS-adding tokenizer, 0 for e.g. Qwen2). */
     int bosLength();
 
+    /** Tokens the special tokens add after any text (GLM's {@code [gMASK] <sop>}: 2; none for HF decoders). */
+    default int closingLength() {
+        return 0;
+    }
+
     /** Each condition's texts tokenized once, with each segment's incremental length. */
     List<SequenceLayout> layouts(List<SegmentTexts> conditions);
 

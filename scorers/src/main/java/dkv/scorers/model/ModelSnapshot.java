@@ -2,6 +2,7 @@ package dkv.scorers.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dkv.scorers.model.checkpoint.TorchCheckpointIndex;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -15,15 +16,17 @@ import java.util.List;
 /**
  * An HF snapshot directory as users download it: {@code config.json} (kept raw: each family parses its own typed
  * config, see {@link ConfigFields}), the tokenizer files and the weights. Opening reads the config only; the
- * safetensors headers are read when a family asks for {@link #weights()}.
+ * weight headers (safetensors, else a PyTorch {@code .bin} checkpoint) are read when a family asks for {@link #weights()}.
  */
 public final class ModelSnapshot {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Files whose bytes decide token ids, in the fingerprint: an HF tokenizer, or ChatGLM's SentencePiece model. */
+    private static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "ice_text.model");
 
     private final Path dir;
     private final ConfigFields config;
-    private SafetensorsIndex weights;
+    private WeightIndex weights;
 
     private ModelSnapshot(Path dir, ConfigFields config) {
         this.dir = dir;
@@ -63,9 +66,18 @@ public final class ModelSnapshot {
         return config.texts("architectures");
     }
 
-    /** The safetensors weights (one file or shards with {@code model.safetensors.index.json}), headers read once. */
-    public synchronized SafetensorsIndex weights() {
-        if (weights == null) weights = SafetensorsIndex.open(dir);
+    /**
+     * The weights, headers read once: safetensors (one file or shards with {@code model.safetensors.index.json}), or,
+     * when the snapshot has none, its PyTorch checkpoint ({@code pytorch_model.bin} or shards with
+     * {@code pytorch_model.bin.index.json}, read without executing the pickles), as ChatGLM-6B ships.
+     */
+    public synchronized WeightIndex weights() {
+        if (weights == null) {
+            boolean safetensors = Files.exists(dir.resolve("model.safetensors"))
+                    || Files.exists(dir.resolve("model.safetensors.index.json"));
+            // with neither format present, SafetensorsIndex's error names what is missing
+            weights = !safetensors && TorchCheckpointIndex.present(dir) ? TorchCheckpointIndex.open(dir) : SafetensorsIndex.open(dir);
+        }
         return weights;
     }
 
@@ -76,9 +88,10 @@ public final class ModelSnapshot {
 
     /**
      * What identifies these weights in records: the commit of an HF cache snapshot
-     * ({@code .../snapshots/<commit>/}), else a fingerprint (SHA-256, 16 hex digits) of {@code config.json},
-     * {@code tokenizer.json} and every weight's name, dtype, shape and byte range. The fingerprint reads no
-     * weight bytes, so it changes with the layout of the files, not with values rewritten in place.
+     * ({@code .../snapshots/<commit>/}), else a fingerprint (SHA-256, 16 hex digits) of {@code config.json}, the
+     * tokenizer file ({@code tokenizer.json}, or ChatGLM's {@code ice_text.model}) and every weight's name, dtype,
+     * shape and byte range. The fingerprint reads no weight bytes, so it changes with the layout of the files, not
+     * with values rewritten in place.
      */
     public String revision() {
         Path parent = dir.toAbsolutePath().getParent();
@@ -88,8 +101,10 @@ public final class ModelSnapshot {
         try {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
             sha.update(Files.readAllBytes(dir.resolve("config.json")));
-            Path tokenizer = dir.resolve("tokenizer.json");
-            if (Files.exists(tokenizer)) sha.update(Files.readAllBytes(tokenizer));
+            for (String name : TOKENIZER_FILES) {
+                Path tokenizer = dir.resolve(name);
+                if (Files.exists(tokenizer)) sha.update(Files.readAllBytes(tokenizer));
+            }
             weights().entries().values().stream().sorted(java.util.Comparator.comparing(SafetensorsIndex.Entry::name))
                     .forEach(e -> sha.update((e.name() + " " + e.dtype() + " " + Arrays.toString(e.shape()) + " "
                             + e.file().getFileName() + " " + e.offset() + " " + e.length() + "\n").getBytes(StandardCharsets.UTF_8)));

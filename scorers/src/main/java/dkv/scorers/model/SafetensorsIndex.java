@@ -20,7 +20,7 @@ import java.util.TreeSet;
  * (one {@code model.safetensors}, or the shards named by {@code model.safetensors.index.json}). Only headers are
  * read here; the bytes are mapped later straight into tensors.
  */
-public final class SafetensorsIndex {
+public final class SafetensorsIndex implements WeightIndex {
 
     /** One tensor's location. {@code offset} is absolute in {@code file}. */
     public record Entry(String name, Path file, String dtype, long[] shape, long offset, long length) {}
@@ -57,15 +57,18 @@ public final class SafetensorsIndex {
         return new SafetensorsIndex(entries);
     }
 
+    @Override
     public Map<String, Entry> entries() {
         return entries;
     }
 
+    @Override
     public boolean contains(String name) {
         return entries.containsKey(name);
     }
 
     /** The entry of a weight; a missing one is an error naming the weight and the snapshot. */
+    @Override
     public Entry entry(String name) {
         Entry e = entries.get(name);
         if (e == null) {

@@ -16,19 +16,20 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Reads weights straight from the mapped safetensors files into tensors on the target device and dtype: the
- * bytes never pass through the Java heap. Where no cast or move is needed (float32 weights on CPU) the tensor
- * is the mapping itself, so the mapping lives as long as this loader (the model).
+ * Reads weights straight from the mapped weight files (safetensors or PyTorch {@code .bin}, see {@link WeightIndex})
+ * into tensors on the target device and dtype: the bytes never pass through the Java heap. Where no cast or move is
+ * needed (float32 weights on CPU) the tensor is the mapping itself, so the mapping lives as long as this loader (the
+ * model).
  */
 public final class WeightLoader implements AutoCloseable {
 
-    private final SafetensorsIndex index;
+    private final WeightIndex index;
     private final Device device;
     private final DType dtype;
     private final Arena arena = Arena.ofShared();
     private final Map<Path, MemorySegment> mapped = new HashMap<>();
 
-    public WeightLoader(SafetensorsIndex index, Device device, DType dtype) {
+    public WeightLoader(WeightIndex index, Device device, DType dtype) {
         this.index = index;
         this.device = device;
         this.dtype = dtype;

@@ -20,6 +20,18 @@ public sealed interface CacheRecipe {
     record TruncatedPrefix(RopeCorrection correction, boolean keepBos) implements CacheRecipe {}
 
     /**
+     * Prefix LM (GLM) NONE, PREFIX_FULL, SUFFIX: the prompt TEXT·[gMASK]·&lt;sop&gt; (TEXT = PREFIX·DOC·SUFFIX, all
+     * of it bidirectional) prefilled once per distinct TEXT, then QUERY·ANSWER as a causal continuation after it.
+     */
+    record PromptContinuation() implements CacheRecipe {}
+
+    /**
+     * Prefix LM PREFIX_TRUNCATED: the prompt's PREFIX entries dropped, the position channel of the kept keys rotated by
+     * −P ({@code HALF_SPLIT}; {@code NONE} keeps it), the continuation at the truncated cache's [gMASK] index.
+     */
+    record TruncatedPrompt(RopeCorrection correction) implements CacheRecipe {}
+
+    /**
      * The recipe of {@code c} for a model of {@code shape} and {@code family}; a placement the shape has no recipe for,
      * or a condition that requires another family, is refused by name.
      */
@@ -35,8 +47,26 @@ public sealed interface CacheRecipe {
                 case PREFIX_LM, ENCODER_COENCODE, ENCODER_COENCODE_MASKED -> throw unsupported(c, family,
                         "decoder-only: NONE, PREFIX_FULL, PREFIX_TRUNCATED, SUFFIX");
             };
-            case PREFIX_LM -> throw unsupported(c, family, "no prefix-LM recipes in this build");
+            case PREFIX_LM -> prefixLm(c, family);
             case ENCODER_DECODER -> throw unsupported(c, family, "no encoder-decoder recipes in this build");
+        };
+    }
+
+    /** DESIGN.md "Prefix-LM layout": the suffix of a prefix LM lies inside its bidirectional region. */
+    private static CacheRecipe prefixLm(ConditionSpec c, String family) {
+        return switch (c.getPlacement()) {
+            case NONE, PREFIX_FULL, SUFFIX -> new PromptContinuation();
+            case PREFIX_TRUNCATED -> switch (c.getRopeCorrection()) {
+                case HALF_SPLIT, NONE -> new TruncatedPrompt(c.getRopeCorrection());
+                case INTERLEAVED -> throw new UnsupportedConditionException("condition '" + c.getName()
+                        + "': rope_correction INTERLEAVED is not defined for model family '" + family
+                        + "' (2D RoPE pairs half-split inside each channel: HALF_SPLIT or NONE)");
+            };
+            // the placement the first plans named for a suffix inside the prompt: SUFFIX is that placement here
+            case PREFIX_LM -> throw unsupported(c, family, "prefix LM: a surrogate after the document inside the "
+                    + "bidirectional region is placement SUFFIX; NONE, PREFIX_FULL, PREFIX_TRUNCATED, SUFFIX");
+            case ENCODER_COENCODE, ENCODER_COENCODE_MASKED -> throw unsupported(c, family,
+                    "prefix LM: NONE, PREFIX_FULL, PREFIX_TRUNCATED, SUFFIX");
         };
     }
 

@@ -13,7 +13,9 @@ import java.util.Arrays;
 /**
  * The recorded cache check {@code document_kv_max_abs_delta}: layer-0 max |ΔK|, |ΔV| of a condition's document entries
  * against the bare cache, computed on the device and read with the call's other values. Zero is expected for SUFFIX
- * in causal models and for corrected truncation; a prefix LM's suffix changes it on purpose.
+ * in causal models and for corrected truncation. Every family records layer 0, a prefix LM too: there a suffix does
+ * change the document's K/V, but only from layer 1 on (a layer-0 key or value depends on its token and position
+ * alone), so its layer-0 check stays 0 and what it checks is truncation's re-rotation (0 with HALF_SPLIT, not NONE).
  */
 record DocumentKvCheck(HostReadback.Slot keys, HostReadback.Slot values) {
 
@@ -32,7 +34,7 @@ record DocumentKvCheck(HostReadback.Slot keys, HostReadback.Slot values) {
         SharedPrefills.Prefill bare = prefills.bare();
         int bos = prefills.bos();
         int[] docIds = layout.ids(Segment.DOCUMENT);
-        int[] bareDoc = Arrays.copyOfRange(bare.ids, bos, bare.ids.length);
+        int[] bareDoc = Arrays.copyOfRange(bare.ids, bos, bare.ids.length - prefills.closing());
         if (!Arrays.equals(docIds, bareDoc) || cache.layers() == 0) return null;
         int d = docIds.length;
         if (d == 0) return new DocumentKvCheck(null, null);

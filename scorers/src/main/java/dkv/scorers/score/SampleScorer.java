@@ -9,7 +9,9 @@ import dkv.scorers.model.CausalLm;
 import dkv.scorers.model.ForwardRequest;
 import dkv.scorers.model.KvCache;
 import dkv.scorers.model.LoadedModel;
+import dkv.scorers.model.PrefixLm;
 import dkv.scorers.recipe.CacheRecipe;
+import dkv.scorers.recipe.ModelShape;
 import dkv.scorers.recipe.Segment;
 import dkv.scorers.recipe.SegmentTexts;
 import dkv.scorers.recipe.SequenceLayout;
@@ -115,7 +117,21 @@ public final class SampleScorer {
         return switch (p.recipe()) {
             case CacheRecipe.FullSequence _ -> new FullSequenceJob(p, options, readback);
             case CacheRecipe.TruncatedPrefix t -> new TruncatedPrefixJob(model, p, t, options, readback);
+            case CacheRecipe.PromptContinuation _ -> new PromptContinuationJob(prefixLm(), p, null, options, readback);
+            case CacheRecipe.TruncatedPrompt t -> new PromptContinuationJob(prefixLm(), p, t.correction(), options, readback);
         };
+    }
+
+    /** The model as a prefix LM, which the PREFIX_LM shape's recipes need. */
+    private PrefixLm prefixLm() {
+        if (model instanceof PrefixLm lm) return lm;
+        throw new IllegalStateException(model.snapshot().dir() + ": shape " + model.shape() + " but not a prefix LM");
+    }
+
+    /** The forward that prefills a shared head: causal from position 0, or a prefix LM's whole prompt (with its {@code <sop>} logits). */
+    private ForwardRequest headRequest(int[] ids) {
+        if (model.shape() == ModelShape.PREFIX_LM) return PromptLayout.prefill(ids);
+        return new ForwardRequest(ids, ForwardRequest.consecutive(0, ids.length), KvCache.empty(), AttentionMask.causal(), 0, 0, false);
     }
 
     private RecordContext offlineContext(ScoreOptions options) {
@@ -238,16 +254,16 @@ public final class SampleScorer {
                 ids.add(head);
             }
         }
-        List<ForwardRequest> requests = ids.stream().map(i -> new ForwardRequest(i, ForwardRequest.consecutive(0, i.length),
-                KvCache.empty(), AttentionMask.causal(), 0, 0, false)).toList();
+        List<ForwardRequest> requests = ids.stream().map(this::headRequest).toList();
         SharedPrefills.Prefill[] done = new SharedPrefills.Prefill[requests.size()];
         batcher.run(requests, options.maxBatch(), options.maxTokens(), (i, result, millis) ->
-                done[i] = new SharedPrefills.Prefill(ids.get(i), result.cache(), millis));
+                done[i] = new SharedPrefills.Prefill(ids.get(i), result.cache(), result.logits(), millis));
+        int closing = model.tokenizer().closingLength();
         Map<String, SharedPrefills> out = new HashMap<>();
         for (int i = 0; i < done.length; i++) {
             String document = documents.get(i);
             SharedPrefills d = out.get(document);
-            if (d == null) out.put(document, new SharedPrefills(bos, model.prefixSharing(), done[i]));
+            if (d == null) out.put(document, new SharedPrefills(bos, closing, model.prefixSharing(), done[i]));
             else d.add(done[i]);
         }
         return out;

@@ -2,27 +2,33 @@ package dkv.scorers.score;
 
 import dkv.scorers.model.KvCache;
 import dkv.scorers.model.PrefixSharing;
+import dkv.scorers.torch.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
 /**
- * The prefills of one document text that conditions share: the bare BOS·DOC (also the reference of the document
- * K/V check) and every distinct head a condition asked to share (e.g. a truncated condition's BOS·PREFIX·DOC). Which
+ * The prefills of one document text that conditions share: the bare BOS·DOC (a prefix LM's DOC·[gMASK]·&lt;sop&gt;;
+ * also the reference of the document K/V check) and every distinct head a condition asked to share (e.g. a truncated condition's BOS·PREFIX·DOC). Which
  * one a condition may reuse follows the model's {@link PrefixSharing} rule.
  */
 final class SharedPrefills {
 
-    /** One prefill's cache; its time is split among the conditions that used it. */
+    /**
+     * One prefill's cache; its time is split among the conditions that used it. {@code lastLogits}: the next-token
+     * logits [1, vocab] of its last row where the continuation needs them (a prefix LM's {@code <sop>}), else null.
+     */
     static final class Prefill {
         final int[] ids;
         final KvCache cache;
+        final Tensor lastLogits;
         final double millis;
         int users;
 
-        Prefill(int[] ids, KvCache cache, double millis) {
+        Prefill(int[] ids, KvCache cache, Tensor lastLogits, double millis) {
             this.ids = ids;
             this.cache = cache;
+            this.lastLogits = lastLogits;
             this.millis = millis;
         }
 
@@ -38,12 +44,15 @@ final class SharedPrefills {
     }
 
     private final int bos;
+    private final int closing;
     private final PrefixSharing sharing;
     private final Prefill bare;
     private final List<Prefill> all = new ArrayList<>();
 
-    SharedPrefills(int bos, PrefixSharing sharing, Prefill bare) {
+    /** {@code bos}, {@code closing}: special tokens the tokenizer puts before and after the bare document's text. */
+    SharedPrefills(int bos, int closing, PrefixSharing sharing, Prefill bare) {
         this.bos = bos;
+        this.closing = closing;
         this.sharing = sharing;
         this.bare = bare;
         all.add(bare);
@@ -55,6 +64,11 @@ final class SharedPrefills {
 
     int bos() {
         return bos;
+    }
+
+    /** Tokens after the bare document's text in its ids (a prefix LM's {@code [gMASK] <sop>}). */
+    int closing() {
+        return closing;
     }
 
     Prefill bare() {
