@@ -3,9 +3,9 @@
 computed with HF transformers' own model code.
 
 Builds a Gemma-like tokenizer (pad 0, eos 1, bos 2, unk 3, <start_of_image> 4, <end_of_image> 5,
-<image_soft_token> 6; a BOS-adding post-processor; "▁" word pieces) trained on the fixture texts, three tiny random
-float32 models saved with save_pretrained, and for each of 3 samples x every placement writes the expected answer
-log-probs / NLLs (eager attention, float32, CPU), token ids, segment lengths and attention shares.
+<image_soft_token> 6; a BOS-adding post-processor; "▁" word pieces) trained on the fixture texts, two tiny random
+float32 models saved with save_pretrained (three snapshots), and for each of 3 samples x every placement writes the
+expected answer log-probs / NLLs (eager attention, float32, CPU), token ids, segment lengths and attention shares.
 
   t5gemma2/            T5Gemma2ForConditionalGeneration, as save_pretrained writes it (the hub's weight names:
                        model.encoder.layers.*, tied decoder embedding and LM head omitted, vision tower present)
@@ -615,8 +615,8 @@ def rope_tables(rotary, layer_types):
 
 def weight_layout(path):
     keys = sorted(load_file(path).keys())
-    return {"keys": len(keys), "vision_keys": [k for k in keys if ".vision_tower." in k or ".multi_modal_projector." in k],
-            "text_keys": [k for k in keys if ".vision_tower." not in k and ".multi_modal_projector." not in k]}
+    vision = [k for k in keys if ".vision_tower." in k or ".multi_modal_projector." in k]
+    return {"keys": len(keys), "vision_keys": vision, "text_keys": [k for k in keys if k not in vision]}
 
 
 def build_t5gemma2(out_root, tok):
@@ -636,8 +636,8 @@ def build_t5gemma2(out_root, tok):
     model.save_pretrained(out, safe_serialization=True)
     save_tokenizer(tok, out)
 
-    probe = dict(input_ids=torch.tensor([list(range(2, 40)) + [EOI, 9]]), decoder_input_ids=torch.tensor([[BOS] + list(range(20, 34))]),
-                 use_cache=False)
+    probe = dict(input_ids=torch.tensor([list(range(2, 40)) + [EOI, 9]]),
+                 decoder_input_ids=torch.tensor([[BOS] + list(range(20, 34))]), use_cache=False)
     with torch.no_grad():
         reloaded = T5Gemma2ForConditionalGeneration.from_pretrained(out, attn_implementation="eager",
                                                                     dtype=torch.float32).eval()
@@ -713,7 +713,8 @@ def build_t5gemma2(out_root, tok):
         "model": name, "architecture": "T5Gemma2ForConditionalGeneration", "generator": GENERATOR,
         "torch": torch.__version__, "transformers": __import__("transformers").__version__, "dtype": "float32",
         "seed": SEED, "decoder_start_token_id": BOS,
-        "inv_freq": {"encoder": rope_tables(model.model.encoder.text_model.rotary_emb, config.encoder.text_config.layer_types),
+        "inv_freq": {"encoder": rope_tables(model.model.encoder.text_model.rotary_emb,
+                                            config.encoder.text_config.layer_types),
                      "decoder": rope_tables(model.model.decoder.rotary_emb, config.decoder.layer_types)},
         "weight_layout": weight_layout(os.path.join(out, "model.safetensors")),
         "checks": {"encoder_passes": passes.calls, "independent_forward_max_abs_delta": ref_delta,
@@ -727,7 +728,8 @@ def build_t5gemma2(out_root, tok):
     write_json(os.path.join(alt, "expected.json"), alt_fixture)
     report(name, out, records)
     report(name + "_textmodel", alt, [])
-    print(f"    encoder passes {passes.calls} for {len(records)} conditions; independent forward max |d| {ref_delta:.2e}")
+    print(f"    encoder passes {passes.calls} for {len(records)} conditions; "
+          f"independent forward max |d| {ref_delta:.2e}")
 
 
 def build_gemma3(out_root, tok):
