@@ -3,6 +3,11 @@ package dkv.scorers.model;
 /** A decoder-only language model with an explicit KV cache (Llama family, Gemma 3, GLM's prefix LM). */
 public non-sealed interface CausalLm extends LoadedModel, Decoder {
 
+    @Override
+    default dkv.scorers.recipe.ModelShape shape() {
+        return dkv.scorers.recipe.ModelShape.DECODER;
+    }
+
     /** Layers, i.e. entries of every cache's per-layer lists. */
     int layers();
 

@@ -1,5 +1,6 @@
 package dkv.scorers.model;
 
+import dkv.scorers.recipe.ModelShape;
 import dkv.scorers.torch.DType;
 import dkv.scorers.torch.Device;
 
@@ -17,6 +18,9 @@ public sealed interface LoadedModel extends AutoCloseable permits CausalLm, Seq2
 
     /** The tokenizer that turns a condition's segment texts into token layouts. */
     LayoutTokenizer tokenizer();
+
+    /** What the placements mean for this model's token streams. */
+    ModelShape shape();
 
     Device device();
 

@@ -9,6 +9,11 @@ import java.util.List;
  */
 public non-sealed interface Seq2SeqLm extends LoadedModel, Decoder {
 
+    @Override
+    default dkv.scorers.recipe.ModelShape shape() {
+        return dkv.scorers.recipe.ModelShape.ENCODER_DECODER;
+    }
+
     /** One memory per input (token ids incl. BOS), each owned by the caller; inputs run as padded batches. */
     List<EncoderMemory> encode(List<int[]> inputs);
 

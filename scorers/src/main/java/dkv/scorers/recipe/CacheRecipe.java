@@ -4,7 +4,8 @@ import dkv.avro.ConditionSpec;
 import dkv.avro.RopeCorrection;
 
 /**
- * How a decoder-only model builds the cache a condition scores against (DESIGN.md "Sequence layout").
+ * How a model builds the cache a condition scores against, per {@link ModelShape} (docs/architecture.md "Recipes").
+ * Each recipe has one {@code ScoringJob} class in {@code dkv.scorers.score}.
  */
 public sealed interface CacheRecipe {
 
@@ -18,18 +19,29 @@ public sealed interface CacheRecipe {
      */
     record TruncatedPrefix(RopeCorrection correction, boolean keepBos) implements CacheRecipe {}
 
-    /** The recipe of {@code c} for a decoder-only model of {@code family}; anything else is refused by name. */
-    static CacheRecipe of(ConditionSpec c, String family) {
+    /**
+     * The recipe of {@code c} for a model of {@code shape} and {@code family}; a placement the shape has no recipe for,
+     * or a condition that requires another family, is refused by name.
+     */
+    static CacheRecipe of(ConditionSpec c, ModelShape shape, String family) {
         if (c.getRequiresFamily() != null && !c.getRequiresFamily().equals(family)) {
             throw new UnsupportedConditionException("condition '" + c.getName() + "' (placement " + c.getPlacement()
                     + ") requires model family '" + c.getRequiresFamily() + "' but this model is family '" + family + "'");
         }
-        return switch (c.getPlacement()) {
-            case NONE, PREFIX_FULL, SUFFIX -> new FullSequence();
-            case PREFIX_TRUNCATED -> new TruncatedPrefix(c.getRopeCorrection(), c.getKeepBos());
-            case PREFIX_LM, ENCODER_COENCODE, ENCODER_COENCODE_MASKED -> throw new UnsupportedConditionException(
-                    "condition '" + c.getName() + "': placement " + c.getPlacement() + " is not supported by model family '"
-                            + family + "' (decoder-only: NONE, PREFIX_FULL, PREFIX_TRUNCATED, SUFFIX)");
+        return switch (shape) {
+            case DECODER -> switch (c.getPlacement()) {
+                case NONE, PREFIX_FULL, SUFFIX -> new FullSequence();
+                case PREFIX_TRUNCATED -> new TruncatedPrefix(c.getRopeCorrection(), c.getKeepBos());
+                case PREFIX_LM, ENCODER_COENCODE, ENCODER_COENCODE_MASKED -> throw unsupported(c, family,
+                        "decoder-only: NONE, PREFIX_FULL, PREFIX_TRUNCATED, SUFFIX");
+            };
+            case PREFIX_LM -> throw unsupported(c, family, "no prefix-LM recipes in this build");
+            case ENCODER_DECODER -> throw unsupported(c, family, "no encoder-decoder recipes in this build");
         };
+    }
+
+    private static UnsupportedConditionException unsupported(ConditionSpec c, String family, String supported) {
+        return new UnsupportedConditionException("condition '" + c.getName() + "': placement " + c.getPlacement()
+                + " is not supported by model family '" + family + "' (" + supported + ")");
     }
 }

@@ -159,7 +159,7 @@ public final class SampleScorer {
         List<SegmentTexts> texts = new ArrayList<>();
         for (SampleWork w : work) {
             for (ConditionSpec c : w.conditions()) {
-                recipes.add(CacheRecipe.of(c, model.family()));
+                recipes.add(CacheRecipe.of(c, model.shape(), model.family()));
                 texts.add(SegmentTexts.of(c, w.sample()));
             }
         }

@@ -111,7 +111,7 @@ public final class WorkItemScorer {
         requireWellFormed(item.getConditions(), where);
         for (ConditionSpec c : item.getConditions()) {
             try {
-                CacheRecipe.of(c, served.lm().family());
+                CacheRecipe.of(c, served.lm().shape(), served.lm().family());
                 SegmentTexts.of(c, item.getSample());
             } catch (UnsupportedConditionException e) {
                 throw new UnsupportedConditionException(where + ": " + e.getMessage());

@@ -21,7 +21,7 @@ class CacheRecipeTest {
     @ParameterizedTest
     @EnumSource(value = Placement.class, names = {"PREFIX_LM", "ENCODER_COENCODE", "ENCODER_COENCODE_MASKED"})
     void nonDecoderPlacementsAreRefusedByName(Placement p) {
-        var e = assertThrows(UnsupportedConditionException.class, () -> CacheRecipe.of(spec(p).build(), "llama"));
+        var e = assertThrows(UnsupportedConditionException.class, () -> CacheRecipe.of(spec(p).build(), ModelShape.DECODER, "llama"));
         assertTrue(e.getMessage().contains("'c1'") && e.getMessage().contains(p.name()) && e.getMessage().contains("llama"),
                 e.getMessage());
     }
@@ -29,7 +29,7 @@ class CacheRecipeTest {
     @Test
     void requiredFamilyMustMatch() {
         var e = assertThrows(UnsupportedConditionException.class,
-                () -> CacheRecipe.of(spec(Placement.SUFFIX).setRequiresFamily("glm").build(), "llama"));
+                () -> CacheRecipe.of(spec(Placement.SUFFIX).setRequiresFamily("glm").build(), ModelShape.DECODER, "llama"));
         assertTrue(e.getMessage().contains("'glm'") && e.getMessage().contains("'llama'") && e.getMessage().contains("SUFFIX"),
                 e.getMessage());
     }
@@ -37,7 +37,7 @@ class CacheRecipeTest {
     @Test
     void truncationCarriesCorrectionAndBos() {
         assertEquals(new CacheRecipe.TruncatedPrefix(RopeCorrection.INTERLEAVED, false), CacheRecipe.of(
-                spec(Placement.PREFIX_TRUNCATED).setRopeCorrection(RopeCorrection.INTERLEAVED).setKeepBos(false).build(), "llama"));
+                spec(Placement.PREFIX_TRUNCATED).setRopeCorrection(RopeCorrection.INTERLEAVED).setKeepBos(false).build(), ModelShape.DECODER, "llama"));
     }
 
     @Test
