@@ -14,7 +14,8 @@ public record SegmentTexts(String prefix, String document, String suffix, String
         String surrogate = c.getSurrogate() == null ? "" : c.getSurrogate();
         String separator = c.getSeparator();
         Placement p = c.getPlacement();
-        boolean hasPrefix = p == Placement.PREFIX_FULL || p == Placement.PREFIX_TRUNCATED;
+        boolean hasPrefix = p == Placement.PREFIX_FULL || p == Placement.PREFIX_TRUNCATED
+                || p == Placement.ENCODER_COENCODE || p == Placement.ENCODER_COENCODE_MASKED;  // in the encoder stream
         String prefix = hasPrefix ? surrogate + separator : "";
         String suffix = p == Placement.SUFFIX ? separator + surrogate : "";
         String document = c.getDocumentTemplate().replace("{passage}", s.getPassage());
