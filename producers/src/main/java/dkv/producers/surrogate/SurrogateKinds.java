@@ -19,6 +19,8 @@ public final class SurrogateKinds {
             LeadSentenceSurrogate.KIND,
             RepeatedWordSurrogate.KIND,
             RandomWordSurrogate.KIND,
+            FrequentWordsSurrogate.KIND,
+            QueryKeywordsReversedSurrogate.KIND,
             FileSurrogate.PARAPHRASE,
             FileSurrogate.GENERATED);
 

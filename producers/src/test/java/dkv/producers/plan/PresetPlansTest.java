@@ -32,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
 class PresetPlansTest {
     private static final Map<String, Integer> EXPECTED_CONDITIONS = new TreeMap<>(Map.of(
             "v2-exp01", 15, "v2-exp04", 11, "v2-exp05", 8, "v2-exp06", 16, "v2-exp07", 18,
-            "v2-exp08", 10, "v2-exp09", 20, "v3-exp01", 7, "v3-exp02", 10, "v3-exp2b", 12));
+            "v2-exp08", 10, "v2-exp09", 20, "v3-exp01", 7, "v3-exp02", 11, "v3-exp2b", 12));
 
     static Path resource(String name) {
         try {
@@ -90,7 +90,10 @@ class PresetPlansTest {
                         assertEquals("glm", spec.getRequiresFamily(), where);
                     }
                     if (spec.getPlacement() == Placement.ENCODER_COENCODE || spec.getPlacement() == Placement.ENCODER_COENCODE_MASKED) {
-                        assertEquals("t5gemma", spec.getRequiresFamily(), where);
+                        assertEquals("t5gemma2", spec.getRequiresFamily(), where);
+                        // v3 scored the answer alone: no query in the decoder, no leading space
+                        assertEquals("", spec.getQueryFree() ? spec.getQueryFreeTemplate() : "query in the decoder", where);
+                        assertEquals("{answer}", spec.getAnswerTemplate(), where);
                     }
                 }
             }
