@@ -34,8 +34,7 @@ public record GemmaTextConfig(
         List<LayerType> layerTypes,
         Map<LayerType, LayerRope> ropes,
         double finalLogitSoftcapping,
-        boolean tieWordEmbeddings,
-        int bosTokenId) {
+        boolean tieWordEmbeddings) {
 
     /** HF's {@code layer_types} values. */
     public enum LayerType {
@@ -113,8 +112,7 @@ public record GemmaTextConfig(
                 ropes(f, types),
                 // attn_logit_softcapping is never applied by HF 5.17 (neither attention class passes it): ignored alike
                 f.number("final_logit_softcapping", 0),
-                f.bool("tie_word_embeddings", true),
-                f.integer("bos_token_id", 2));
+                f.bool("tie_word_embeddings", true));
     }
 
     /**

@@ -207,11 +207,6 @@ public final class T5Gemma2Family implements ModelFamily {
             return config.decoderStart();
         }
 
-        /** Decoder layers, i.e. entries of every decoder cache and of every {@link EncoderMemory}. */
-        public int decoderLayers() {
-            return decoder.size();
-        }
-
         /**
          * The encoder over padded rows (bidirectional: full layers see every key of their row, sliding layers
          * {@code [q−(W+1)//2+1, q+W//2]}), its final norm, then per decoder layer the cross keys and values of every
