@@ -274,9 +274,24 @@ def v2_09():
                 data={"passage_words": [50, 300], "max_answer_passage_chars": 0.5, "min_answer_tokens": 2})
 
 
+# v3 scored the answer alone in the decoder: no query, no leading space (DESIGN.md "Encoder-decoder layout")
+V3_TEMPLATES = {"query_free": True, "query_free_template": "", "answer_template": "{answer}"}
+
+
 def coencode(name, group, kind=None, masked=True, **extra):
     return c(name, group, "ENCODER_COENCODE_MASKED" if masked else "ENCODER_COENCODE", kind,
-             requires_family="t5gemma", **extra)
+             requires_family="t5gemma2", **V3_TEMPLATES, **extra)
+
+
+# the research's v3 kinds (RESEARCH-FACTS.md "v3 kinds")
+V3_KEYWORDS = {"kind": "frequent_words", "k": 5}                        # 5 most frequent non-stopwords > 2 chars
+V3_TEMPLATE = {"kind": "frequent_words", "surrogate": "What is {keyword}?", "k": 1}
+V3_RANDOM = {"kind": "random_passage", "n": 20}                         # first 20 words of another passage
+
+
+def v3(name, group, spec, masked=True, **extra):
+    spec = dict(spec)
+    return coencode(name, group, spec.pop("kind"), masked, **spec, **extra)
 
 
 def v3_01():
@@ -284,51 +299,52 @@ def v3_01():
         coencode("bare", "baselines", masked=False),
         coencode("oracle_full", "full", "oracle", masked=False),
         coencode("oracle_trunc", "truncated", "oracle"),
-        coencode("keywords_full", "full", "keywords", masked=False, k=5),
-        coencode("keywords_trunc", "truncated", "keywords", k=5),
-        coencode("random_tokens_full", "full", "random_tokens", masked=False, n=8),
-        coencode("random_tokens_trunc", "truncated", "random_tokens", n=8),
+        v3("keywords_full", "full", V3_KEYWORDS, masked=False),
+        v3("keywords_trunc", "truncated", V3_KEYWORDS),
+        v3("random_full", "full", V3_RANDOM, masked=False),
+        v3("random_trunc", "truncated", V3_RANDOM),
     ]
     return plan("v3-exp01", "T5Gemma truncation test: is the benefit the decoder reading the surrogate, or a better "
                 "co-encoded document? Full visibility vs surrogate masked from cross-attention.",
                 T5GEMMA, 200, conditions, "bare", "oracle_trunc",
                 [pair("oracle_trunc_vs_full", "oracle_trunc", "oracle_full"),
                  pair("keywords_trunc_vs_full", "keywords_trunc", "keywords_full"),
-                 pair("random_trunc_vs_full", "random_tokens_trunc", "random_tokens_full")])
+                 pair("random_trunc_vs_full", "random_trunc", "random_full")])
 
 
 def v3_02():
     conditions = [
         coencode("bare", "baselines", masked=False),
         coencode("oracle", "oracle", "oracle"),
-        coencode("random_tokens", "structural", "random_tokens", n=8),
+        coencode("paraphrase_proxy", "oracle", "query_keywords_reversed"),
+        v3("random", "structural", V3_RANDOM),
         coencode("irrelevant", "structural", "irrelevant"),
         coencode("random_passage", "structural", "random_passage"),
         coencode("static_generic", "static", "static", surrogate=GENERIC),
         coencode("static_facts", "static", "static", surrogate=FACTS),
-        coencode("keywords", "document_derived", "keywords", k=5),
-        coencode("template", "document_derived", "template"),
-        coencode("lead", "document_derived", "lead"),
+        v3("keywords", "document_derived", V3_KEYWORDS),
+        v3("template", "document_derived", V3_TEMPLATE),
+        coencode("lead", "document_derived", "lead", max_words=25),
     ]
     return plan("v3-exp02", "T5Gemma surrogate type sweep (all masked): how much of the oracle gap does each "
                 "surrogate kind close?",
                 T5GEMMA, 500, conditions, "bare", "oracle",
-                [pair("template_vs_random", "template", "random_tokens"),
-                 pair("keywords_vs_random", "keywords", "random_tokens"),
-                 pair("oracle_vs_random", "oracle", "random_tokens"),
+                [pair("template_vs_random", "template", "random"),
+                 pair("keywords_vs_random", "keywords", "random"),
+                 pair("oracle_vs_random", "oracle", "random"),
                  pair("own_vs_other_document", "keywords", "irrelevant")],
-                [{"a": "keywords", "b": "random_tokens"}])
+                [{"a": "keywords", "b": "random"}])
 
 
 def v3_2b():
     conditions = [coencode("bare", "baselines", masked=False), coencode("oracle", "content", "oracle")]
     for n in (1, 3, 5, 10, 20, 50):
-        conditions.append(coencode(f"random_words_{n}", "length", "random_word", n=n))
+        conditions.append(coencode(f"random_words_{n}", "length", "random_passage", n=n))  # first n words of another passage
     conditions += [
         coencode("random_matched", "content", "random_word", match="query"),
         coencode("scrambled_oracle", "content", "shuffled", of="oracle"),
         coencode("repeat_the_10", "diversity", "repeat", n=10),
-        coencode("keyword_x10", "diversity", "template", surrogate=" ".join(["{keyword}"] * 10), k=1),
+        coencode("keyword_x10", "diversity", "frequent_words", surrogate=" ".join(["{keyword}"] * 10), k=1),
     ]
     return plan("v3-exp2b", "T5Gemma structural vs semantic decomposition: prefix-length titration (random words), "
                 "content ablation bare -> random (structure) -> scrambled oracle (vocabulary) -> oracle (semantics), "

@@ -8,6 +8,7 @@ import dkv.avro.ScoreRecord;
 import dkv.avro.SegmentShares;
 import dkv.avro.SegmentTokens;
 import dkv.schemas.SegmentFields;
+import java.util.List;
 
 /**
  * The JSON line of one ScoreRecord written by {@code dkv score}: {@code nll} is the answer's mean NLL (what
@@ -47,14 +48,10 @@ public final class ScoreJson {
             r.getTokenLogprobs().forEach(lp::add);
         }
         if (r.getAttention() != null) {
-            ArrayNode layers = o.putArray("attention");
-            for (LayerShares l : r.getAttention().getLayers()) {
-                ObjectNode layer = layers.addObject();
-                layer.put("layer", l.getLayer());
-                if (l.getFromQuery() != null) {
-                    layer.set("from_query", shares(l.getFromQuery()));
-                }
-                layer.set("from_answer", shares(l.getFromAnswer()));
+            layers(o.putArray("attention"), r.getAttention().getLayers());
+            // an encoder-decoder's shares of the encoder stream (its decoder's cross attention)
+            if (!r.getAttention().getCrossLayers().isEmpty()) {
+                layers(o.putArray("cross_attention"), r.getAttention().getCrossLayers());
             }
         }
         o.put("plan_hash", r.getPlanHash());
@@ -65,7 +62,18 @@ public final class ScoreJson {
         return o.toString();
     }
 
-    private static ObjectNode segments(SegmentTokens s) {
+    private static void layers(ArrayNode out, List<LayerShares> layers) {
+        for (LayerShares l : layers) {
+            ObjectNode layer = out.addObject();
+            layer.put("layer", l.getLayer());
+            if (l.getFromQuery() != null) {
+                layer.set("from_query", shares(l.getFromQuery()));
+            }
+            layer.set("from_answer", shares(l.getFromAnswer()));
+        }
+    }
+
+        private static ObjectNode segments(SegmentTokens s) {
         ObjectNode o = JSON.createObjectNode();
         for (String field : SegmentFields.tokenFields()) o.put(field, SegmentFields.count(s, field));
         return o;

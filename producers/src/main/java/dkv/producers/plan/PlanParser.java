@@ -252,7 +252,7 @@ final class PlanParser {
         }
         Optional<String> family = text(node, path, "requires_family").or(() -> switch (placement) {
             case PREFIX_LM -> Optional.of("glm");
-            case ENCODER_COENCODE, ENCODER_COENCODE_MASKED -> Optional.of("t5gemma");
+            case ENCODER_COENCODE, ENCODER_COENCODE_MASKED -> Optional.of("t5gemma2");
             default -> Optional.empty();
         });
         return new PlanCondition(path, name, text(node, path, "group"), placement, kindName, template, params,

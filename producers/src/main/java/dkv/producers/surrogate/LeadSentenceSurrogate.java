@@ -4,10 +4,19 @@ import java.text.BreakIterator;
 import java.util.Locale;
 import java.util.Set;
 
-/** The document's first sentence (java.text sentence boundaries, English rules). */
+/**
+ * The document's first sentence (java.text sentence boundaries, English rules), cut to its first {@code max_words}
+ * words when given (the research's v3 lead: at most 25 words).
+ */
 public final class LeadSentenceSurrogate implements SurrogateGenerator {
-    public static final SurrogateKind KIND = SurrogateKind.of("lead", Set.of(), false, false,
-            (params, resources) -> new LeadSentenceSurrogate());
+    public static final SurrogateKind KIND = SurrogateKind.of("lead", Set.of("max_words"), false, false,
+            (params, resources) -> new LeadSentenceSurrogate(params.count("max_words", Integer.MAX_VALUE)));
+
+    private final int maxWords;
+
+    public LeadSentenceSurrogate(int maxWords) {
+        this.maxWords = maxWords;
+    }
 
     @Override
     public String generate(SurrogateInput input) {
@@ -15,6 +24,6 @@ public final class LeadSentenceSurrogate implements SurrogateGenerator {
         BreakIterator sentences = BreakIterator.getSentenceInstance(Locale.ENGLISH);
         sentences.setText(passage);
         int end = sentences.next();
-        return (end == BreakIterator.DONE ? passage : passage.substring(0, end)).strip();
+        return Words.first((end == BreakIterator.DONE ? passage : passage.substring(0, end)).strip(), maxWords);
     }
 }

@@ -20,6 +20,8 @@ public final class SurrogateKinds {
             RepeatedWordSurrogate.KIND,
             RandomWordSurrogate.KIND,
             PaddingSurrogate.KIND,
+            FrequentWordsSurrogate.KIND,
+            QueryKeywordsReversedSurrogate.KIND,
             FileSurrogate.PARAPHRASE,
             FileSurrogate.GENERATED);
 

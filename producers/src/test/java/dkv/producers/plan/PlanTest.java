@@ -151,8 +151,8 @@ class PlanTest {
                                 {"name": "enc", "placement": "ENCODER_COENCODE_MASKED", "surrogate_kind": "oracle"},
                                 {"name": "enc_bare", "placement": "ENCODER_COENCODE"}]}""");
         assertEquals("glm", plan.conditions().get(1).requiresFamily().orElseThrow());
-        assertEquals("t5gemma", plan.conditions().get(2).requiresFamily().orElseThrow());
-        assertEquals("t5gemma", plan.conditions().get(3).requiresFamily().orElseThrow());
+        assertEquals("t5gemma2", plan.conditions().get(2).requiresFamily().orElseThrow());
+        assertEquals("t5gemma2", plan.conditions().get(3).requiresFamily().orElseThrow());
         assertTrue(plan.conditions().get(0).requiresFamily().isEmpty());
     }
 

@@ -33,7 +33,7 @@ class PresetPlansTest {
     private static final Map<String, Integer> EXPECTED_CONDITIONS = new TreeMap<>(Map.ofEntries(
             Map.entry("v2-exp01", 15), Map.entry("v2-exp04", 11), Map.entry("v2-exp05", 8), Map.entry("v2-exp06", 16),
             Map.entry("v2-exp07", 18), Map.entry("v2-exp08", 10), Map.entry("v2-exp09", 20), Map.entry("v3-exp01", 7),
-            Map.entry("v3-exp02", 10), Map.entry("v3-exp2b", 12), Map.entry("v3-exp03", 15), Map.entry("v3-exp04a", 5),
+            Map.entry("v3-exp02", 11), Map.entry("v3-exp2b", 12), Map.entry("v3-exp03", 15), Map.entry("v3-exp04a", 5),
             Map.entry("v3-exp04b", 5), Map.entry("v3-exp04-wands", 5)));
 
     static Path resource(String name) {
@@ -95,7 +95,10 @@ class PresetPlansTest {
                         assertEquals("glm", spec.getRequiresFamily(), where);
                     }
                     if (spec.getPlacement() == Placement.ENCODER_COENCODE || spec.getPlacement() == Placement.ENCODER_COENCODE_MASKED) {
-                        assertEquals("t5gemma", spec.getRequiresFamily(), where);
+                        assertEquals("t5gemma2", spec.getRequiresFamily(), where);
+                        // v3 scored the answer alone: no query in the decoder, no leading space
+                        assertEquals("", spec.getQueryFree() ? spec.getQueryFreeTemplate() : "query in the decoder", where);
+                        assertEquals("{answer}", spec.getAnswerTemplate(), where);
                     }
                 }
             }

@@ -12,7 +12,9 @@ public final class ModelFamilies {
     /** Adding a family = its file + a line here. */
     private static final List<ModelFamily> FAMILIES = List.of(
             LlamaFamily.INSTANCE,
-            dkv.scorers.model.glm.GlmFamily.INSTANCE);
+            dkv.scorers.model.glm.GlmFamily.INSTANCE,
+            dkv.scorers.model.gemma.Gemma3Family.INSTANCE,
+            dkv.scorers.model.gemma.T5Gemma2Family.INSTANCE);
 
     private ModelFamilies() {
     }

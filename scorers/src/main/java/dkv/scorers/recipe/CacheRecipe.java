@@ -1,6 +1,7 @@
 package dkv.scorers.recipe;
 
 import dkv.avro.ConditionSpec;
+import dkv.avro.CrossMask;
 import dkv.avro.RopeCorrection;
 
 /**
@@ -32,6 +33,14 @@ public sealed interface CacheRecipe {
     record TruncatedPrompt(RopeCorrection correction) implements CacheRecipe {}
 
     /**
+     * Encoder-decoder (NONE, ENCODER_COENCODE, ENCODER_COENCODE_MASKED): the encoder runs once over BOS·PREFIX·DOC
+     * (shared by every condition with that input), the decoder over BOS·QUERY·ANSWER cross-attends to it. With
+     * {@code masked}, the cross-attention mask hides the PREFIX tokens ({@code hide} = PREFIX) or, as the research's
+     * off-by-one did, encoder positions [0, P): BOS and all but the last prefix token (RESEARCH_OFF_BY_ONE).
+     */
+    record CoEncoded(boolean masked, CrossMask hide) implements CacheRecipe {}
+
+    /**
      * The recipe of {@code c} for a model of {@code shape} and {@code family}; a placement the shape has no recipe for,
      * or a condition that requires another family, is refused by name.
      */
@@ -48,7 +57,12 @@ public sealed interface CacheRecipe {
                         "decoder-only: NONE, PREFIX_FULL, PREFIX_TRUNCATED, SUFFIX");
             };
             case PREFIX_LM -> prefixLm(c, family);
-            case ENCODER_DECODER -> throw unsupported(c, family, "no encoder-decoder recipes in this build");
+            case ENCODER_DECODER -> switch (c.getPlacement()) {
+                case NONE, ENCODER_COENCODE -> new CoEncoded(false, c.getCrossMask());
+                case ENCODER_COENCODE_MASKED -> new CoEncoded(true, c.getCrossMask());
+                case PREFIX_FULL, PREFIX_TRUNCATED, SUFFIX, PREFIX_LM -> throw unsupported(c, family,
+                        "encoder-decoder: NONE, ENCODER_COENCODE, ENCODER_COENCODE_MASKED");
+            };
         };
     }
 

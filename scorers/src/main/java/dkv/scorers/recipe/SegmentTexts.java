@@ -16,7 +16,9 @@ public record SegmentTexts(String prefix, String document, String suffix, String
         String surrogate = c.getSurrogate() == null ? "" : c.getSurrogate();
         String separator = c.getSeparator();
         Placement p = c.getPlacement();
-        boolean hasPrefix = p == Placement.PREFIX_FULL || p == Placement.PREFIX_TRUNCATED;
+        // a co-encoded prefix sits in the encoder stream; without a surrogate the encoder holds the document alone
+        boolean coEncoded = (p == Placement.ENCODER_COENCODE || p == Placement.ENCODER_COENCODE_MASKED) && c.getSurrogate() != null;
+        boolean hasPrefix = p == Placement.PREFIX_FULL || p == Placement.PREFIX_TRUNCATED || coEncoded;
         String prefix = hasPrefix ? surrogate + separator : "";
         String suffix = p == Placement.SUFFIX ? separator + surrogate : "";
         String document = c.getDocumentTemplate().replace("{passage}", s.getPassage());

@@ -1,7 +1,7 @@
 package dkv.scorers.score;
 
 import dkv.avro.Sample;
-import dkv.scorers.model.CausalLm;
+import dkv.scorers.model.LoadedModel;
 import dkv.scorers.model.ModelFamilies;
 import dkv.scorers.torch.DType;
 import dkv.scorers.torch.Device;
@@ -72,7 +72,7 @@ public final class FixtureCheck {
 
     static Summary check(FixtureFile f, Device device, DType dtype) {
         List<FixtureComparison.Deviation> all = new ArrayList<>();
-        try (CausalLm model = ModelFamilies.loadCausal(f.dir(), device, dtype)) {
+        try (LoadedModel model = ModelFamilies.load(f.dir(), device, dtype)) {
             SampleScorer scorer = new SampleScorer(model);
             for (Sample sample : f.samples().values()) {
                 all.addAll(FixtureComparison.compare(f, sample.getId(),

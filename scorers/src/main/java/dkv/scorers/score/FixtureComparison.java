@@ -33,6 +33,7 @@ public final class FixtureComparison {
     }
 
     static Deviation compare(JsonNode e, ScoreRecord r, String sampleId) {
+        if (EncoderDecoderFixtureComparison.applies(e)) return EncoderDecoderFixtureComparison.compare(e, r, sampleId);
         List<String> mismatches = new ArrayList<>();
         if (e.get("answer_tokens").asInt() != r.getAnswerTokens()) {
             mismatches.add("answer tokens " + r.getAnswerTokens() + " != " + e.get("answer_tokens").asInt());

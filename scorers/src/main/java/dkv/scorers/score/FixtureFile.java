@@ -3,6 +3,7 @@ package dkv.scorers.score;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dkv.avro.ConditionSpec;
+import dkv.avro.CrossMask;
 import dkv.avro.Placement;
 import dkv.avro.RopeCorrection;
 import dkv.avro.Sample;
@@ -67,6 +68,9 @@ public record FixtureFile(String name, Path dir, JsonNode json) {
                 .setAnswerTemplate(c.get("answer_template").asText())
                 .setQueryFree(c.get("query_free").asBoolean())
                 .setCaptureAttention(c.get("capture_attention").asBoolean())
+                // encoder-decoder fixtures (t5gemma2_fixtures.py) also name the family and the cross mask
+                .setRequiresFamily(c.has("requires_family") && !c.get("requires_family").isNull() ? c.get("requires_family").asText() : null)
+                .setCrossMask(c.has("cross_mask") ? CrossMask.valueOf(c.get("cross_mask").asText()) : CrossMask.PREFIX)
                 .build();
     }
 }

@@ -10,6 +10,7 @@ import dkv.scorers.model.ForwardRequest;
 import dkv.scorers.model.KvCache;
 import dkv.scorers.model.LoadedModel;
 import dkv.scorers.model.PrefixLm;
+import dkv.scorers.model.Seq2SeqLm;
 import dkv.scorers.recipe.CacheRecipe;
 import dkv.scorers.recipe.ModelShape;
 import dkv.scorers.recipe.Segment;
@@ -21,6 +22,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.ToDoubleFunction;
 
 /**
  * Scores samples under lists of conditions (docs/architecture.md "Scoring a call"): plans every condition (recipe
@@ -34,23 +36,33 @@ import java.util.Map;
  * call ends (a call of many samples holds all of their heads at once: the price of batching their continuations
  * together). The bare cache is also the reference of {@code document_kv_max_abs_delta}.
  *
+ * <p>An encoder-decoder ({@link Seq2SeqLm}) plans two streams per condition (encoder BOS·PREFIX·DOC, decoder
+ * BOS·QUERY·ANSWER), runs one encoder pass per distinct encoder input of the call ({@link EncoderPasses}) instead of the
+ * prefills, and batches every decoder forward across conditions and samples like any other forward.
+ *
  * <p>Not thread-safe: tensors belong to the calling thread's {@link TensorScope}s.
  */
 public final class SampleScorer {
 
-    private final CausalLm model;
+    private final LoadedModel model;
+    /** Exactly one of the two is set: the model as the kind it is. */
+    private final CausalLm causal;
+    private final Seq2SeqLm seq2seq;
     private final String snapshotRevision;
     private final ForwardBatcher batcher;
     private final ScoreRecordMapper mapper;
 
     public SampleScorer(LoadedModel model) {
-        if (!(model instanceof CausalLm lm)) {
-            throw new IllegalArgumentException(model.snapshot().dir() + ": a " + model.family()
-                    + " model has no scoring recipes in this scorer yet");
-        }
-        this.model = lm;
+        this.model = model;
+        this.causal = model instanceof CausalLm lm ? lm : null;
+        this.seq2seq = model instanceof Seq2SeqLm s ? s : null;
         this.snapshotRevision = model.snapshot().revision();
-        this.batcher = new ForwardBatcher(lm);
+        this.batcher = switch (model) {
+            case CausalLm lm -> new ForwardBatcher(lm);
+            case Seq2SeqLm s -> new ForwardBatcher(s);
+            case dkv.scorers.model.TextEncoder _ -> throw new IllegalArgumentException(model.snapshot().dir() + ": a " + model.family()
+                    + " model has no scoring recipes in this scorer yet");
+        };
         this.mapper = new ScoreRecordMapper(model.device().toString(), model.dtype().toString());
     }
 
@@ -94,11 +106,19 @@ public final class SampleScorer {
                 jobs.add(sampleJobs);
             }
             List<ScoringJob> all = jobs.stream().flatMap(List::stream).toList();
-            Map<String, SharedPrefills> prefills = prefill(all, options);
-            for (ScoringJob job : all) job.bind(prefills.get(job.plan().texts().document()));
+            ToDoubleFunction<ScoringJob> sharedMillis;
+            if (seq2seq != null) {
+                List<EncoderDecoderJob> decoders = all.stream().map(EncoderDecoderJob.class::cast).toList();
+                EncoderPasses.run(seq2seq, decoders, options);
+                sharedMillis = job -> ((EncoderDecoderJob) job).encoderMillis();
+            } else {
+                Map<String, SharedPrefills> prefills = prefill(all, options);
+                for (ScoringJob job : all) job.bind(prefills.get(job.plan().texts().document()));
+                sharedMillis = prefillMillis(all, prefills);
+            }
             run(all, options);
             readback.fetch();  // the call's one wait for the device
-            Map<ScoringJob, Double> millis = attributeTime(all, prefills, started);
+            Map<ScoringJob, Double> millis = attributeTime(all, sharedMillis, started);
             for (int s = 0; s < work.size(); s++) {
                 SampleWork w = work.get(s);
                 RecordContext context = w.context() != null ? w.context() : offlineContext(options);
@@ -116,9 +136,10 @@ public final class SampleScorer {
     private ScoringJob job(ConditionPlan p, ScoreOptions options, HostReadback readback) {
         return switch (p.recipe()) {
             case CacheRecipe.FullSequence _ -> new FullSequenceJob(p, options, readback);
-            case CacheRecipe.TruncatedPrefix t -> new TruncatedPrefixJob(model, p, t, options, readback);
+            case CacheRecipe.TruncatedPrefix t -> new TruncatedPrefixJob(causal, p, t, options, readback);
             case CacheRecipe.PromptContinuation _ -> new PromptContinuationJob(prefixLm(), p, null, options, readback);
             case CacheRecipe.TruncatedPrompt t -> new PromptContinuationJob(prefixLm(), p, t.correction(), options, readback);
+            case CacheRecipe.CoEncoded e -> new EncoderDecoderJob(p, e, options, readback);
         };
     }
 
@@ -141,20 +162,30 @@ public final class SampleScorer {
     }
 
     /**
-     * Each condition's share of the call's wall time: its own forwards, its share of the prefill it reused, and the
-     * rest of the call (tokenizing, planning, the readback's wait) in proportion, so a call's score_ms add up to its
-     * wall time. A bare prefill that no condition reused was still paid for, as every condition's reference.
+     * Each job's share of the shared prefills: of the prefill it reused, and of its document's bare prefill when no
+     * condition reused that one (it was still paid for, as every condition's reference).
      */
-    private static Map<ScoringJob, Double> attributeTime(List<ScoringJob> all, Map<String, SharedPrefills> prefills, long started) {
+    private static ToDoubleFunction<ScoringJob> prefillMillis(List<ScoringJob> all, Map<String, SharedPrefills> prefills) {
         Map<String, Integer> conditionsPerDocument = new HashMap<>();
         for (ScoringJob job : all) conditionsPerDocument.merge(job.plan().texts().document(), 1, Integer::sum);
+        return job -> {
+            String document = job.plan().texts().document();
+            SharedPrefills.Prefill bare = prefills.get(document).bare();
+            return (job.used() == null ? 0 : job.used().millisPerUser())
+                    + (bare.users == 0 ? bare.millis / conditionsPerDocument.get(document) : 0);
+        };
+    }
+
+    /**
+     * Each condition's share of the call's wall time: its own forwards, its share of the shared work it used
+     * ({@code sharedMillis}), and the rest of the call (tokenizing, planning, the readback's wait) in proportion, so
+     * a call's score_ms add up to its wall time.
+     */
+    private static Map<ScoringJob, Double> attributeTime(List<ScoringJob> all, ToDoubleFunction<ScoringJob> sharedMillis, long started) {
         Map<ScoringJob, Double> millis = new HashMap<>();
         double attributed = 0;
         for (ScoringJob job : all) {
-            String document = job.plan().texts().document();
-            SharedPrefills.Prefill bare = prefills.get(document).bare();
-            double ms = job.millis() + (job.used() == null ? 0 : job.used().millisPerUser())
-                    + (bare.users == 0 ? bare.millis / conditionsPerDocument.get(document) : 0);
+            double ms = job.millis() + sharedMillis.applyAsDouble(job);
             millis.put(job, ms);
             attributed += ms;
         }
@@ -169,28 +200,46 @@ public final class SampleScorer {
         batcher.profile(profile);
     }
 
-    /** Recipes and layouts of every condition of every sample, all tokenized in one batch. */
+    /**
+     * Recipes and layouts of every condition of every sample, all tokenized in one batch. An encoder-decoder's
+     * condition has two streams, tokenized in the same batch: the decoder's BOS·QUERY·ANSWER (the scored layout) and
+     * the encoder's BOS·PREFIX·DOC.
+     */
     private List<List<ConditionPlan>> plan(List<SampleWork> work) {
         List<CacheRecipe> recipes = new ArrayList<>();
         List<SegmentTexts> texts = new ArrayList<>();
+        List<SegmentTexts> streams = new ArrayList<>();
         for (SampleWork w : work) {
             for (ConditionSpec c : w.conditions()) {
                 recipes.add(CacheRecipe.of(c, model.shape(), model.family()));
-                texts.add(SegmentTexts.of(c, w.sample()));
+                SegmentTexts t = SegmentTexts.of(c, w.sample());
+                texts.add(t);
+                if (seq2seq == null) {
+                    streams.add(t);
+                } else {
+                    streams.add(t.only(Segment.QUERY, Segment.ANSWER));
+                    streams.add(t.only(Segment.PREFIX, Segment.DOCUMENT));
+                }
             }
         }
-        List<SequenceLayout> layouts = model.tokenizer().layouts(texts);
+        List<SequenceLayout> tokenized = model.tokenizer().layouts(streams);
+        int perCondition = seq2seq == null ? 1 : 2;
         List<List<ConditionPlan>> plans = new ArrayList<>();
         int i = 0;
         for (SampleWork w : work) {
             List<ConditionPlan> samplePlans = new ArrayList<>();
             for (ConditionSpec c : w.conditions()) {
-                SequenceLayout layout = layouts.get(i);
+                SequenceLayout layout = tokenized.get(perCondition * i);
                 if (layout.length(Segment.ANSWER) == 0) {
                     throw new IllegalArgumentException("sample " + w.sample().getId() + ", condition '" + c.getName()
                             + "': the answer has no tokens");
                 }
-                samplePlans.add(new ConditionPlan(c, recipes.get(i), texts.get(i), layout));
+                SequenceLayout encoder = seq2seq == null ? null : tokenized.get(perCondition * i + 1);
+                if (encoder != null && (layout.length(Segment.BOS) == 0 || layout.ids()[0] != seq2seq.decoderStartToken())) {
+                    throw new IllegalArgumentException(model.snapshot().dir() + ": the tokenizer's BOS is not the decoder start token "
+                            + seq2seq.decoderStartToken() + " (decoder stream " + layout + ")");
+                }
+                samplePlans.add(new ConditionPlan(c, recipes.get(i), texts.get(i), layout, encoder));
                 i++;
             }
             plans.add(samplePlans);
@@ -263,7 +312,7 @@ public final class SampleScorer {
         for (int i = 0; i < done.length; i++) {
             String document = documents.get(i);
             SharedPrefills d = out.get(document);
-            if (d == null) out.put(document, new SharedPrefills(bos, closing, model.prefixSharing(), done[i]));
+            if (d == null) out.put(document, new SharedPrefills(bos, closing, causal.prefixSharing(), done[i]));
             else d.add(done[i]);
         }
         return out;
