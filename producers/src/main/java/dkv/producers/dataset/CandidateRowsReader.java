@@ -45,8 +45,10 @@ abstract class CandidateRowsReader extends LookaheadReader {
         return duck;
     }
 
-    /** The query id of the current row; never fails (rows are grouped by it). */
-    protected abstract String queryId(ResultSet row) throws SQLException;
+    /** The query a row belongs to: every reader's SQL names that column {@code query_id}. */
+    protected String queryId(ResultSet row) throws SQLException {
+        return row.getString("query_id");
+    }
 
     /** The current row as a candidate of its query, or a BadRecordException naming file, line and column. */
     protected abstract Row row(ResultSet row, String queryId) throws SQLException;

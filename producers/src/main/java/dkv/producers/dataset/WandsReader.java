@@ -63,11 +63,6 @@ final class WandsReader extends CandidateRowsReader {
     }
 
     @Override
-    protected String queryId(ResultSet row) throws SQLException {
-        return row.getString("query_id");
-    }
-
-    @Override
     protected Row row(ResultSet row, String queryId) throws SQLException {
         long line = row.getLong("line");
         if (queryId.isBlank()) {
