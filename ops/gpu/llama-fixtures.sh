@@ -5,7 +5,7 @@
 # (the spread) without a limit.
 # Needs DKV_JAVA (java binary) and DKV_LIB (dir of all runtime jars): `source ops/gpu/unpack.sh` sets both
 # after ops/gpu/pack.sh. libtorch comes from PYTORCH_LIBRARY_PATH. Logs go to $OUT.
-# Usage (GPU machine, repo root):  source ops/gpu/unpack.sh && ops/gpu/llama-fixtures.sh [cuda:N]
+# Usage (GPU machine, repo root):  source ops/gpu/unpack.sh && [ONLY=llama,gemma3,t5gemma2] ops/gpu/llama-fixtures.sh [cuda:N]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 : "${DKV_JAVA:?set DKV_JAVA to the java binary (source ops/gpu/unpack.sh)}"
@@ -19,7 +19,7 @@ fixtures=scorers/src/test/resources/fixtures
 
 check() {
   "$DKV_JAVA" --enable-native-access=ALL-UNNAMED -Dorg.apache.avro.SERIALIZABLE_PACKAGES=dkv.avro \
-    -cp "$DKV_LIB/*" dkv.scorers.score.FixtureCheck --fixtures "$fixtures" --device "$device" "$@"
+    -cp "$DKV_LIB/*" dkv.scorers.score.FixtureCheck --fixtures "$fixtures" --device "$device" ${ONLY:+--only "$ONLY"} "$@"
 }
 
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/llama-fixtures-gpu.txt" || true

@@ -36,6 +36,7 @@ public final class FixtureCheck {
         DType dtype = DType.FLOAT32;
         Path fixtures = null;
         double tolerance = 1e-3;
+        java.util.Set<String> only = null;  // --only a,b: just these fixture directories
         for (int i = 0; i < args.length; i++) {
             String value = i + 1 < args.length ? args[i + 1] : null;
             switch (args[i]) {
@@ -43,6 +44,7 @@ public final class FixtureCheck {
                 case "--dtype" -> dtype = DType.parse(require(value, "--dtype"));
                 case "--fixtures" -> fixtures = Path.of(require(value, "--fixtures"));
                 case "--tolerance" -> tolerance = Double.parseDouble(require(value, "--tolerance"));
+                case "--only" -> only = java.util.Set.of(require(value, "--only").split(","));
                 default -> usage("unknown argument " + args[i]);
             }
             i++;
@@ -53,7 +55,9 @@ public final class FixtureCheck {
         System.out.println(runtime.describe());
         List<Path> dirs;
         try (Stream<Path> s = Files.list(fixtures)) {
-            dirs = s.filter(d -> Files.exists(d.resolve("expected.json"))).sorted().toList();
+            java.util.Set<String> wanted = only;
+            dirs = s.filter(d -> Files.exists(d.resolve("expected.json")))
+                    .filter(d -> wanted == null || wanted.contains(d.getFileName().toString())).sorted().toList();
         }
         if (dirs.isEmpty()) usage("no fixture (dir with expected.json) under " + fixtures);
         boolean ok = true;
@@ -96,7 +100,7 @@ public final class FixtureCheck {
 
     private static void usage(String problem) {
         System.err.println("FixtureCheck: " + problem);
-        System.err.println("usage: FixtureCheck --fixtures DIR [--device cpu|cuda:N] [--dtype float32|bfloat16] [--tolerance X]");
+        System.err.println("usage: FixtureCheck --fixtures DIR [--device cpu|cuda:N] [--dtype float32|bfloat16] [--tolerance X] [--only a,b]");
         System.exit(2);
     }
 }

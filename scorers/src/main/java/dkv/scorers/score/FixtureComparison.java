@@ -59,7 +59,7 @@ public final class FixtureComparison {
             documentDelta = Math.abs(delta.asDouble() - r.getDocumentKvMaxAbsDelta());
         }
         double share = 0;
-        JsonNode attention = e.get("attention");
+        JsonNode attention = e.hasNonNull("attention") ? e.get("attention") : com.fasterxml.jackson.databind.node.NullNode.getInstance();
         if (attention.isNull() != (r.getAttention() == null)) {
             mismatches.add("attention shares " + (r.getAttention() == null ? "missing" : "unexpected"));
         } else if (!attention.isNull()) {
