@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
 /** Offline re-analysis: score JSON lines in, the aggregator's statistics as JSON out. */
 @Command(name = "aggregate", mixinStandardHelpOptions = true,
         description = "Compute paired statistics offline from score JSON lines "
-                + "(experiment_id, sample_id, condition, nll).")
+                + "(experiment_id, sample_id, condition, nll; query_similarity for routed derived conditions).")
 public final class AggregateCommand implements Callable<Integer> {
 
     /** How to analyse a score file; shared with {@code dkv report --scores}. */
@@ -41,6 +41,11 @@ public final class AggregateCommand implements Callable<Integer> {
         @Option(names = "--contrast", paramLabel = "NAME=A:B", description = "δ = NLL_B − NLL_A (repeatable)")
         List<String> contrast = new ArrayList<>();
 
+        @Option(names = "--derived", paramLabel = "NAME=KIND:A,B,...",
+                description = "a derived condition picked per sample among scored members (repeatable): routed = highest "
+                        + "query_similarity, best_of = lowest NLL; ties go to the member listed first")
+        List<String> derived = new ArrayList<>();
+
         @Option(names = "--alpha", defaultValue = "0.05", description = "confidence-sequence α (default ${DEFAULT-VALUE})")
         double alpha;
 
@@ -59,7 +64,8 @@ public final class AggregateCommand implements Callable<Integer> {
             }
             var options = new OfflineAggregation.Options(baseline, oracle,
                     contrast.stream().map(ExperimentPlan.Pair::parse).toList(),
-                    correlate.stream().map(ExperimentPlan.Pair::parse).toList(), alpha, nStar);
+                    correlate.stream().map(ExperimentPlan.Pair::parse).toList(), alpha, nStar,
+                    derived.stream().map(ExperimentPlan.Derived::parse).toList());
             try {
                 return OfflineAggregation.run(ScoreLines.read(scores, ranking), options, System.currentTimeMillis());
             } catch (NoSuchFileException e) {
@@ -87,10 +93,19 @@ public final class AggregateCommand implements Callable<Integer> {
             Files.createDirectories(out.getParent());
         }
         StatsJson.MAPPER.writerWithDefaultPrettyPrinter().writeValue(out.toFile(), StatsJson.experiments(snapshots));
-        snapshots.forEach((id, s) -> System.err.printf("%s: %d records, %d samples, %d conditions%s%n",
+        snapshots.forEach((id, s) -> System.err.printf("%s: %d records, %d samples, %d conditions%s%s%n",
                 id, s.getRecords(), s.getSamples(), s.getConditions().size(), s.getRanking() == null ? ""
                         : String.format(", %d queries (%d without both classes, excluded from AUC)",
-                                s.getRanking().getQueries(), s.getRanking().getOneClassQueries())));
+                                s.getRanking().getQueries(), s.getRanking().getOneClassQueries()),
+                derivedSummary(s)));
         return 0;
+    }
+
+    /** Unroutable samples are easy to miss in the JSON: a routed condition over fewer samples than expected. */
+    private static String derivedSummary(StatsSnapshot s) {
+        StringBuilder out = new StringBuilder();
+        s.getDerived().forEach(d -> out.append(String.format(", %s: %d samples%s", d.getName(), d.getSamples(),
+                d.getUnroutableSamples() == 0 ? "" : " (" + d.getUnroutableSamples() + " unroutable: no query_similarity)")));
+        return out.toString();
     }
 }

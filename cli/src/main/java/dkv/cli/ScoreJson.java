@@ -38,6 +38,9 @@ public final class ScoreJson {
             o.put("relevance", r.getRelevance());
         }
         o.put("target", r.getTarget().name());
+        if (r.getQuerySimilarity() != null) { // what dkv aggregate --derived NAME=routed:... routes by
+            o.put("query_similarity", r.getQuerySimilarity());
+        }
         if (r.getDocumentKvMaxAbsDelta() == null) {
             o.putNull("document_kv_max_abs_delta");
         } else {

@@ -213,6 +213,43 @@ class SchemaEvolutionTest {
         assertNull(read.getRanking(), "a snapshot from before ranking statistics has none");
     }
 
+    /** dkv.stats is compacted: `dkv tail` reads snapshots an aggregator wrote before derived conditions existed. */
+    @Test
+    void aV2StatsSnapshotIsReadWithoutDerivedConditions() throws IOException {
+        Schema v2 = SchemaHistory.parse("dkv.avro.StatsSnapshot.v2.avsc");
+        Schema pairedSchema = v2.getField("conditions").schema().getElementType();
+        GenericRecord paired = new GenericData.Record(pairedSchema);
+        for (Schema.Field f : pairedSchema.getFields()) {
+            switch (f.schema().getType()) {
+                case STRING -> paired.put(f.name(), f.name().equals("name") ? "generated" : "bare");
+                case LONG -> paired.put(f.name(), 7L);
+                case DOUBLE -> paired.put(f.name(), 0.5);
+                case ARRAY -> paired.put(f.name(), List.of(0.1));
+                default -> paired.put(f.name(), null);
+            }
+        }
+        GenericRecord old = new GenericData.Record(v2);
+        for (Schema.Field f : v2.getFields()) {
+            switch (f.schema().getType()) {
+                case STRING -> old.put(f.name(), f.name().equals("baseline") ? "bare" : "exp-v2");
+                case LONG -> old.put(f.name(), 7L);
+                case INT -> old.put(f.name(), 2);
+                case DOUBLE -> old.put(f.name(), 1.0);
+                case BOOLEAN -> old.put(f.name(), false);
+                case ARRAY -> old.put(f.name(), f.name().equals("conditions") ? List.of(paired) : List.of());
+                default -> old.put(f.name(), null);
+            }
+        }
+
+        StatsSnapshot read = AvroSerde.of(StatsSnapshot.class).decode(writeWith(v2, old));
+
+        assertEquals("exp-v2", read.getExperimentId());
+        assertEquals(0.5, read.getConditions().getFirst().getMeanDelta());
+        assertNull(read.getConditions().getFirst().getDerivedKind(), "a scored condition");
+        assertEquals(List.of(), read.getDerived());
+        assertEquals(List.of(), read.getRouting());
+    }
+
     /** The history is what makes it work: a reader that knows only the current schema cannot resolve v1. */
     @Test
     void withoutTheHistoryTheOldFingerprintIsUnknown() throws IOException {

@@ -6,12 +6,16 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dkv.aggregator.stats.OracleGapShare;
 import dkv.avro.AttentionSummary;
 import dkv.avro.Correlation;
+import dkv.avro.DerivedKind;
+import dkv.avro.DerivedStats;
 import dkv.avro.PairedStats;
 import dkv.avro.RankingComparison;
 import dkv.avro.RankingCondition;
 import dkv.avro.RankingStats;
+import dkv.avro.RoutingAgreement;
 import dkv.avro.StatsSnapshot;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -71,6 +75,48 @@ public final class StatsJson {
         }
         if (s.getRanking() != null) {
             node.set("ranking", ranking(s.getRanking()));
+        }
+        node.set("derived", derived(s.getDerived()));
+        node.set("routing", routing(s.getRouting()));
+        return node;
+    }
+
+    /** The plan's word for a derived kind: {@code routed} or {@code best_of}. */
+    public static String kind(DerivedKind kind) {
+        return kind.name().toLowerCase(Locale.ROOT);
+    }
+
+    /** {@code {name: {kind, members, samples, awaiting_samples, unroutable_samples, member_picks: {member: n}}}}. */
+    public static ObjectNode derived(List<DerivedStats> derived) {
+        ObjectNode node = MAPPER.createObjectNode();
+        for (DerivedStats d : derived) {
+            ObjectNode entry = node.putObject(d.getName());
+            entry.put("kind", kind(d.getKind()));
+            ArrayNode members = entry.putArray("members");
+            d.getMembers().forEach(members::add);
+            entry.put("samples", d.getSamples());
+            entry.put("awaiting_samples", d.getAwaitingSamples());
+            entry.put("unroutable_samples", d.getUnroutableSamples());
+            ObjectNode picks = entry.putObject("member_picks");
+            for (int m = 0; m < d.getMembers().size(); m++) {
+                picks.put(d.getMembers().get(m), d.getMemberPicks().get(m));
+            }
+        }
+        return node;
+    }
+
+    /** {@code {"<routed>|<best_of>": {routed, best_of, n, agreement, routed_mean_delta, best_of_mean_delta, gap_closed}}}. */
+    public static ObjectNode routing(List<RoutingAgreement> routing) {
+        ObjectNode node = MAPPER.createObjectNode();
+        for (RoutingAgreement r : routing) {
+            ObjectNode entry = node.putObject(r.getRouted() + "|" + r.getBestOf());
+            entry.put("routed", r.getRouted());
+            entry.put("best_of", r.getBestOf());
+            entry.put("n", r.getN());
+            number(entry, "agreement", r.getAgreement());
+            number(entry, "routed_mean_delta", r.getRoutedMeanDelta());
+            number(entry, "best_of_mean_delta", r.getBestOfMeanDelta());
+            number(entry, "gap_closed", r.getGapClosed() == null ? Double.NaN : r.getGapClosed());
         }
         return node;
     }
@@ -135,6 +181,12 @@ public final class StatsJson {
         number(node, "hard_mean_delta", p.getHardMeanDelta());
         number(node, "oracle_gap_share", p.getOracleGapShare() == null ? Double.NaN : p.getOracleGapShare());
         number(node, "mean_nll", p.getMeanNll());
+        // null for scored conditions and contrasts; the views mark derived rows with it
+        if (p.getDerivedKind() == null) {
+            node.putNull("derived");
+        } else {
+            node.put("derived", kind(p.getDerivedKind()));
+        }
         return node;
     }
 

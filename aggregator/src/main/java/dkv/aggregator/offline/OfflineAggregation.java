@@ -17,9 +17,23 @@ import java.util.Set;
  */
 public final class OfflineAggregation {
 
-    /** Options common to all experiments of the input; {@code nStar} ≤ 0 means "the experiment's sample count". */
+    /**
+     * Options common to all experiments of the input; {@code nStar} ≤ 0 means "the experiment's sample count".
+     * Derived conditions are computed from the lines as the live aggregator computes them from records (a ROUTED
+     * one reads the lines' {@code query_similarity}).
+     */
     public record Options(String baseline, String oracle, List<ExperimentPlan.Pair> contrasts,
-                          List<ExperimentPlan.Pair> correlations, double alpha, double nStar) {}
+                          List<ExperimentPlan.Pair> correlations, double alpha, double nStar,
+                          List<ExperimentPlan.Derived> derived) {
+        public Options {
+            derived = List.copyOf(derived);
+        }
+
+        public Options(String baseline, String oracle, List<ExperimentPlan.Pair> contrasts,
+                       List<ExperimentPlan.Pair> correlations, double alpha, double nStar) {
+            this(baseline, oracle, contrasts, correlations, alpha, nStar, List.of());
+        }
+    }
 
     private OfflineAggregation() {}
 
@@ -32,7 +46,7 @@ public final class OfflineAggregation {
         samples.forEach((experiment, ids) -> {
             double nStar = options.nStar() > 0 ? options.nStar() : Math.max(1, ids.size());
             ExperimentPlan plan = new ExperimentPlan(options.baseline(), options.oracle(), options.contrasts(),
-                    options.correlations(), 0, 0, options.alpha(), nStar);
+                    options.correlations(), 0, 0, options.alpha(), nStar, options.derived());
             states.put(experiment, new ExperimentState(experiment, plan));
         });
         for (Score s : scores) {

@@ -15,7 +15,8 @@ import java.util.List;
 /**
  * Reads scores as JSON lines with {@code experiment_id, sample_id, condition, nll}; blank lines are skipped. A
  * ranking score also has {@code candidate_id} and {@code relevance}, and optionally {@code query_id} (default: the
- * sample id); with {@code ranking} every line must have them.
+ * sample id); with {@code ranking} every line must have them. An optional {@code query_similarity} (number or
+ * null) is what routed derived conditions pick by.
  */
 public final class ScoreLines {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -58,8 +59,9 @@ public final class ScoreLines {
         String experiment = text(node, "experiment_id", where);
         String sample = text(node, "sample_id", where);
         String condition = text(node, "condition", where);
+        Double similarity = similarity(node, where);
         if (!ranking && !node.hasNonNull("candidate_id")) {
-            return new Score(experiment, sample, condition, nll.doubleValue(), 0, null);
+            return new Score(experiment, sample, condition, nll.doubleValue(), 0, null, null, similarity);
         }
         JsonNode relevance = node.get("relevance");
         if (relevance == null || !relevance.isNumber() || !Double.isFinite(relevance.doubleValue())) {
@@ -68,7 +70,18 @@ public final class ScoreLines {
         }
         String query = node.hasNonNull("query_id") ? text(node, "query_id", where) : sample;
         return new Score(experiment, query, condition, nll.doubleValue(), 0, null,
-                new Score.Candidate(text(node, "candidate_id", where), relevance.doubleValue()));
+                new Score.Candidate(text(node, "candidate_id", where), relevance.doubleValue()), similarity);
+    }
+
+    private static Double similarity(JsonNode node, String where) {
+        JsonNode value = node.get("query_similarity");
+        if (value == null || value.isNull()) {
+            return null;
+        }
+        if (!value.isNumber()) {
+            throw new IllegalArgumentException(where + ": field 'query_similarity' is not a number or null");
+        }
+        return value.doubleValue();
     }
 
     private static String text(JsonNode node, String field, String where) {

@@ -1,12 +1,15 @@
 package dkv.aggregator.report;
 
+import dkv.aggregator.json.StatsJson;
 import dkv.aggregator.stats.OracleGapShare;
 import dkv.avro.AttentionSummary;
 import dkv.avro.Correlation;
+import dkv.avro.DerivedStats;
 import dkv.avro.PairedStats;
 import dkv.avro.RankingComparison;
 import dkv.avro.RankingCondition;
 import dkv.avro.RankingStats;
+import dkv.avro.RoutingAgreement;
 import dkv.avro.StatsSnapshot;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -58,6 +61,7 @@ public final class MarkdownReport {
         }
         Files.writeString(dir.resolve("mean_delta.svg"), Charts.forest(s.getConditions()), StandardCharsets.UTF_8);
         md.append("\n![mean δ with 95% CI and confidence sequence](mean_delta.svg)\n\n");
+        derived(md, s.getDerived(), s.getRouting());
 
         if (!s.getContrasts().isEmpty()) {
             md.append("## Contrasts\n\n");
@@ -76,7 +80,7 @@ public final class MarkdownReport {
         List<PairedStats> all = new ArrayList<>(s.getConditions());
         all.addAll(s.getContrasts());
         for (PairedStats p : all) {
-            md.append("| ").append(p.getName());
+            md.append("| ").append(label(p));
             for (int q = 0; q < 5; q++) {
                 md.append(" | ").append(q < p.getQuintileMeanDelta().size() ? num(p.getQuintileMeanDelta().get(q)) : "—");
             }
@@ -107,7 +111,7 @@ public final class MarkdownReport {
                 .append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|").append(withOracle ? "---|\n" : "\n");
         for (PairedStats p : rows) {
             md.append(String.format(Locale.ROOT, "| %s | %d | %s | [%s, %s] | [%s, %s] | %s | %s | %s | %s | %s | %s | %s | [%s, %s] | %s |",
-                    p.getName(), p.getN(), num(p.getMeanDelta()), num(p.getCi95Lo()), num(p.getCi95Hi()),
+                    label(p), p.getN(), num(p.getMeanDelta()), num(p.getCi95Lo()), num(p.getCi95Hi()),
                     num(p.getCsLo()), num(p.getCsHi()), num(p.getCohenDz()), pct(p.getWinRate()), pct(p.getTieRate()),
                     pv(p.getTP()), pv(p.getWilcoxonP()), pv(p.getHolmP()), pv(p.getAnytimeP()),
                     pct(p.getWinCsLo()), pct(p.getWinCsHi()), pv(p.getWinAnytimeP())));
@@ -116,6 +120,46 @@ public final class MarkdownReport {
             }
             md.append('\n');
         }
+    }
+
+    /** A condition's name, marked with its kind where it is derived. */
+    private static String label(PairedStats p) {
+        return p.getDerivedKind() == null ? p.getName() : p.getName() + " *(" + StatsJson.kind(p.getDerivedKind()) + ")*";
+    }
+
+    private static void derived(StringBuilder md, List<DerivedStats> derived, List<RoutingAgreement> routing) {
+        if (derived.isEmpty()) {
+            return;
+        }
+        md.append("## Derived conditions\n\nPicked per sample among scored members once all of them are scored: "
+                + "*routed* takes the member whose surrogate is most similar to the query, *best_of* the one with the "
+                + "lowest NLL (hindsight oracle); ties go to the member listed first. Their statistics are in the tables "
+                + "above.\n\n| derived | kind | members (times picked) | samples | awaiting members | unroutable |\n"
+                + "|---|---|---|---|---|---|\n");
+        for (DerivedStats d : derived) {
+            List<String> members = new ArrayList<>();
+            for (int m = 0; m < d.getMembers().size(); m++) {
+                members.add(d.getMembers().get(m) + " (" + d.getMemberPicks().get(m) + ")");
+            }
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %d | %d | %d |%n", d.getName(),
+                    StatsJson.kind(d.getKind()), String.join(", ", members), d.getSamples(), d.getAwaitingSamples(),
+                    d.getUnroutableSamples()));
+        }
+        md.append("\nUnroutable: every member scored, but a record carried no `query_similarity`.\n\n");
+        if (routing.isEmpty()) {
+            return;
+        }
+        md.append("Routing against the oracle over the same members (samples with the baseline and both): agreement = "
+                + "share of samples where the routed pick has the lowest NLL; gap closed = mean δ routed / mean δ "
+                + "best-of (— where the best-of δ's 95% CI includes 0).\n\n"
+                + "| routed | best of | n | agreement | mean δ routed | mean δ best of | gap closed |\n"
+                + "|---|---|---|---|---|---|---|\n");
+        for (RoutingAgreement r : routing) {
+            md.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %s | %s |%n", r.getRouted(), r.getBestOf(),
+                    r.getN(), pct(r.getAgreement()), num(r.getRoutedMeanDelta()), num(r.getBestOfMeanDelta()),
+                    r.getGapClosed() == null ? "—" : pct(r.getGapClosed())));
+        }
+        md.append('\n');
     }
 
     private static void ranking(StringBuilder md, RankingStats r) {

@@ -8,14 +8,19 @@ import dkv.aggregator.stats.Hardness;
 import dkv.aggregator.stats.Moments;
 import dkv.aggregator.stats.MultipleComparisons;
 import dkv.aggregator.stats.OracleGapShare;
+import dkv.aggregator.stats.RoutingVsOracle;
 import dkv.aggregator.stats.SignFlipTest;
 import dkv.avro.Correlation;
+import dkv.avro.DerivedKind;
 import dkv.avro.PairedStats;
 import dkv.avro.RankingStats;
+import dkv.avro.RoutingAgreement;
 import dkv.avro.StatsSnapshot;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,6 +31,12 @@ import java.util.Map;
  * sums. In a ranking experiment the unit is (query, candidate) instead of the sample, and the candidates'
  * relevance and NLLs also feed the ranking statistics. Every fixed-n statistic is recomputed from the NLL table at snapshot time in sample-id order, so it does
  * not depend on arrival order; only the anytime p-values (running minima) do.
+ *
+ * <p>A derived condition (routed, best-of) becomes a column of the same table when the record completing its
+ * members arrives, and from there takes exactly the path of a scored condition: comparisons, monitors,
+ * multiple-comparison families, quintiles, contrasts and correlations. Only counts of scored records (records,
+ * complete samples, final) leave its column out. Ranking units get no derived columns: a pick per candidate is
+ * not a ranking (plans refuse derived conditions with ranking).
  */
 public final class ExperimentState {
     private final String experimentId;
@@ -33,6 +44,9 @@ public final class ExperimentState {
     private final ConfidenceSequence sequence;
     private final Map<String, Integer> conditionIndex = new HashMap<>();
     private final List<String> conditions = new ArrayList<>();
+    /** Columns of derived conditions in {@link #conditions}. */
+    private final BitSet derivedColumns = new BitSet();
+    private final DerivedConditions derived;
     private final Map<String, double[]> nllBySample = new HashMap<>();
     /** Sample ids in order, as of the last snapshot, and those seen since (merged in at the next snapshot). */
     private List<String> sortedSamples = new ArrayList<>();
@@ -50,6 +64,7 @@ public final class ExperimentState {
         this.experimentId = experimentId;
         this.plan = plan;
         this.sequence = new ConfidenceSequence(plan.alpha(), plan.nStar());
+        this.derived = new DerivedConditions(plan.derived());
         for (ExperimentPlan.Pair pair : plan.contrasts()) {
             Comparison contrast = new Comparison(pair.name(), pair.a(), pair.b(), Kind.CONTRAST, sequence);
             contrasts.put(pair.name(), contrast);
@@ -88,20 +103,14 @@ public final class ExperimentState {
             throw new IllegalArgumentException("score " + experimentId + "/" + score.unit().replace('\u001f', '/')
                     + "/" + score.condition() + ": nll is " + score.nll());
         }
+        if (derived.isDerived(score.condition())) {
+            // pairing a scored NLL under a derived name would mix two definitions of one condition
+            throw new IllegalArgumentException("score " + experimentId + "/" + score.unit().replace('\u001f', '/')
+                    + "/" + score.condition() + ": the plan derives this condition; it cannot also be scored");
+        }
         int c = indexOf(score.condition());
         String unit = score.unit();
-        double[] row = nllBySample.get(unit);
-        if (row == null) {
-            row = new double[Math.max(conditions.size(), 4)];
-            Arrays.fill(row, Double.NaN);
-            nllBySample.put(unit, row);
-            newSamples.add(unit);
-        } else if (c >= row.length) {
-            int old = row.length;
-            row = Arrays.copyOf(row, conditions.size() + 4);
-            Arrays.fill(row, old, row.length, Double.NaN);
-            nllBySample.put(unit, row);
-        }
+        double[] row = row(unit, c);
         if (!Double.isNaN(row[c])) {
             duplicates++;
             if (Double.compare(row[c], score.nll()) != 0) {
@@ -111,11 +120,15 @@ public final class ExperimentState {
         }
         row[c] = score.nll();
         records++;
-        for (Comparison comparison : comparisonsOf.getOrDefault(score.condition(), List.of())) {
-            double reference = nll(row, comparison.reference);
-            double condition = nll(row, comparison.condition);
-            if (!Double.isNaN(reference) && !Double.isNaN(condition)) {
-                comparison.addPair(reference, condition);
+        pairUp(score.condition(), row);
+        if (score.candidate() == null) {
+            double[] scored = row;
+            for (DerivedConditions.Derivation d : derived.accept(unit, score.condition(), score.querySimilarity(),
+                    condition -> nll(scored, condition))) {
+                int column = indexOf(d.condition());
+                double[] withDerived = row(unit, column);
+                withDerived[column] = d.nll();
+                pairUp(d.condition(), withDerived);
             }
         }
         if (score.attention() != null) {
@@ -127,6 +140,34 @@ public final class ExperimentState {
         return true;
     }
 
+    /** The unit's NLL row, created or grown so that it has {@code column}. */
+    private double[] row(String unit, int column) {
+        double[] row = nllBySample.get(unit);
+        if (row == null) {
+            row = new double[Math.max(conditions.size(), 4)];
+            Arrays.fill(row, Double.NaN);
+            nllBySample.put(unit, row);
+            newSamples.add(unit);
+        } else if (column >= row.length) {
+            int old = row.length;
+            row = Arrays.copyOf(row, conditions.size() + 4);
+            Arrays.fill(row, old, row.length, Double.NaN);
+            nllBySample.put(unit, row);
+        }
+        return row;
+    }
+
+    /** Feeds the live monitors of every comparison that {@code condition}'s new NLL completes a pair of. */
+    private void pairUp(String condition, double[] row) {
+        for (Comparison comparison : comparisonsOf.getOrDefault(condition, List.of())) {
+            double reference = nll(row, comparison.reference);
+            double value = nll(row, comparison.condition);
+            if (!Double.isNaN(reference) && !Double.isNaN(value)) {
+                comparison.addPair(reference, value);
+            }
+        }
+    }
+
     private int indexOf(String condition) {
         Integer index = conditionIndex.get(condition);
         if (index != null) {
@@ -135,6 +176,9 @@ public final class ExperimentState {
         int created = conditions.size();
         conditionIndex.put(condition, created);
         conditions.add(condition);
+        if (derived.isDerived(condition)) {
+            derivedColumns.set(created);
+        }
         if (!condition.equals(plan.baseline())) {
             Comparison comparison = new Comparison(condition, condition, plan.baseline(), Kind.CONDITION, sequence);
             vsBaseline.put(condition, comparison);
@@ -221,7 +265,30 @@ public final class ExperimentState {
                 .setAttention(attention.summaries(plan.baseline()))
                 .setFinal$(isFinal)
                 .setRanking(rankingStats)
+                .setDerived(derived.stats(nllBySample.values(), conditionIndex))
+                .setRouting(routing(samples))
                 .build();
+    }
+
+    /** Each ROUTED condition against each BEST_OF condition over the same members, in plan order. */
+    private List<RoutingAgreement> routing(List<double[]> samples) {
+        List<RoutingAgreement> out = new ArrayList<>();
+        for (ExperimentPlan.Derived routed : plan.derived()) {
+            if (routed.kind() != DerivedKind.ROUTED) {
+                continue;
+            }
+            for (ExperimentPlan.Derived best : plan.derived()) {
+                if (best.kind() != DerivedKind.BEST_OF
+                        || !new HashSet<>(best.members()).equals(new HashSet<>(routed.members()))) {
+                    continue;
+                }
+                double[][] nll = aligned(samples, plan.baseline(), routed.name(), best.name());
+                RoutingVsOracle r = RoutingVsOracle.of(nll[0], nll[1], nll[2]);
+                out.add(new RoutingAgreement(routed.name(), best.name(), r.n(), r.agreement(), r.routedMeanDelta(),
+                        r.bestOfMeanDelta(), r.gapClosed()));
+            }
+        }
+        return out;
     }
 
     /** All sample ids sorted, merging the few new ones into the previous order instead of sorting everything. */
@@ -246,8 +313,9 @@ public final class ExperimentState {
         return merged;
     }
 
+    /** Scored conditions a complete sample has; derived ones follow from them and are not counted. */
     private int expectedConditions() {
-        return plan.plannedConditions() > 0 ? plan.plannedConditions() : conditions.size();
+        return plan.plannedConditions() > 0 ? plan.plannedConditions() : conditions.size() - derivedColumns.cardinality();
     }
 
     private long completeSamples() {
@@ -256,7 +324,7 @@ public final class ExperimentState {
         for (double[] row : nllBySample.values()) {
             int present = 0;
             for (int c = 0; c < Math.min(row.length, conditions.size()); c++) {
-                if (!Double.isNaN(row[c])) {
+                if (!derivedColumns.get(c) && !Double.isNaN(row[c])) {
                     present++;
                 }
             }
@@ -312,50 +380,65 @@ public final class ExperimentState {
                 .setHardN(hard.n())
                 .setHardMeanDelta(hard.meanDelta())
                 .setOracleGapShare(null)
-                .setMeanNll(condition.length == 0 ? Double.NaN : Moments.mean(condition));
+                .setMeanNll(condition.length == 0 ? Double.NaN : Moments.mean(condition))
+                .setDerivedKind(derivedKind(comparison));
+    }
+
+    private DerivedKind derivedKind(Comparison comparison) {
+        ExperimentPlan.Derived d = comparison.kind == Kind.CONDITION ? plan.derived(comparison.condition) : null;
+        return d == null ? null : d.kind();
+    }
+
+    /** NLLs of several conditions over the samples (in the given order) that have all of them, one array each. */
+    private double[][] aligned(List<double[]> samples, String... names) {
+        int[] columns = new int[names.length];
+        for (int k = 0; k < names.length; k++) {
+            Integer index = conditionIndex.get(names[k]);
+            if (index == null) {
+                return new double[names.length][0];
+            }
+            columns[k] = index;
+        }
+        double[][] out = new double[names.length][samples.size()];
+        int n = 0;
+        for (double[] row : samples) {
+            boolean all = true;
+            for (int column : columns) {
+                all &= column < row.length && !Double.isNaN(row[column]);
+            }
+            if (all) {
+                for (int k = 0; k < columns.length; k++) {
+                    out[k][n] = row[columns[k]];
+                }
+                n++;
+            }
+        }
+        for (int k = 0; k < names.length; k++) {
+            out[k] = Arrays.copyOf(out[k], n);
+        }
+        return out;
     }
 
     /** NLLs of two conditions over the samples (in the given order) that have both: [first][], [second][]. */
     private double[][] paired(List<double[]> samples, String first, String second) {
-        Integer i = conditionIndex.get(first);
-        Integer j = conditionIndex.get(second);
-        if (i == null || j == null) {
-            return new double[][] {new double[0], new double[0]};
-        }
-        double[] a = new double[samples.size()];
-        double[] b = new double[samples.size()];
-        int n = 0;
-        for (double[] row : samples) {
-            if (i < row.length && j < row.length && !Double.isNaN(row[i]) && !Double.isNaN(row[j])) {
-                a[n] = row[i];
-                b[n] = row[j];
-                n++;
-            }
-        }
-        return new double[][] {Arrays.copyOf(a, n), Arrays.copyOf(b, n)};
+        return aligned(samples, first, second);
     }
 
     private List<Correlation> correlations(List<double[]> samples) {
         List<Correlation> out = new ArrayList<>();
-        Integer base = conditionIndex.get(plan.baseline());
         for (ExperimentPlan.Pair pair : plan.correlations()) {
-            Integer a = conditionIndex.get(pair.a());
-            Integer b = conditionIndex.get(pair.b());
-            if (base == null || a == null || b == null) {
+            if (!conditionIndex.containsKey(plan.baseline()) || !conditionIndex.containsKey(pair.a())
+                    || !conditionIndex.containsKey(pair.b())) {
                 continue;
             }
-            double[] da = new double[samples.size()];
-            double[] db = new double[samples.size()];
-            int n = 0;
-            for (double[] row : samples) {
-                int needed = Math.max(base, Math.max(a, b));
-                if (needed < row.length && !Double.isNaN(row[base]) && !Double.isNaN(row[a]) && !Double.isNaN(row[b])) {
-                    da[n] = row[base] - row[a];
-                    db[n] = row[base] - row[b];
-                    n++;
-                }
+            double[][] nll = aligned(samples, plan.baseline(), pair.a(), pair.b());
+            double[] da = new double[nll[0].length];
+            double[] db = new double[nll[0].length];
+            for (int i = 0; i < da.length; i++) {
+                da[i] = nll[0][i] - nll[1][i];
+                db[i] = nll[0][i] - nll[2][i];
             }
-            Correlations r = Correlations.of(Arrays.copyOf(da, n), Arrays.copyOf(db, n));
+            Correlations r = Correlations.of(da, db);
             out.add(new Correlation(pair.a(), pair.b(), r.n(), r.pearson(), r.spearman()));
         }
         return out;

@@ -6,16 +6,23 @@ import dkv.avro.ScoreRecord;
 /**
  * The part of a score the aggregator analyses; attention is null when the condition did not capture it. In a
  * ranking experiment {@code sampleId} is the query and {@code candidate} the scored candidate; else it is null.
+ * {@code querySimilarity} is the condition's surrogate-to-query cosine where the producer computed one (what a
+ * routed derived condition picks by); else null.
  */
 public record Score(String experimentId, String sampleId, String condition, double nll, int suffixTokens,
-                    AttentionShares attention, Candidate candidate) {
+                    AttentionShares attention, Candidate candidate, Double querySimilarity) {
 
     /** A ranking record's candidate: its id (unique within the query) and graded relevance. */
     public record Candidate(String id, double relevance) {}
 
     public Score(String experimentId, String sampleId, String condition, double nll, int suffixTokens,
+                 AttentionShares attention, Candidate candidate) {
+        this(experimentId, sampleId, condition, nll, suffixTokens, attention, candidate, null);
+    }
+
+    public Score(String experimentId, String sampleId, String condition, double nll, int suffixTokens,
                  AttentionShares attention) {
-        this(experimentId, sampleId, condition, nll, suffixTokens, attention, null);
+        this(experimentId, sampleId, condition, nll, suffixTokens, attention, null, null);
     }
 
     public static Score of(ScoreRecord record) {
@@ -35,7 +42,7 @@ public record Score(String experimentId, String sampleId, String condition, doub
             }
         }
         return new Score(record.getExperimentId(), sample, record.getCondition(), record.getNllMean(), suffix,
-                record.getAttention(), candidate);
+                record.getAttention(), candidate, record.getQuerySimilarity());
     }
 
     /**

@@ -1,9 +1,12 @@
 package dkv.aggregator.tail;
 
+import dkv.aggregator.json.StatsJson;
+import dkv.avro.DerivedStats;
 import dkv.avro.PairedStats;
 import dkv.avro.RankingComparison;
 import dkv.avro.RankingCondition;
 import dkv.avro.RankingStats;
+import dkv.avro.RoutingAgreement;
 import dkv.avro.StatsSnapshot;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -13,6 +16,8 @@ import java.util.Locale;
 /**
  * The terminal view of a snapshot: one row per condition (and contrast) with n, mean δ and its confidence
  * sequence, d_z, win rate and a status read off the always-valid p-value — the only one valid while peeking.
+ * Derived conditions are marked with their kind and followed by how they came about and, for routing, how
+ * close it gets to the oracle.
  */
 public final class StatsTable {
     private StatsTable() {}
@@ -28,12 +33,14 @@ public final class StatsTable {
         List<String[]> rows = new ArrayList<>();
         rows.add(new String[] {"condition", "n", "mean δ", "CS (anytime)", "d_z", "win rate", "anytime p", "status"});
         for (PairedStats p : s.getConditions()) {
-            rows.add(row(p.getName(), p, alpha));
+            rows.add(row(p.getDerivedKind() == null ? p.getName()
+                    : p.getName() + " [" + StatsJson.kind(p.getDerivedKind()) + "]", p, alpha));
         }
         for (PairedStats p : s.getContrasts()) {
             rows.add(row(p.getName() + " (vs " + p.getReference() + ")", p, alpha));
         }
         columns(out, rows, true);
+        derived(out, s.getDerived(), s.getRouting());
         if (s.getRanking() != null) {
             ranking(out, s.getRanking(), s.getBaseline());
         }
@@ -71,6 +78,30 @@ public final class StatsTable {
             rows.add(row);
         }
         columns(out, rows, false);
+    }
+
+    /** One line per derived condition (what it picks from, how many samples it has or waits for) and per routing pair. */
+    static void derived(StringBuilder out, List<DerivedStats> derived, List<RoutingAgreement> routing) {
+        for (DerivedStats d : derived) {
+            out.append(String.format(Locale.ROOT, "derived %s = %s of %s: %d samples, %d awaiting members", d.getName(),
+                    StatsJson.kind(d.getKind()), String.join(", ", d.getMembers()), d.getSamples(),
+                    d.getAwaitingSamples()));
+            if (d.getUnroutableSamples() > 0) {
+                out.append(String.format(Locale.ROOT, ", %d unroutable (a member without query_similarity)",
+                        d.getUnroutableSamples()));
+            }
+            out.append('\n');
+        }
+        for (RoutingAgreement r : routing) {
+            out.append(String.format(Locale.ROOT, "routing %s vs %s over %d samples: picks a best member in %s, "
+                            + "closes %s of the oracle gap (mean δ %s of %s)%n", r.getRouted(), r.getBestOf(), r.getN(),
+                    pct(r.getAgreement()), r.getGapClosed() == null ? "— (best-of δ not clearly ≠ 0)" : pct(r.getGapClosed()),
+                    num(r.getRoutedMeanDelta()), num(r.getBestOfMeanDelta())));
+        }
+    }
+
+    private static String pct(double v) {
+        return Double.isFinite(v) ? String.format(Locale.ROOT, "%.1f%%", 100 * v) : "—";
     }
 
     /** Aligned columns: the first (and with {@code lastLeft} the last) left-aligned, the others right-aligned. */

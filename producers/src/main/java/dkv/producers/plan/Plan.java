@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dkv.avro.ConditionPair;
+import dkv.avro.DerivedCondition;
 import dkv.avro.ExperimentMeta;
 import dkv.avro.ModelRef;
 import dkv.avro.ScoreTarget;
@@ -45,6 +46,8 @@ import java.util.TreeMap;
  * @param ranking   present in a ranking experiment: WorkItems carry each query's candidates
  * @param datasetFilters dataset filters the plan was designed for (e.g. ESCI's split); the command line may override
  * @param data      which samples of the dataset qualify ({@link DataFilter#NONE}: all the reader makes)
+ * @param derived   conditions the aggregator picks per sample among scored members (routed, best_of); nothing is
+ *                  scored for them, so they are not in {@code conditions}
  */
 public record Plan(
         String source,
@@ -62,7 +65,8 @@ public record Plan(
         List<PlanCondition> conditions,
         Optional<RankingSpec> ranking,
         Map<String, String> datasetFilters,
-        DataFilter data) {
+        DataFilter data,
+        List<DerivedCondition> derived) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String PRESETS = "/dkv/plans/";
@@ -72,6 +76,7 @@ public record Plan(
         correlations = List.copyOf(correlations);
         conditions = List.copyOf(conditions);
         datasetFilters = Collections.unmodifiableSortedMap(new TreeMap<>(datasetFilters));
+        derived = List.copyOf(derived);
     }
 
     /** Reads a plan file; errors name the file and the JSON path. The experiment id defaults to the file name. */
@@ -157,12 +162,13 @@ public record Plan(
                 .setCorrelations(new ArrayList<>(correlations))
                 .setPlannedSamples(plannedSamples)
                 .setPlannedConditions(conditions.size())
+                .setDerived(new ArrayList<>(derived))
                 .build();
     }
 
     public Plan withModel(ModelRef ref) {
         return new Plan(source, baseDir, experimentId, description, Optional.of(ref), modelPinned, seed, samples, baseline, oracle,
-                contrasts, correlations, conditions, ranking, datasetFilters, data);
+                contrasts, correlations, conditions, ranking, datasetFilters, data, derived);
     }
 
     /**
@@ -221,6 +227,14 @@ public record Plan(
         if (!datasetFilters.isEmpty()) {
             ObjectNode filters = root.putObject("dataset_filters");
             datasetFilters.forEach(filters::put);
+        }
+        if (!derived.isEmpty()) { // only where set, so plans from before derived conditions keep their hash
+            ArrayNode derivedList = root.putArray("derived");
+            for (DerivedCondition d : derived) {
+                ObjectNode node = derivedList.addObject().put("name", d.getName())
+                        .put("kind", d.getKind().name().toLowerCase(java.util.Locale.ROOT));
+                d.getMembers().forEach(node.putArray("members")::add); // order kept: it breaks ties
+            }
         }
         try {
             return JSON.writeValueAsString(sorted(root));

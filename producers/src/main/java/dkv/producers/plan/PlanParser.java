@@ -2,6 +2,8 @@ package dkv.producers.plan;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dkv.avro.ConditionPair;
+import dkv.avro.DerivedCondition;
+import dkv.avro.DerivedKind;
 import dkv.avro.ModelRef;
 import dkv.avro.Placement;
 import dkv.avro.RopeCorrection;
@@ -36,7 +38,7 @@ final class PlanParser {
             "target");
     private static final Set<String> PLAN_KEYS = union(CONDITION_DEFAULTS, Set.of("experiment_id", "description",
             "model", "seed", "samples", "baseline", "oracle", "contrasts", "correlations", "conditions", "ranking",
-            "dataset_filters", "data"));
+            "dataset_filters", "data", "derived"));
     private static final Set<String> CONDITION_KEYS = union(CONDITION_DEFAULTS, Set.of("name", "group", "placement",
             "surrogate", "surrogate_kind", "query_free", "requires_family", "description", "document_tokens"));
     /**
@@ -82,11 +84,98 @@ final class PlanParser {
         checkReferences(conditions, names);
         String baseline = text(root, "$", "baseline").orElseGet(() -> defaultBaseline(conditions));
         requireCondition(names, "$.baseline", baseline);
+        List<DerivedCondition> derived = derived(names, ranking.isPresent());
+        // the statistics may name derived conditions too (e.g. best_of as the oracle); the baseline must be scored
+        Set<String> analysed = new HashSet<>(names);
+        derived.forEach(d -> analysed.add(d.getName()));
         Optional<String> oracle = text(root, "$", "oracle");
-        oracle.ifPresent(o -> requireCondition(names, "$.oracle", o));
+        oracle.ifPresent(o -> requireCondition(analysed, "$.oracle", o));
         return new Plan(source, baseDir, experimentId, text(root, "$", "description"), model(), modelPinned(), seed, samples,
-                baseline, oracle, pairs("contrasts", names, true), pairs("correlations", names, false), conditions,
-                ranking, datasetFilters(), data());
+                baseline, oracle, pairs("contrasts", analysed, true), pairs("correlations", analysed, false), conditions,
+                ranking, datasetFilters(), data(), derived);
+    }
+
+    /**
+     * {@code "derived": [{"name", "kind": "routed" | "best_of", "members": [scored condition, ...]}]}: conditions
+     * the aggregator picks per sample among scored members; the member order breaks ties.
+     */
+    private List<DerivedCondition> derived(Set<String> scored, boolean rankingPlan) {
+        JsonNode list = root.get("derived");
+        if (list == null || list.isNull()) {
+            return List.of();
+        }
+        if (!list.isArray()) {
+            throw new PlanException(source, "$.derived", "expected a list of {name, kind, members}, found " + list);
+        }
+        if (rankingPlan && !list.isEmpty()) {
+            // a pick per candidate is not a ranking, and a best-of over ranking metrics is another statistic
+            throw new PlanException(source, "$.derived", "derived conditions pick per sample; a ranking plan has none");
+        }
+        List<DerivedCondition> derived = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < list.size(); i++) {
+            String path = "$.derived[" + i + "]";
+            JsonNode node = list.get(i);
+            if (!node.isObject()) {
+                throw new PlanException(source, path, "expected an object {name, kind, members}");
+            }
+            rejectUnknown(node, path, Set.of("name", "kind", "members"));
+            String name = text(node, path, "name").orElseThrow(() -> new PlanException(source, path + ".name", "required"));
+            if (name.isBlank() || name.contains("/")) {
+                throw new PlanException(source, path + ".name", "must be non-empty and contain no '/'");
+            }
+            if (scored.contains(name)) {
+                throw new PlanException(source, path + ".name", "'" + name + "' is a scored condition; a derived "
+                        + "condition needs a name of its own");
+            }
+            if (!seen.add(name)) {
+                throw new PlanException(source, path + ".name", "duplicate derived condition name '" + name + "'");
+            }
+            DerivedKind kind = derivedKind(node, path);
+            derived.add(DerivedCondition.newBuilder().setName(name).setKind(kind)
+                    .setMembers(members(node, path, scored, list)).build());
+        }
+        return derived;
+    }
+
+    private DerivedKind derivedKind(JsonNode node, String path) {
+        String text = text(node, path, "kind").orElseThrow(() -> new PlanException(source, path + ".kind",
+                "required: routed or best_of"));
+        try {
+            return DerivedKind.valueOf(text.strip().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new PlanException(source, path + ".kind", "unknown kind '" + text + "' (expected routed or best_of)");
+        }
+    }
+
+    private List<String> members(JsonNode node, String path, Set<String> scored, JsonNode allDerived) {
+        JsonNode list = node.get("members");
+        if (list == null || !list.isArray() || list.size() < 2) {
+            throw new PlanException(source, path + ".members", "expected a list of at least two scored conditions");
+        }
+        List<String> members = new ArrayList<>();
+        for (int j = 0; j < list.size(); j++) {
+            String at = path + ".members[" + j + "]";
+            JsonNode member = list.get(j);
+            if (!member.isTextual()) {
+                throw new PlanException(source, at, "expected a condition name, found " + member);
+            }
+            String name = member.asText();
+            if (!scored.contains(name)) {
+                boolean isDerived = false;
+                for (JsonNode d : allDerived) {
+                    isDerived |= d.isObject() && name.equals(d.path("name").asText(null));
+                }
+                throw new PlanException(source, at, isDerived
+                        ? "'" + name + "' is derived; members must be scored conditions"
+                        : "no scored condition named '" + name + "'");
+            }
+            if (members.contains(name)) {
+                throw new PlanException(source, at, "'" + name + "' is listed twice");
+            }
+            members.add(name);
+        }
+        return members;
     }
 
     /** {@code "ranking": true} or {@code {"max_candidates": N, "over_cap": "split" | "refuse"}}. */
