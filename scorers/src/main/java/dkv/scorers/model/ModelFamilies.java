@@ -11,7 +11,8 @@ public final class ModelFamilies {
 
     /** Adding a family = its file + a line here. */
     private static final List<ModelFamily> FAMILIES = List.of(
-            LlamaFamily.INSTANCE);
+            LlamaFamily.INSTANCE,
+            dkv.scorers.model.bert.BertFamily.INSTANCE);
 
     private ModelFamilies() {
     }
