@@ -14,7 +14,8 @@ public final class ModelFamilies {
             LlamaFamily.INSTANCE,
             dkv.scorers.model.glm.GlmFamily.INSTANCE,
             dkv.scorers.model.gemma.Gemma3Family.INSTANCE,
-            dkv.scorers.model.gemma.T5Gemma2Family.INSTANCE);
+            dkv.scorers.model.gemma.T5Gemma2Family.INSTANCE,
+            dkv.scorers.model.bert.BertFamily.INSTANCE);
 
     private ModelFamilies() {
     }

@@ -33,6 +33,20 @@ public final class SegmentTokenizer implements LayoutTokenizer {
 
     /** Opens {@code dir/tokenizer.json}: no truncation, no padding (DJL's defaults silently cut at 512). */
     public static SegmentTokenizer open(Path dir) {
+        return open(dir, Map.of("truncation", "false", "padding", "false", "addSpecialTokens", "true"));
+    }
+
+    /**
+     * Opens {@code dir/tokenizer.json} cutting every encoding to {@code maxTokens}, special tokens included, as HF's
+     * {@code truncation=True, max_length=maxTokens} does (a sentence encoder's {@code max_seq_length}); no padding.
+     * The file's own truncation and padding settings are replaced either way.
+     */
+    public static SegmentTokenizer openTruncating(Path dir, int maxTokens) {
+        return open(dir, Map.of("truncation", "true", "maxLength", Integer.toString(maxTokens), "padding", "false",
+                "addSpecialTokens", "true"));
+    }
+
+    private static SegmentTokenizer open(Path dir, Map<String, String> options) {
         Path file = dir.resolve("tokenizer.json");
         if (!Files.exists(file)) throw new IllegalArgumentException(dir + ": no tokenizer.json");
         // The jar carries the CPU native library; without this DJL looks for a CUDA flavour and downloads it.
@@ -46,8 +60,7 @@ public final class SegmentTokenizer implements LayoutTokenizer {
             System.setProperty(DJL_CUDA_FORK, "true");
         }
         try {
-            return new SegmentTokenizer(HuggingFaceTokenizer.newInstance(file, Map.of(
-                    "truncation", "false", "padding", "false", "addSpecialTokens", "true")));
+            return new SegmentTokenizer(HuggingFaceTokenizer.newInstance(file, options));
         } catch (IOException | RuntimeException e) {
             throw new IllegalArgumentException(file + ": cannot load tokenizer: " + e.getMessage(), e);
         }

@@ -50,6 +50,7 @@ public sealed interface CacheRecipe {
                     + ") requires model family '" + c.getRequiresFamily() + "' but this model is family '" + family + "'");
         }
         return switch (shape) {
+            case ENCODER -> throw unsupported(c, family, "a sentence encoder embeds texts and has no placements");
             case DECODER -> switch (c.getPlacement()) {
                 case NONE, PREFIX_FULL, SUFFIX -> new FullSequence();
                 case PREFIX_TRUNCATED -> new TruncatedPrefix(c.getRopeCorrection(), c.getKeepBos());

@@ -461,6 +461,26 @@ public final class Ops {
         return result;
     }
 
+    public static Tensor erf(Tensor a) {
+        return call("aten::erf", "", a.handle());
+    }
+
+    /**
+     * Exact GELU ({@code gelu}, BERT's activation): 0.5·x·(1 + erf(x/√2)), computed in float32 for 16-bit inputs as
+     * torch does. Spelled out for the same reason as {@link #geluTanh}: gelu's string argument cannot be passed.
+     */
+    public static Tensor gelu(Tensor x) {
+        DType dtype = x.dtype();
+        Tensor result;
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor xf = dtype.isReducedPrecision() ? to(x, DType.FLOAT32) : x;
+            Tensor gate = add(erf(mul(xf, Math.sqrt(0.5))), 1.0);
+            Tensor y = mul(mul(xf, 0.5), gate);
+            result = scope.keep(dtype.isReducedPrecision() ? to(y, dtype) : y);
+        }
+        return result;
+    }
+
     /** Logical not of a bool tensor. */
     public static Tensor logicalNot(Tensor a) {
         return call("aten::logical_not", "", a.handle());

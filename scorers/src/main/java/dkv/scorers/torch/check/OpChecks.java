@@ -266,6 +266,8 @@ public final class OpChecks {
         unary("silu", Ops::silu, x -> x / (1 + Math.exp(-x)), this::normal);
         unary("geluTanh", Ops::geluTanh,
                 x -> 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x))), this::normal);
+        unary("erf", Ops::erf, OpChecks::erf, this::normal);
+        unary("gelu", Ops::gelu, x -> 0.5 * x * (1 + erf(x / Math.sqrt(2))), this::normal);
         try (TensorScope ignored = TensorScope.open()) {
             Input x = input(Layout.NARROWED, this::normal, 4, 6);
             Input m = mask(0.5, 4, 6);
@@ -275,6 +277,22 @@ public final class OpChecks {
             compare("where", Ops.where(m.tensor, x.tensor, y.tensor), HostTensor.where(m.host, x.host, y.host));
             exact("logicalNot", Ops.logicalNot(m.tensor), m.host.map(v -> v == 0 ? 1 : 0));
         }
+    }
+
+    /**
+     * erf in double precision for the references (Java has none): the series 2x/√π·e^(−x²)·Σ (2x²)ⁿ/(1·3···(2n+1))
+     * (Abramowitz–Stegun 7.1.6), whose terms are all positive, so nothing cancels; |erf| is 1 within 1e-16 past 6.
+     */
+    static double erf(double x) {
+        double a = Math.abs(x);
+        if (a > 6) return Math.signum(x);
+        double term = 1;
+        double sum = 1;
+        for (int n = 1; term > 1e-17 * sum; n++) {
+            term *= 2 * a * a / (2 * n + 1);
+            sum += term;
+        }
+        return Math.signum(x) * 2 * a / Math.sqrt(Math.PI) * Math.exp(-a * a) * sum;
     }
 
     private void reductionsAndSoftmax() {
