@@ -4,7 +4,6 @@ import dkv.scorers.torch.Ops;
 import dkv.scorers.torch.Tensor;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.UnaryOperator;
 
 /**
  * An explicit, inspectable KV cache: per layer the keys and values [1, kvHeads, length, headDim] and, per
@@ -90,17 +89,6 @@ public final class KvCache implements AutoCloseable {
             v.add(Ops.cat(2, a.values(l), b.values(l)));
         }
         return new KvCache(k, v, a.positions.concat(b.positions));
-    }
-
-    /** The same values with every layer's keys replaced by {@code rekey(keys)}, now carrying {@code newPositions}. */
-    public KvCache withKeys(UnaryOperator<Tensor> rekey, Positions newPositions) {
-        List<Tensor> k = new ArrayList<>(keys.size());
-        List<Tensor> v = new ArrayList<>(values.size());
-        for (int l = 0; l < keys.size(); l++) {
-            k.add(rekey.apply(keys.get(l)));
-            v.add(Ops.alias(values.get(l)));
-        }
-        return new KvCache(k, v, newPositions);
     }
 
     @Override

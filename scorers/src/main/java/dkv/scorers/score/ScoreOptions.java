@@ -53,15 +53,7 @@ public record ScoreOptions(boolean attention, boolean tokenLogprobs, boolean sha
         return new ScoreOptions(attention, tokenLogprobs, shareDocumentPrefill, maxBatch, tokens, experimentId, planHash, modelRevision, worker, meta);
     }
 
-    public ScoreOptions withExperiment(String experimentId, String planHash, ExperimentMeta meta) {
-        return new ScoreOptions(attention, tokenLogprobs, shareDocumentPrefill, maxBatch, maxTokens, experimentId, planHash, modelRevision, worker, meta);
-    }
-
     public ScoreOptions withWorker(String worker) {
         return new ScoreOptions(attention, tokenLogprobs, shareDocumentPrefill, maxBatch, maxTokens, experimentId, planHash, modelRevision, worker, meta);
-    }
-
-    public ScoreOptions withModelRevision(String revision) {
-        return new ScoreOptions(attention, tokenLogprobs, shareDocumentPrefill, maxBatch, maxTokens, experimentId, planHash, revision, worker, meta);
     }
 }

@@ -83,11 +83,6 @@ public final class Ops {
         return t.isContiguous() ? alias(t) : copyAs(t, t.dtype(), t.device());
     }
 
-    /** A row-major copy that shares nothing with {@code t}. */
-    public static Tensor clone(Tensor t) {
-        return copyAs(t, t.dtype(), t.device());
-    }
-
     private static Tensor copyAs(Tensor t, DType dtype, Device device) {
         TorchRuntime.get().requireDevice(device);
         Tensor out = Tensors.empty(dtype, device, t.shape());
@@ -122,14 +117,6 @@ public final class Ops {
         long[] strides = t.strides();
         sizes[d] = length;
         return view(t, sizes, strides, start * strides[d]);
-    }
-
-    /** Elements {@code start .. end-1} along {@code dim}; negative bounds count from the end, like Python. */
-    public static Tensor slice(Tensor t, int dim, long start, long end) {
-        long size = t.size(dim);
-        long s = start < 0 ? start + size : start;
-        long e = end < 0 ? end + size : Math.min(end, size);
-        return narrow(t, dim, s, Math.max(e - s, 0));
     }
 
     /** The sub-tensor at {@code index} along {@code dim}, which is removed. */
@@ -179,7 +166,7 @@ public final class Ops {
         return view(t, newSizes, newStrides, 0);
     }
 
-    /** Inserts a size-1 dimension at {@code dim} (0..dim()). */
+    /** Inserts a size-1 dimension at {@code dim} (0..dim()); for {@link #sumLastDim} and {@link #repeatKvHeads}. */
     public static Tensor unsqueeze(Tensor t, int dim) {
         int n = t.dim();
         int d = dim < 0 ? dim + n + 1 : dim;
@@ -192,17 +179,11 @@ public final class Ops {
         return view(t, insert(sizes, d, 1), insert(strides, d, stride), 0);
     }
 
-    /** Removes dimension {@code dim}, which must have size 1. */
-    public static Tensor squeeze(Tensor t, int dim) {
-        int d = t.normalizeDim(dim);
-        if (t.size(d) != 1) {
-            throw new IllegalArgumentException("squeeze(" + dim + ") of a dimension of size " + t.size(d) + " in " + t);
-        }
-        return view(t, remove(t.shape(), d), remove(t.strides(), d), 0);
-    }
-
-    /** Broadcasts to {@code shape} without copying (-1 keeps a size; new leading dims allowed). */
-    public static Tensor expand(Tensor t, long... shape) {
+    /**
+     * Broadcasts to {@code shape} without copying (-1 keeps a size; new leading dims allowed); for
+     * {@link #repeatKvHeads}.
+     */
+    private static Tensor expand(Tensor t, long... shape) {
         long[] sizes = t.shape();
         long[] strides = t.strides();
         int lead = shape.length - sizes.length;
@@ -247,23 +228,6 @@ public final class Ops {
         try (Tensor c = copyAs(t, t.dtype(), t.device())) {
             return view(c, target, Tensors.contiguousStrides(target), 0);
         }
-    }
-
-    /** Flattens dims {@code startDim..endDim} into one. */
-    public static Tensor flatten(Tensor t, int startDim, int endDim) {
-        int a = t.normalizeDim(startDim);
-        int b = t.normalizeDim(endDim);
-        long[] sizes = t.shape();
-        long[] target = new long[sizes.length - (b - a)];
-        int j = 0;
-        for (int i = 0; i < sizes.length; i++) {
-            if (i > a && i <= b) {
-                target[j - 1] *= sizes[i];
-            } else {
-                target[j++] = sizes[i];
-            }
-        }
-        return reshape(t, target);
     }
 
     private static long[] inferShape(long[] shape, long numel, Tensor t) {
@@ -392,10 +356,6 @@ public final class Ops {
         return Tensor.adopt(abi().mulScalar(kindOf(a), a.handle(), b));
     }
 
-    public static Tensor pow(Tensor a, double exponent) {
-        return Tensor.adopt(abi().powScalar(kindOf(a), a.handle(), exponent));
-    }
-
     /** {@code a * a}. */
     public static Tensor square(Tensor a) {
         return mul(a, a);
@@ -409,32 +369,8 @@ public final class Ops {
         return call("aten::rsqrt", "", a.handle());
     }
 
-    public static Tensor sqrt(Tensor a) {
-        return call("aten::sqrt", "", a.handle());
-    }
-
-    public static Tensor exp(Tensor a) {
-        return call("aten::exp", "", a.handle());
-    }
-
-    public static Tensor log(Tensor a) {
-        return call("aten::log", "", a.handle());
-    }
-
-    public static Tensor cos(Tensor a) {
-        return call("aten::cos", "", a.handle());
-    }
-
-    public static Tensor sin(Tensor a) {
-        return call("aten::sin", "", a.handle());
-    }
-
     public static Tensor tanh(Tensor a) {
         return call("aten::tanh", "", a.handle());
-    }
-
-    public static Tensor sigmoid(Tensor a) {
-        return call("aten::sigmoid", "", a.handle());
     }
 
     /** {@code x * sigmoid(x)} (SwiGLU's activation). */
@@ -481,7 +417,7 @@ public final class Ops {
         return result;
     }
 
-    /** Logical not of a bool tensor. */
+    /** Logical not of a bool tensor; for {@link #attentionWithProbs}. */
     public static Tensor logicalNot(Tensor a) {
         return call("aten::logical_not", "", a.handle());
     }
@@ -491,7 +427,7 @@ public final class Ops {
         return call("aten::where", "self", condition.handle(), a.handle(), b.handle());
     }
 
-    /** {@code t} with {@code value} wherever {@code mask} is true. */
+    /** {@code t} with {@code value} wherever {@code mask} is true; for {@link #attentionWithProbs}. */
     public static Tensor maskedFill(Tensor t, Tensor mask, double value) {
         try (Tensor v = Tensors.scalar(value)) {
             return call("aten::masked_fill", "Tensor", t.handle(), mask.handle(), v.handle());
@@ -504,7 +440,7 @@ public final class Ops {
     /**
      * Sum over the last dimension, as a matrix-vector product with a ones vector (libtorch 2.7's dispatcher
      * cannot pass {@code sum.dim_IntList}'s list). 16-bit inputs are summed in float32 (GEMMs may otherwise
-     * reduce in half precision); the result has t's dtype.
+     * reduce in half precision); the result has t's dtype. For {@link #meanLastDim}.
      */
     public static Tensor sumLastDim(Tensor t, boolean keepDim) {
         DType dtype = t.dtype();
@@ -550,7 +486,10 @@ public final class Ops {
         });
     }
 
-    /** Mean over the last dimension (see {@link #sumLastDim}; 16-bit inputs are averaged in float32). */
+    /**
+     * Mean over the last dimension: a sum computed as a matrix-vector product with a cached ones vector, then
+     * scaled (16-bit inputs are averaged in float32).
+     */
     public static Tensor meanLastDim(Tensor t, boolean keepDim) {
         DType dtype = t.dtype();
         Tensor result;

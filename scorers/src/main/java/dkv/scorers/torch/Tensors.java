@@ -53,30 +53,6 @@ public final class Tensors {
                 abi.deviceTypeCode(device), abi.deviceIndexCode(device)));
     }
 
-    public static Tensor zeros(DType dtype, Device device, long... shape) {
-        Tensor t = empty(dtype, device, shape);
-        TorchRuntime.abi().zero(t.handle());
-        return t;
-    }
-
-    /** A tensor filled with {@code value} (converted to {@code dtype} by libtorch). */
-    public static Tensor full(double value, DType dtype, Device device, long... shape) {
-        Tensor t = empty(dtype, device, shape);
-        TorchAbi abi = TorchRuntime.abi();
-        MemorySegment scalar = abi.scalarTensor(value);
-        try {
-            MemorySegment[] ret = abi.call("aten::fill_", "Tensor", 1, t.handle(), scalar);
-            abi.delete(ret[0]);  // fill_ returns an alias of t
-        } finally {
-            abi.delete(scalar);
-        }
-        return t;
-    }
-
-    public static Tensor ones(DType dtype, Device device, long... shape) {
-        return full(1.0, dtype, device, shape);
-    }
-
     /** A 0-dim float64 CPU tensor (libtorch lets CPU scalars meet tensors on any device). */
     public static Tensor scalar(double value) {
         return Tensor.adopt(TorchRuntime.abi().scalarTensor(value));
@@ -87,14 +63,6 @@ public final class Tensors {
         checkLength(data.length, shape);
         Tensor t = empty(DType.FLOAT32, Device.cpu(), shape);
         MemorySegment.copy(data, 0, t.dataPointer().reinterpret(4L * data.length), JAVA_FLOAT, 0, data.length);
-        return t;
-    }
-
-    /** A float64 CPU tensor holding a copy of {@code data}. */
-    public static Tensor fromDoubles(double[] data, long... shape) {
-        checkLength(data.length, shape);
-        Tensor t = empty(DType.FLOAT64, Device.cpu(), shape);
-        MemorySegment.copy(data, 0, t.dataPointer().reinterpret(8L * data.length), JAVA_DOUBLE, 0, data.length);
         return t;
     }
 
@@ -160,27 +128,6 @@ public final class Tensors {
         try (Tensor h = hostCopy(t, DType.FLOAT64)) {
             long n = h.numel();
             return h.dataPointer().reinterpret(8L * n).toArray(JAVA_DOUBLE);
-        }
-    }
-
-    /** Values of an integer (or bool) tensor as int64, row-major. */
-    public static long[] toLongArray(Tensor t) {
-        try (Tensor h = hostCopy(t, DType.INT64)) {
-            long n = h.numel();
-            return h.dataPointer().reinterpret(8L * n).toArray(JAVA_LONG);
-        }
-    }
-
-    /** Values of a bool tensor, row-major. */
-    public static boolean[] toBooleanArray(Tensor t) {
-        try (Tensor h = hostCopy(t, DType.BOOL)) {
-            int n = Math.toIntExact(h.numel());
-            byte[] bytes = h.dataPointer().reinterpret(n).toArray(JAVA_BYTE);
-            boolean[] out = new boolean[n];
-            for (int i = 0; i < n; i++) {
-                out[i] = bytes[i] != 0;
-            }
-            return out;
         }
     }
 }

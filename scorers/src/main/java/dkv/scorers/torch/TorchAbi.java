@@ -52,7 +52,7 @@ final class TorchAbi {
     // --- core shim ---
     private final MethodHandle callDispatcher, newTensorHandle, deleteTensorObject, emptyStrided, copy,
             reinterpretTensor, createTensorFromBlob, getDataPtr, getDim, getSizes, getStrides, getStorageOffset,
-            getDtype, getDeviceType, getDeviceIndex, zero, scalarToTensorFloat64;
+            getDtype, getDeviceType, getDeviceIndex, scalarToTensorFloat64;
     /** {@code aoti_torch_<device>_<op>} fallbacks, indexed [device kind][op]. */
     private final MethodHandle[][] deviceOps;
     // --- optional helpers ---
@@ -70,7 +70,6 @@ final class TorchAbi {
         ADD_TENSOR("add_Tensor", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_DOUBLE, ADDRESS)),
         ADD_SCALAR("add_Scalar", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_DOUBLE, JAVA_DOUBLE, ADDRESS)),
         MUL_SCALAR("mul_Scalar", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_DOUBLE, ADDRESS)),
-        POW_TENSOR_SCALAR("pow_Tensor_Scalar", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_DOUBLE, ADDRESS)),
         CAT("cat", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS));
 
         final String suffix;
@@ -125,7 +124,6 @@ final class TorchAbi {
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), FAST);
         getDeviceIndex = required("aoti_torch_get_device_index",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), FAST);
-        zero = required("aoti_torch_zero_", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         scalarToTensorFloat64 = required("aoti_torch_scalar_to_tensor_float64",
                 FunctionDescriptor.of(JAVA_INT, JAVA_DOUBLE, ADDRESS));
 
@@ -385,14 +383,6 @@ final class TorchAbi {
         }
     }
 
-    void zero(MemorySegment handle) {
-        try {
-            check((int) zero.invokeExact(handle), "aoti_torch_zero_");
-        } catch (Throwable t) {
-            throw wrap("aoti_torch_zero_", t);
-        }
-    }
-
     MemorySegment reinterpret(MemorySegment self, long[] sizes, long[] strides, long storageOffsetIncrement) {
         Scratch s = scratch.get();
         try {
@@ -506,17 +496,6 @@ final class TorchAbi {
         return out.get(ADDRESS, 0);
     }
 
-    MemorySegment powScalar(Device.Kind kind, MemorySegment a, double exponent) {
-        MemorySegment out = scratch.get().out;
-        try {
-            check((int) deviceOp(DeviceOp.POW_TENSOR_SCALAR, kind).invokeExact(a, exponent, out),
-                    "pow.Tensor_Scalar");
-        } catch (Throwable t) {
-            throw wrap("pow.Tensor_Scalar", t);
-        }
-        return out.get(ADDRESS, 0);
-    }
-
     MemorySegment cat(Device.Kind kind, MemorySegment[] handles, long dim) {
         Scratch s = scratch.get();
         if (handles.length > Scratch.MAX_LIST) {
@@ -603,10 +582,6 @@ final class TorchAbi {
 
     // ------------------------------------------------------------------------------------------------
     // runtime-wide settings
-
-    boolean canSetThreads() {
-        return setNumThreads != null && getNumThreads != null;
-    }
 
     void setNumThreads(int n) {
         if (setNumThreads == null) {

@@ -76,7 +76,7 @@ public enum Pooling {
                 case MEAN -> {
                     // a [B, 1, width] · [B, width, hidden] product sums each row's kept tokens in one GEMM
                     Tensor weights = Ops.to(kept, DType.FLOAT32);
-                    Tensor sums = Ops.squeeze(Ops.matmul(Ops.unsqueeze(weights, 1), h), 1);
+                    Tensor sums = Ops.select(Ops.matmul(Ops.unsqueeze(weights, 1), h), 1, 0);
                     yield Ops.div(sums, Ops.sumLastDim(weights, true));
                 }
                 case MAX -> Ops.max(Ops.maskedFill(h, Ops.unsqueeze(Ops.logicalNot(kept), -1), Double.NEGATIVE_INFINITY), 1, false);

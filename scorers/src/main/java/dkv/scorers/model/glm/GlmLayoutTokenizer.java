@@ -34,11 +34,6 @@ public final class GlmLayoutTokenizer implements LayoutTokenizer {
         return new GlmLayoutTokenizer(ChatGlmTokenizer.open(dir));
     }
 
-    /** The SentencePiece tokenizer underneath (special ids, decoding). */
-    public ChatGlmTokenizer chatGlm() {
-        return tokenizer;
-    }
-
     /** Each text as a prompt: its ids, then {@code [gMASK] <sop>} (the special tokens ChatGLM adds). */
     @Override
     public List<int[]> encodeAll(List<String> texts) {

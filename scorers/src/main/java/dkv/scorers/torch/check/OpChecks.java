@@ -252,17 +252,10 @@ public final class OpChecks {
         binary("div", Ops::div, (x, y) -> x / y, this::awayFromZero);
         unary("add(scalar)", x -> Ops.add(x, 0.75), x -> x + 0.75, this::normal);
         unary("mul(scalar)", x -> Ops.mul(x, -1.5), x -> x * -1.5, this::normal);
-        unary("pow(3)", x -> Ops.pow(x, 3.0), x -> x * x * x, this::normal);
         unary("square", Ops::square, x -> x * x, this::normal);
         unary("neg", Ops::neg, x -> -x, this::normal);
         unary("rsqrt", Ops::rsqrt, x -> 1 / Math.sqrt(x), this::positive);
-        unary("sqrt", Ops::sqrt, Math::sqrt, this::positive);
-        unary("exp", Ops::exp, Math::exp, this::normal);
-        unary("log", Ops::log, Math::log, this::positive);
-        unary("cos", Ops::cos, Math::cos, this::normal);
-        unary("sin", Ops::sin, Math::sin, this::normal);
         unary("tanh", Ops::tanh, Math::tanh, this::normal);
-        unary("sigmoid", Ops::sigmoid, x -> 1 / (1 + Math.exp(-x)), this::normal);
         unary("silu", Ops::silu, x -> x / (1 + Math.exp(-x)), this::normal);
         unary("geluTanh", Ops::geluTanh,
                 x -> 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x))), this::normal);
@@ -271,11 +264,8 @@ public final class OpChecks {
         try (TensorScope ignored = TensorScope.open()) {
             Input x = input(Layout.NARROWED, this::normal, 4, 6);
             Input m = mask(0.5, 4, 6);
-            compare("maskedFill", Ops.maskedFill(x.tensor, m.tensor, -7.0),
-                    HostTensor.where(m.host, new HostTensor(new double[]{-7}, new long[]{1}), x.host));
             Input y = input(Layout.TRANSPOSED, this::normal, 4, 6);
             compare("where", Ops.where(m.tensor, x.tensor, y.tensor), HostTensor.where(m.host, x.host, y.host));
-            exact("logicalNot", Ops.logicalNot(m.tensor), m.host.map(v -> v == 0 ? 1 : 0));
         }
     }
 
@@ -300,7 +290,7 @@ public final class OpChecks {
             String tag = "[" + layout.name().toLowerCase() + "]";
             try (TensorScope ignored = TensorScope.open()) {
                 Input x = input(layout, this::normal, 3, 4, 40);
-                compare("sumLastDim" + tag, Ops.sumLastDim(x.tensor, true), x.host.reduceLast("sum"));
+                compare("meanLastDim(keepDim)" + tag, Ops.meanLastDim(x.tensor, true), x.host.reduceLast("mean"));
                 compare("meanLastDim" + tag, Ops.meanLastDim(x.tensor, false), x.host.reduceLast("mean").reshape(3, 4));
                 compare("max" + tag, Ops.max(x.tensor, -1, true), x.host.reduceLast("max"));
                 exact("argmax" + tag, Ops.argmax(x.tensor, -1, false), x.host.reduceLast("argmax").reshape(3, 4));
@@ -363,13 +353,9 @@ public final class OpChecks {
         try (TensorScope ignored = TensorScope.open()) {
             Input x = input(Layout.NARROWED, this::normal, 2, 3, 4, 5);
             compare("narrow", Ops.narrow(x.tensor, 2, 1, 2), x.host.narrow(2, 1, 2), exactTol, true);
-            compare("slice(-3,-1)", Ops.slice(x.tensor, -1, -3, -1), x.host.narrow(3, 2, 2), exactTol, true);
             compare("select", Ops.select(x.tensor, 1, 2), x.host.narrow(1, 2, 1).reshape(2, 4, 5), exactTol, true);
             compare("permute", Ops.permute(x.tensor, 2, 0, 3, 1), x.host.permute(2, 0, 3, 1), exactTol, true);
             compare("transpose", Ops.transpose(x.tensor, 0, 2), x.host.permute(2, 1, 0, 3), exactTol, true);
-            Tensor u = Ops.unsqueeze(x.tensor, 1);
-            compare("unsqueeze", u, x.host.reshape(2, 1, 3, 4, 5), exactTol, true);
-            compare("squeeze", Ops.squeeze(u, 1), x.host, exactTol, true);
             compare("reshape(copy)", Ops.reshape(x.tensor, 6, -1), x.host.reshape(6, 20), exactTol, true);
             Tensor p = Ops.permute(x.tensor, 1, 0, 2, 3);
             compare("reshape(copy of permuted)", Ops.reshape(p, 6, 20), x.host.permute(1, 0, 2, 3).reshape(6, 20),
@@ -377,16 +363,9 @@ public final class OpChecks {
             Tensor c = Ops.contiguous(x.tensor);
             compare("contiguous", c, x.host, exactTol, true);
             compare("reshape(view)", Ops.reshape(c, 3, 2, 20), x.host.reshape(3, 2, 20), exactTol, true);
-            compare("flatten", Ops.flatten(x.tensor, 1, 2), x.host.reshape(2, 12, 5), exactTol, true);
-            Input col = input(Layout.TRANSPOSED, this::normal, 4, 1);
-            compare("expand", Ops.expand(col.tensor, 2, 4, 3),
-                    HostTensor.zip(col.host, new HostTensor(new double[24], new long[]{2, 4, 3}), Double::sum),
-                    exactTol, true);
             Input kv = input(Layout.NARROWED, this::normal, 2, 2, 3, 4);
             compare("repeatKvHeads", Ops.repeatKvHeads(kv.tensor, 3), repeatHeads(kv.host, 3), exactTol, true);
-            Tensor clone = Ops.clone(x.tensor);
-            compare("clone", clone, x.host, exactTol, true);
-            Tensor dst = Tensors.zeros(dtype, device, 2, 3, 4, 10);
+            Tensor dst = onDevice(new HostTensor(new double[240], new long[]{2, 3, 4, 10}));
             Ops.copyInto(Ops.narrow(dst, 3, 5, 5), x.tensor);
             compare("copyInto(view)", dst,
                     HostTensor.cat(3, new HostTensor(new double[120], new long[]{2, 3, 4, 5}), x.host), exactTol, true);
@@ -414,7 +393,10 @@ public final class OpChecks {
             // and refilled; on the CPU an upload is a plain copy and this only checks the values.
             if (device.isCuda()) {
                 try (TensorScope _ = TensorScope.open()) {
-                    Tensor busy = Tensors.full(1.0 / 4096, DType.FLOAT32, device, 4096, 4096);
+                    float[] col = new float[4096];
+                    Arrays.fill(col, 1f / 64);
+                    Tensor c = Ops.to(Tensors.fromFloats(col, 4096, 1), device);
+                    Tensor busy = Ops.matmul(c, Ops.transpose(c, 0, 1));  // 4096² of 1/4096
                     for (int i = 0; i < 16; i++) busy = Ops.matmul(busy, busy);
                 }
             }
@@ -430,7 +412,6 @@ public final class OpChecks {
                 f[k] *= -2;  // the next upload differs, while this one may still be in flight
             }
             for (int k = 0; k < 16; k++) exact("upload#" + k, uploads.get(k), new HostTensor(sent.get(k), new long[]{8, 8}));
-            exact("full", Tensors.full(2.5, dtype, device, 3, 2), new HostTensor(new double[]{2.5, 2.5, 2.5, 2.5, 2.5, 2.5}, new long[]{3, 2}));
         }
         if (!device.isCuda()) {
             try (Arena arena = Arena.ofConfined(); TensorScope ignored = TensorScope.open()) {
