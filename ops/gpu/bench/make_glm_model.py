@@ -251,9 +251,9 @@ def write_snapshot(args, dtype):
 
 @torch.no_grad()
 def check_layers(args, dtype):
-    """K random layers of the shape (the snapshot's distributions, not its values) over a 128-token prompt and a 24-token
-    continuation: per layer the largest |residual|, |q.k/sqrt(d)| and |MLP pre-activation|, and the logits'
-    spread. Finite, and far below the fp16 limit (65504), is what the snapshot needs."""
+    """K random layers of the shape (the snapshot's distributions, not its values) over a 128-token prompt and
+    a 24-token continuation: per layer the largest |residual|, |q.k/sqrt(d)|, |attention out|, |MLP pre-activation|
+    and |MLP out|, and the logits' spread. Finite, and far below the fp16 limit (65504), is what the snapshot needs."""
     sys.path.insert(0, HERE)
     import glm_torch as gt
     s = SHAPES[args.shape]
