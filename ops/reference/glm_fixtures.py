@@ -19,11 +19,15 @@ import shutil
 import sys
 
 import numpy as np
-import sentencepiece as spm
+try:
+    import sentencepiece as spm
+except ImportError:  # ops/gpu/bench/make_glm_model.py imports this module for its constants only
+    spm = None
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import glm_reference as ref  # noqa: E402
+from sp_proto import fields as _fields  # noqa: E402
 
 SEED = 20261123
 
@@ -124,39 +128,6 @@ def train_sentencepiece():
         unk_id=0, bos_id=1, eos_id=2, pad_id=3, unk_piece="<unk>", bos_piece="<s>", eos_piece="</s>",
         pad_piece="<pad>", num_threads=1, minloglevel=2)
     return rearrange_pieces(model.getvalue())
-
-
-def _varint(buf, i):
-    shift = value = 0
-    while True:
-        b = buf[i]
-        i += 1
-        value |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            return value, i
-
-
-def _fields(buf):
-    """Top-level protobuf fields as (field number, the field's raw bytes incl. tag, payload or varint)."""
-    i, out = 0, []
-    while i < len(buf):
-        start = i
-        tag, i = _varint(buf, i)
-        number, wire = tag >> 3, tag & 7
-        if wire == 0:
-            value, i = _varint(buf, i)
-        elif wire == 2:
-            n, i = _varint(buf, i)
-            value, i = buf[i:i + n], i + n
-        elif wire == 5:
-            value, i = buf[i:i + 4], i + 4
-        elif wire == 1:
-            value, i = buf[i:i + 8], i + 8
-        else:
-            raise ValueError(f"wire type {wire}")
-        out.append((number, buf[start:i], value))
-    return out
 
 
 def rearrange_pieces(proto):

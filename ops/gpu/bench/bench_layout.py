@@ -21,7 +21,7 @@ DEFAULTS = {"document_template": "{passage}", "separator": "\n", "query_template
 PLAN_KEYS = set(DEFAULTS) | {"experiment_id", "description", "model", "seed", "samples", "baseline", "oracle",
                              "contrasts", "correlations", "conditions", "capture_attention"}
 CONDITION_KEYS = set(DEFAULTS) | {"name", "group", "placement", "surrogate", "surrogate_kind", "query_free",
-                                  "description", "capture_attention"}
+                                  "description", "capture_attention", "requires_family"}
 
 
 class InputError(ValueError):

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Side-by-side table of the scorer benchmark: HF research (a), HF batched (b) and dkv's Java scorer.
 
-Reads hf_bench.py's results.json, the Java run's JSONL (`sample_id`, `condition`, `nll` — `nll_mean` is
+Reads hf_bench.py's results.json (or glm_torch_bench.py's, same format; its "peer" names the rows), the Java run's JSONL (`sample_id`, `condition`, `nll` — `nll_mean` is
 accepted too) and the Java timing JSON ({"pairs": N, "seconds": S, "peak_bytes": B}). Prints pairs/s, the
 ratios to (a) and (b), the fraction of the FLOP floor (workload pairs/s at 2·params·tokens per pair and
 --peak-tflops, from results.json), peak GPU memory, and how far the Java NLLs are from HF's, pair by pair
@@ -53,7 +53,7 @@ def nll_diffs(keys, reference, other):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--hf", required=True, help="results.json of hf_bench.py")
+    p.add_argument("--hf", "--peer", dest="hf", required=True, help="results.json of hf_bench.py or glm_torch_bench.py")
     p.add_argument("--java", help="Java scores (JSONL)")
     p.add_argument("--java-timing", help='{"pairs": N, "seconds": S, "peak_bytes": B}')
     p.add_argument("--json", help="also write the comparison here")
@@ -62,16 +62,17 @@ def main():
     with open(args.hf) as f:
         hf = json.load(f)
     modes, work = hf["modes"], hf["workload"]
+    peer = hf.get("peer", "hf")
     floor = work["floor_pairs_per_s"]
     research = modes.get("research", {}).get("pairs_per_s")
     batched = modes.get("batched", {}).get("pairs_per_s")
     rows = []
     if research:
-        rows.append(row("hf research (batch 1)", research, modes["research"]["peak_bytes"], research, batched, floor))
+        rows.append(row(f"{peer} research (batch 1)", research, modes["research"]["peak_bytes"], research, batched, floor))
     if batched:
-        rows.append(row(f"hf batched (batch {modes['batched']['batch_size']})", batched,
+        rows.append(row(f"{peer} batched (batch {modes['batched']['batch_size']})", batched,
                         modes["batched"]["peak_bytes"], research, batched, floor))
-    out = {"workload": work, "env": hf.get("env"), "rows": rows}
+    out = {"peer": peer, "workload": work, "env": hf.get("env"), "rows": rows}
 
     keys = [tuple(k) for k in hf["keys"]]
     status = 0
@@ -81,7 +82,7 @@ def main():
         extra = sorted(set(java) - set(keys))
         if missing or extra:
             print(f"error: Java scores {args.java}: {len(missing)} pairs missing (e.g. {missing[:3]}), "
-                  f"{len(extra)} not in the HF workload (e.g. {extra[:3]})", file=sys.stderr)
+                  f"{len(extra)} not in the {peer} workload (e.g. {extra[:3]})", file=sys.stderr)
             return 1
         out["nll"] = {"matched": len(keys)}
         for mode in ("batched", "research"):
@@ -108,6 +109,8 @@ def main():
           f"{work['tokens_per_pair']} tokens/pair; {hf['model']['params'] / 1e9:.2f}e9 params; "
           f"floor = {work['peak_tflops']:.0f} TFLOP/s; {hf['env'].get('gpu') or hf['env']['device']} "
           f"{hf['env']['dtype']}")
+    if "tokens_counted" in work:
+        print(f"floor: 2 x {hf['model']['params']:.4g} params x tokens per pair ({work['tokens_counted']})")
     header = f"{'':24} {'pairs/s':>9} {'x (a)':>7} {'x (b)':>7} {'floor':>7} {'peak GiB':>9}"
     print(header)
     fmt = lambda v, spec: "-" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)  # noqa: E731
@@ -116,16 +119,16 @@ def main():
         print(f"{r['name']:24} {fmt(r['pairs_per_s'], '9.1f')} {fmt(r['vs_research'], '7.2f')} "
               f"{fmt(r['vs_batched'], '7.2f')} {fmt(r['floor_fraction'], '7.1%')} {fmt(peak, '9.2f')}")
     if "checks" in hf:
-        print(f"hf research vs batched: max |dNLL| {hf['checks']['max_abs_nll_diff_research_vs_batched']:.4g} "
-              f"(the size of {hf['env']['dtype']} noise between two HF programs)")
+        print(f"{peer} research vs batched: max |dNLL| {hf['checks']['max_abs_nll_diff_research_vs_batched']:.4g} "
+              f"(the size of {hf['env']['dtype']} noise between two {peer} programs)")
     if "nll" in out:
         n = out["nll"]
-        parts = [f"max |dNLL| vs hf {m} {n[f'max_abs_diff_vs_{m}']:.4g} (mean {n[f'mean_abs_diff_vs_{m}']:.3g})"
+        parts = [f"max |dNLL| vs {peer} {m} {n[f'max_abs_diff_vs_{m}']:.4g} (mean {n[f'mean_abs_diff_vs_{m}']:.3g})"
                  for m in ("batched", "research") if f"max_abs_diff_vs_{m}" in n]
-        print(f"java vs hf over {n['matched']} pairs: " + "; ".join(parts)
+        print(f"java vs {peer} over {n['matched']} pairs: " + "; ".join(parts)
               + f"; worst {n['worst']['sample_id']}/{n['worst']['condition']}")
         if status:
-            print(f"error: max |dNLL| vs hf batched exceeds --tolerance {args.tolerance}", file=sys.stderr)
+            print(f"error: max |dNLL| vs {peer} batched exceeds --tolerance {args.tolerance}", file=sys.stderr)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=1)

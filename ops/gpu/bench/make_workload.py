@@ -10,6 +10,11 @@ query, so it stays within 5-10 tokens; with the "\\n\\nQuestion: ...\\nAnswer:" 
 every pair with the tokenizer and printed.
 
   python make_workload.py --tokenizer MODEL_DIR --out work.jsonl [--plan plan.json] --samples 32 --seed 42
+
+--family glm: the same samples over the words of make_glm_model.py's ice_text.model (word wN = one piece
+"\u2581wN" after a space), and the GLM plan (exp 09's placements, DESIGN.md "Prefix-LM layout"): bare, oracle and
+static SUFFIX (separator "\n\n", inside the bidirectional TEXT), oracle PREFIX_FULL, oracle and static
+PREFIX_TRUNCATED (HALF_SPLIT), and the query-free bare and oracle suffix; lengths checked with glm_layout.py.
 """
 import argparse
 import json
@@ -24,11 +29,25 @@ from tokenizers import Tokenizer
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_layout import layout, load_plan  # noqa: E402
 
+GLM_WORD = re.compile("\u2581(w\\d+)")
+
 
 def vocabulary_words(tokenizer):
     words = sorted((w for w in tokenizer.get_vocab() if re.fullmatch(r"w\d+", w)), key=lambda w: int(w[1:]))
     if len(words) < 100:
         raise SystemExit(f"tokenizer has {len(words)} wN words; expected the benchmark tokenizer of make_model.py")
+    return words
+
+
+def glm_vocabulary_words(model_dir):
+    """Words wN whose piece \u2581wN is in the snapshot's ice_text.model (read without sentencepiece)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "reference"))
+    import sp_proto
+    with open(os.path.join(model_dir, "ice_text.model"), "rb") as f:
+        pieces = sp_proto.pieces(f.read())
+    words = [m.group(1) for m in (GLM_WORD.fullmatch(p[0]) for p in pieces) if m]
+    if len(words) < 100:
+        raise SystemExit(f"{model_dir}/ice_text.model has {len(words)} \u2581wN pieces; expected make_glm_model.py's")
     return words
 
 
@@ -80,6 +99,34 @@ def plan(static_surrogate):
     }
 
 
+def glm_plan(static_surrogate):
+    """exp 09's placements for the GLM family (every condition requires it)."""
+    def cond(name, placement, surrogate=None, separator="\n\n", **extra):
+        c = {"name": name, "placement": placement, "requires_family": "glm"}
+        if surrogate is not None:
+            c.update(surrogate=surrogate, separator=separator)
+        c.update(rope_correction="HALF_SPLIT", query_free=False)
+        c.update(extra)
+        return c
+    return {
+        "experiment_id": "bench-glm",
+        "baseline": "bare",
+        "query_template": "\n\nQuestion: {query}\nAnswer:",
+        "query_free_template": "\n\nAnswer:",
+        "answer_template": " {answer}",
+        "conditions": [
+            cond("bare", "NONE"),
+            cond("oracle_suffix", "SUFFIX", "{query}"),
+            cond("static_suffix", "SUFFIX", static_surrogate),
+            cond("oracle_full", "PREFIX_FULL", "{query}", separator="\n"),
+            cond("oracle_trunc", "PREFIX_TRUNCATED", "{query}", separator="\n"),
+            cond("static_trunc", "PREFIX_TRUNCATED", static_surrogate, separator="\n"),
+            cond("bare_qf", "NONE", query_free=True),
+            cond("oracle_suffix_qf", "SUFFIX", "{query}", query_free=True),
+        ],
+    }
+
+
 def span(text):
     lo, hi = (int(x) for x in text.split(","))
     if not 0 < lo <= hi:
@@ -89,7 +136,9 @@ def span(text):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--tokenizer", required=True, help="model directory holding tokenizer.json")
+    p.add_argument("--tokenizer", required=True, help="model directory holding tokenizer.json (glm: ice_text.model)")
+    p.add_argument("--family", choices=["decoder", "glm"], default="decoder",
+                   help="decoder: make_model.py's word-level tokenizer and the causal plan; glm: make_glm_model.py's")
     p.add_argument("--out", required=True, help="samples JSONL to write")
     p.add_argument("--plan", help="plan JSON to write (default: plan.json next to --out)")
     p.add_argument("--samples", type=int, default=32)
@@ -100,8 +149,12 @@ def main():
     p.add_argument("--static-words", type=int, default=8)
     args = p.parse_args()
 
-    tokenizer = Tokenizer.from_file(os.path.join(args.tokenizer, "tokenizer.json"))
-    words = vocabulary_words(tokenizer)
+    glm = args.family == "glm"
+    if glm:
+        words = glm_vocabulary_words(args.tokenizer)
+    else:
+        tokenizer = Tokenizer.from_file(os.path.join(args.tokenizer, "tokenizer.json"))
+        words = vocabulary_words(tokenizer)
     rng = random.Random(args.seed)
     static = " ".join(rng.choice(words) for _ in range(args.static_words))
     work = samples(rng, words, args.samples, args.passage_tokens, args.query_words, args.answer_words)
@@ -110,16 +163,25 @@ def main():
         for s in work:
             f.write(json.dumps(s) + "\n")
     with open(plan_path, "w") as f:
-        json.dump(plan(static), f, indent=1)
+        json.dump(glm_plan(static) if glm else plan(static), f, indent=1)
 
     # check and report the lengths the benchmark will see
     conditions = load_plan(plan_path).conditions
-    layouts = [layout(tokenizer, c, s) for s in work for c in conditions]
-    unknown = sum(t == tokenizer.token_to_id("<unk>") for lay in layouts for t in lay.ids)
+    if glm:
+        import glm_layout
+        tok = glm_layout.tokenizer(args.tokenizer)
+        layouts = [glm_layout.layout(tok, c, s) for s in work for c in conditions]
+        ids = [lay.prompt_ids + lay.cont_ids for lay in layouts]
+        unk = tok.sp.unk_id() + tok.num_image_tokens
+    else:
+        layouts = [layout(tokenizer, c, s) for s in work for c in conditions]
+        ids = [lay.ids for lay in layouts]
+        unk = tokenizer.token_to_id("<unk>")
+    unknown = sum(t == unk for seq in ids for t in seq)
     if unknown:
         raise SystemExit(f"{unknown} <unk> tokens in the workload: the text uses words outside the vocabulary")
-    summary = {"samples": len(work), "conditions": len(conditions), "pairs": len(layouts),
-               "tokens_per_pair": round(mean(len(lay.ids) for lay in layouts), 2),
+    summary = {"family": args.family, "samples": len(work), "conditions": len(conditions), "pairs": len(layouts),
+               "tokens_per_pair": round(mean(len(seq) for seq in ids), 2),
                **{f"mean_{seg}": round(mean(getattr(lay, seg) for lay in layouts if getattr(lay, seg)), 2)
                   for seg in ("prefix", "doc", "suffix", "query", "answer")},
                "samples_file": args.out, "plan_file": plan_path}
