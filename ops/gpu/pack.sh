@@ -17,13 +17,15 @@ mkdir -p .runtime "$stage/lib"
   --strip-debug --no-header-files --no-man-pages --compress=zip-0 --output "$stage/jre"
 ./mvnw -q -o -pl "$module" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$stage/lib"
 cp "$module"/target/dkv-*.jar "$stage/lib/"
-# Not needed to score on a GPU host: the CPU libtorch, HTTP/3 natives, the dashboard's chart library.
+# Not needed to score on a GPU host: the CPU libtorch, HTTP/3 natives, the dashboard's chart library, and DuckDB
+# (the Parquet/CSV dataset readers: 80 MB of natives; GPU runs read JSON lines).
 rm -f "$stage"/lib/pytorch-native-cpu-* "$stage"/lib/*-tests.jar "$stage"/lib/*-sources.jar \
-  "$stage"/lib/netty-codec-native-quic-* "$stage"/lib/echarts-*
+  "$stage"/lib/netty-codec-native-quic-* "$stage"/lib/echarts-* "$stage"/lib/duckdb_jdbc-*
 slim() { # jar, patterns of entries to drop
   local jar=$1; shift
   [ -f "$jar" ] && zip -q -d "$jar" "$@" >/dev/null 2>&1 || true
 }
+for jar in "$stage"/lib/sentencepiece-*.jar; do slim "$jar" 'native/lib/linux-aarch64/*' 'native/lib/osx-*' 'native/lib/win-*'; done
 for jar in "$stage"/lib/tokenizers-*.jar; do slim "$jar" 'native/lib/linux-aarch64/*' 'native/lib/osx-*' 'native/lib/win-*'; done
 for jar in "$stage"/lib/zstd-jni-*.jar; do slim "$jar" 'aix/*' 'darwin/*' 'freebsd/*' 'win/*' 'linux/aarch64/*' 'linux/arm/*' 'linux/i386/*' 'linux/loongarch64/*' 'linux/mips64/*' 'linux/ppc64/*' 'linux/ppc64le/*' 'linux/riscv64/*' 'linux/s390x/*'; done
 for jar in "$stage"/lib/snappy-java-*.jar; do slim "$jar" 'org/xerial/snappy/native/FreeBSD/*' 'org/xerial/snappy/native/Mac/*' 'org/xerial/snappy/native/SunOS/*' 'org/xerial/snappy/native/Windows/*' 'org/xerial/snappy/native/AIX/*' 'org/xerial/snappy/native/Linux/a*' 'org/xerial/snappy/native/Linux/arm*' 'org/xerial/snappy/native/Linux/loongarch64/*' 'org/xerial/snappy/native/Linux/ppc*' 'org/xerial/snappy/native/Linux/riscv64/*' 'org/xerial/snappy/native/Linux/s390x/*' 'org/xerial/snappy/native/Linux/x86/*'; done
