@@ -4,7 +4,7 @@
 # of one module (default: cli, i.e. everything), xz-compressed to stay under the 64 MiB a call may carry.
 # The CPU libtorch jar stays behind (the GPU host uses its own torch through PYTORCH_LIBRARY_PATH), and
 # jars with per-platform natives keep only linux-x86_64.
-# Usage: ./mvnw -q -DskipTests install && ops/gpu/pack.sh [module]
+# Usage: ./mvnw -q -DskipTests install && [DKV_PACK_SCORE_ONLY=1] ops/gpu/pack.sh [module]
 # On the GPU machine: source ops/gpu/unpack.sh  → exports DKV_JAVA and DKV_LIB
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -25,6 +25,14 @@ slim() { # jar, patterns of entries to drop
   local jar=$1; shift
   [ -f "$jar" ] && zip -q -d "$jar" "$@" >/dev/null 2>&1 || true
 }
+# DKV_PACK_SCORE_ONLY=1: also leave out the embedded broker (Scala, Kafka's server side, log4j): enough for
+# `dkv score` and the benchmarks, and small enough to travel beside a larger working tree.
+if [ "${DKV_PACK_SCORE_ONLY:-0}" = 1 ]; then
+  rm -f "$stage"/lib/scala-* "$stage"/lib/kafka_2.13-* "$stage"/lib/kafka-server-* "$stage"/lib/kafka-group-coordinator-* \
+    "$stage"/lib/kafka-metadata-* "$stage"/lib/kafka-raft-* "$stage"/lib/kafka-storage-* "$stage"/lib/kafka-coordinator-common-* \
+    "$stage"/lib/kafka-share-coordinator-* "$stage"/lib/kafka-transaction-coordinator-* "$stage"/lib/log4j-* \
+    "$stage"/lib/jackson-module-scala* "$stage"/lib/jackson-dataformat-csv-*
+fi
 for jar in "$stage"/lib/sentencepiece-*.jar; do slim "$jar" 'native/lib/linux-aarch64/*' 'native/lib/osx-*' 'native/lib/win-*'; done
 for jar in "$stage"/lib/tokenizers-*.jar; do slim "$jar" 'native/lib/linux-aarch64/*' 'native/lib/osx-*' 'native/lib/win-*'; done
 for jar in "$stage"/lib/zstd-jni-*.jar; do slim "$jar" 'aix/*' 'darwin/*' 'freebsd/*' 'win/*' 'linux/aarch64/*' 'linux/arm/*' 'linux/i386/*' 'linux/loongarch64/*' 'linux/mips64/*' 'linux/ppc64/*' 'linux/ppc64le/*' 'linux/riscv64/*' 'linux/s390x/*'; done
