@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """Side-by-side table of the scorer benchmark: HF research (a), HF batched (b) and dkv's Java scorer.
 
-Reads hf_bench.py's results.json (or glm_torch_bench.py's, same format; its "peer" names the rows), the Java run's JSONL (`sample_id`, `condition`, `nll` — `nll_mean` is
-accepted too) and the Java timing JSON ({"pairs": N, "seconds": S, "peak_bytes": B}). Prints pairs/s, the
+Reads hf_bench.py's, hf_t5gemma_bench.py's or glm_torch_bench.py's results.json (same format; its "peer", default
+"hf", names the rows; any further modes, e.g. each program's best, are listed as rows too), the Java run's JSONL
+(`sample_id`, `condition`, `nll` — `nll_mean` is accepted too) and the Java timing JSON
+({"pairs": N, "seconds": S, "peak_bytes": B}). Prints pairs/s, the
 ratios to (a) and (b), the fraction of the FLOP floor (workload pairs/s at 2·params·tokens per pair and
 --peak-tflops, from results.json), peak GPU memory, and how far the Java NLLs are from HF's, pair by pair
 (the HF research-vs-batched difference alongside, as the size of bf16 noise). Every HF pair must have a
-Java NLL: missing or extra pairs are an error.
+Java NLL: missing or extra pairs are an error. Memory: "peak GiB" is HF's max_memory_allocated; "rsvd|smi" is
+HF's max_memory_reserved and, for Java, java_timing.py's nvidia-smi reading (context and reserve included), the
+two numbers to compare.
 
   python compare.py --hf results.json [--java java.jsonl --java-timing java-timing.json] [--json out.json]
                     [--tolerance 0.05]
@@ -38,11 +42,18 @@ def read_java(path):
     return nll
 
 
-def row(name, pairs_per_s, peak_bytes, research, batched, floor):
+def row(name, pairs_per_s, peak_bytes, research, batched, floor, peak_reserved_bytes=None):
     return {"name": name, "pairs_per_s": pairs_per_s,
             "vs_research": pairs_per_s / research if research else None,
             "vs_batched": pairs_per_s / batched if batched else None,
-            "floor_fraction": pairs_per_s / floor, "peak_bytes": peak_bytes}
+            "floor_fraction": pairs_per_s / floor, "peak_bytes": peak_bytes,
+            "peak_reserved_bytes": peak_reserved_bytes}
+
+
+def mode_name(peer, name, mode):
+    if "label" in mode:
+        return f"{peer} {mode['label']}"
+    return {"research": f"{peer} research (batch 1)"}.get(name, f"{peer} {name} (batch {mode.get('batch_size')})")
 
 
 def nll_diffs(keys, reference, other):
@@ -53,7 +64,8 @@ def nll_diffs(keys, reference, other):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--hf", "--peer", dest="hf", required=True, help="results.json of hf_bench.py or glm_torch_bench.py")
+    p.add_argument("--hf", "--peer", dest="hf", required=True,
+                   help="results.json of hf_bench.py, hf_t5gemma_bench.py or glm_torch_bench.py")
     p.add_argument("--java", help="Java scores (JSONL)")
     p.add_argument("--java-timing", help='{"pairs": N, "seconds": S, "peak_bytes": B}')
     p.add_argument("--json", help="also write the comparison here")
@@ -67,11 +79,11 @@ def main():
     research = modes.get("research", {}).get("pairs_per_s")
     batched = modes.get("batched", {}).get("pairs_per_s")
     rows = []
-    if research:
-        rows.append(row(f"{peer} research (batch 1)", research, modes["research"]["peak_bytes"], research, batched, floor))
-    if batched:
-        rows.append(row(f"{peer} batched (batch {modes['batched']['batch_size']})", batched,
-                        modes["batched"]["peak_bytes"], research, batched, floor))
+    for name in ["research", "batched"] + [m for m in modes if m not in ("research", "batched")]:
+        m = modes.get(name)
+        if m and m.get("pairs_per_s") and not m.get("same_as"):
+            rows.append(row(mode_name(peer, name, m), m["pairs_per_s"], m.get("peak_bytes"), research, batched, floor,
+                            m.get("peak_reserved_bytes")))
     out = {"peer": peer, "workload": work, "env": hf.get("env"), "rows": rows}
 
     keys = [tuple(k) for k in hf["keys"]]
@@ -100,10 +112,12 @@ def main():
         for field in ("pairs", "seconds"):
             if not isinstance(t.get(field), (int, float)) or t[field] <= 0:
                 raise SystemExit(f"{args.java_timing}: field '{field}' must be a positive number, found {t.get(field)!r}")
-        rows.append(row("java", t["pairs"] / t["seconds"], t.get("peak_bytes"), research, batched, floor))
+        # nvidia-smi's view (context and allocator reserve included): it sits in the reserved column
+        rows.append(row("java", t["pairs"] / t["seconds"], None, research, batched, floor, t.get("peak_bytes")))
         out["java_timing"] = t
     rows.append({"name": "FLOP floor", "pairs_per_s": floor, "vs_research": floor / research if research else None,
-                 "vs_batched": floor / batched if batched else None, "floor_fraction": 1.0, "peak_bytes": None})
+                 "vs_batched": floor / batched if batched else None, "floor_fraction": 1.0, "peak_bytes": None,
+                 "peak_reserved_bytes": None})
 
     print(f"workload: {work['samples']} samples x {len(work['conditions'])} conditions = {work['pairs']} pairs, "
           f"{work['tokens_per_pair']} tokens/pair; {hf['model']['params'] / 1e9:.2f}e9 params; "
@@ -111,16 +125,22 @@ def main():
           f"{hf['env']['dtype']}")
     if "tokens_counted" in work:
         print(f"floor: 2 x {hf['model']['params']:.4g} params x tokens per pair ({work['tokens_counted']})")
-    header = f"{'':24} {'pairs/s':>9} {'x (a)':>7} {'x (b)':>7} {'floor':>7} {'peak GiB':>9}"
+    width = max(24, *(len(r["name"]) for r in rows))
+    header = (f"{'':{width}} {'pairs/s':>9} {'x (a)':>7} {'x (b)':>7} {'floor':>7} {'peak GiB':>9} "
+              f"{'rsvd|smi':>9}")
     print(header)
-    fmt = lambda v, spec: "-" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)  # noqa: E731
+    fmt = lambda v, spec: (format("-", ">" + spec.split(".")[0]) if v is None or (isinstance(v, float) and  # noqa: E731
+                                                                             math.isnan(v)) else format(v, spec))
+    gib = lambda b: b / 2 ** 30 if b else None  # noqa: E731
     for r in rows:
-        peak = r["peak_bytes"] / 2 ** 30 if r["peak_bytes"] else None
-        print(f"{r['name']:24} {fmt(r['pairs_per_s'], '9.1f')} {fmt(r['vs_research'], '7.2f')} "
-              f"{fmt(r['vs_batched'], '7.2f')} {fmt(r['floor_fraction'], '7.1%')} {fmt(peak, '9.2f')}")
-    if "checks" in hf:
-        print(f"{peer} research vs batched: max |dNLL| {hf['checks']['max_abs_nll_diff_research_vs_batched']:.4g} "
-              f"(the size of {hf['env']['dtype']} noise between two {peer} programs)")
+        print(f"{r['name']:{width}} {fmt(r['pairs_per_s'], '9.1f')} {fmt(r['vs_research'], '7.2f')} "
+              f"{fmt(r['vs_batched'], '7.2f')} {fmt(r['floor_fraction'], '7.1%')} {fmt(gib(r['peak_bytes']), '9.2f')} "
+              f"{fmt(gib(r.get('peak_reserved_bytes')), '9.2f')}")
+    for key, value in hf.get("checks", {}).items():
+        if key.startswith("max_abs_nll_diff_"):
+            what = key.removeprefix("max_abs_nll_diff_").replace("_vs_", " vs ").replace("_", " ")
+            print(f"{peer} {what}: max |dNLL| {value:.4g} "
+                  f"(the size of {hf['env']['dtype']} noise between two {peer} programs)")
     if "nll" in out:
         n = out["nll"]
         parts = [f"max |dNLL| vs {peer} {m} {n[f'max_abs_diff_vs_{m}']:.4g} (mean {n[f'mean_abs_diff_vs_{m}']:.3g})"

@@ -15,7 +15,8 @@
 #   DKV_BENCH_BATCH_SIZES (16,32,64,128,256), DKV_BENCH_JAVA_REPEAT (8: copies of the workload in Java's timed run),
 #   DKV_JAVA_OPTS (extra JVM flags), DKV_SCORE_OPTS (extra `dkv score` flags),
 #   DKV_JAVA_TIMEOUT (seconds per Java run, default 240), DKV_DEVICE (cuda:0),
-#   DKV_BENCH_SHAPE (mistral-7b; tiny to try the pipeline on CPU), DKV_BENCH_DTYPE (bfloat16).
+#   DKV_BENCH_SHAPE (mistral-7b; gemma3-4b for the Gemma-3-shaped model run_t5gemma.sh runs; tiny or gemma3-tiny to
+#   try the pipeline on CPU), DKV_BENCH_DTYPE (bfloat16).
 set -euo pipefail
 
 java_run=1

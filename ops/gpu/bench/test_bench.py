@@ -6,11 +6,16 @@
 - the word-level tokenizer: N words are N tokens plus BOS, template tokens and newlines tokenize as planned;
 - HfScorer against the committed reference fixtures of ops/reference/llama_fixtures.py (an independent
   implementation of the same placements on HF's eager attention; Llama, Mistral and Qwen2 shapes, every
-  placement incl. keep_bos=false, INTERLEAVED and NONE corrections): token ids, segment lengths and NLLs
-  in research (batch 1) and batched mode, within 1e-4;
+  placement incl. keep_bos=false, INTERLEAVED and NONE corrections) and of t5gemma2_fixtures.py (Gemma 3:
+  per-layer-type RoPE tables and windows): token ids, segment lengths and NLLs in research (batch 1) and
+  batched mode, within 1e-4;
+- T5Scorer (hf_t5gemma_bench.py) against the T5Gemma 2 fixtures (both weight layouts): both streams' ids and
+  segments, the cross-attention visibility, and NLLs of the shared-encoder and plain programs within 1e-4;
+- the Gemma-style tokenizer (ids 0-3 pad/eos/bos/unk, reserved image ids) and frequent_words;
 - the layer-0 invariant: a truncated + corrected cache's document keys equal the bare cache's;
 - end to end on the tiny shape: make_model.py, make_workload.py, hf_bench.py (research and batched agree
-  within 1e-4), compare.py reading a Java-style JSONL;
+  within 1e-4), compare.py reading a Java-style JSONL; the same for gemma3-tiny (hf_bench.py) and for the
+  encoder-decoder path (make_t5gemma_model.py, make_workload.py --layout t5gemma-v3, hf_t5gemma_bench.py);
 - java_timing.py recovers a stand-in command's per-pair rate from the difference of its two runs.
 """
 import json
@@ -24,11 +29,19 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from bench_layout import Condition, layout  # noqa: E402
+from bench_layout import Condition, InputError, frequent_words, layout, layout_encdec  # noqa: E402
 from hf_bench import HfScorer, batches  # noqa: E402
 from make_model import FIRST_WORD_ID, build_tokenizer  # noqa: E402
 
 FIXTURES = os.path.join(HERE, "..", "..", "..", "scorers", "src", "test", "resources", "fixtures")
+
+
+def fixture_dir(family):
+    """The committed fixture, or (before the families' fixtures are merged here) one under $DKV_BENCH_FIXTURES."""
+    for root in (FIXTURES, os.environ.get("DKV_BENCH_FIXTURES")):
+        if root and os.path.exists(os.path.join(root, family, "expected.json")):
+            return os.path.join(root, family)
+    return None
 PYTHON = sys.executable
 TOLERANCE = 1e-4
 
@@ -40,7 +53,7 @@ def fixture_condition(d):
                      separator=d["separator"], rope_correction=d["rope_correction"], keep_bos=d["keep_bos"],
                      query_free=d["query_free"], document_template=d["document_template"],
                      query_template=d["query_template"], query_free_template=d["query_free_template"],
-                     answer_template=d["answer_template"])
+                     answer_template=d["answer_template"], requires_family=d.get("requires_family"))
 
 
 class TokenizerTest(unittest.TestCase):
@@ -61,14 +74,31 @@ class TokenizerTest(unittest.TestCase):
         self.assertEqual(self.tok.encode("hello w10").ids, [1, 0, 10])
         self.assertEqual(self.tok.encode("w1999 w2000").ids, [1, 1999, 0])
 
+    def test_gemma_style(self):
+        tok = build_tokenizer(2000, "gemma", {1997: "<start_of_image>", 1998: "<end_of_image>",
+                                               1999: "<image_soft_token>"})
+        self.assertEqual(tok.encode("w11 w12 w1996").ids, [2, 11, 12, 1996])
+        self.assertEqual(tok.encode("").ids, [2])
+        enc = tok.encode("w11.\nAnswer: w1997 <end_of_image>")
+        self.assertEqual(enc.tokens, ["<bos>", "w11", ".", "\n", "Answer", ":", "<unk>", "<end_of_image>"])
+        self.assertEqual(enc.ids, [2, 11, 7, 4, 10, 5, 3, 1998])
+        self.assertEqual([tok.id_to_token(i) for i in range(4)], ["<pad>", "<eos>", "<bos>", "<unk>"])
+
+    def test_frequent_words(self):
+        # counts first, ties by first appearance; terms of <= 2 characters never count
+        self.assertEqual(frequent_words("w12 w345 w67. w345 w12, w99 w12.", 2), ["w12", "w345"])
+        self.assertEqual(frequent_words("w12 w345 w67. w345 w12, w99 w12.", 5), ["w12", "w345", "w67", "w99"])
+        with self.assertRaises(InputError):
+            frequent_words("the quick w12", 5)
+
 
 class FixtureTest(unittest.TestCase):
     """HfScorer vs the reference fixtures (expected NLLs from HF eager attention, float32)."""
 
-    def check_family(self, family):
+    def check_family(self, family, root=None, batched_placements=None):
         from tokenizers import Tokenizer
         from transformers import AutoModelForCausalLM
-        root = os.path.join(FIXTURES, family)
+        root = root or os.path.join(FIXTURES, family)
         with open(os.path.join(root, "expected.json")) as f:
             fixture = json.load(f)
         tok = Tokenizer.from_file(os.path.join(root, "tokenizer.json"))
@@ -92,13 +122,16 @@ class FixtureTest(unittest.TestCase):
         with torch.inference_mode():
             research = [scorer.research_pair(lay).item() for lay in layouts]
             batched = {}
-            for b in batches(layouts, 5):
+            in_batch = [lay for lay in layouts if batched_placements is None or lay.placement in batched_placements]
+            for b in batches(in_batch, 5):
                 for lay, v in zip(b, scorer.batch(b).tolist()):
                     batched[(lay.sample_id, lay.condition)] = v
         for lay, want, got in zip(layouts, expected, research):
             self.assertAlmostEqual(got, want, delta=TOLERANCE, msg=f"research {family} {lay.sample_id}/{lay.condition}")
-            self.assertAlmostEqual(batched[(lay.sample_id, lay.condition)], want, delta=TOLERANCE,
-                                   msg=f"batched {family} {lay.sample_id}/{lay.condition}")
+            if (lay.sample_id, lay.condition) in batched:
+                self.assertAlmostEqual(batched[(lay.sample_id, lay.condition)], want, delta=TOLERANCE,
+                                       msg=f"batched {family} {lay.sample_id}/{lay.condition}")
+        self.assertGreater(len(batched), len(layouts) // 3)
         # the corrections are not all the same number: the check can tell them apart
         by_name = {(lay.sample_id, lay.condition): v for lay, v in zip(layouts, research)}
         self.assertGreater(abs(by_name[("s1", "trunc")] - by_name[("s1", "trunc_uncorrected")]), 1e-3)
@@ -111,6 +144,78 @@ class FixtureTest(unittest.TestCase):
 
     def test_qwen2_without_bos(self):
         self.check_family("qwen2")
+
+    def test_gemma3_per_layer_type_rope(self):
+        # Gemma 3: sliding and full layers rotate with their own tables; the fixture's windows are shorter than
+        # its texts, so the research mode (one pair, one cache) is checked against every placement; batched
+        # mode would place a ragged truncated row's window by slot, not by position (HfScorer refuses that), so
+        # it is checked without truncation (the benchmark's window, 1024, is longer than any of its texts)
+        root = fixture_dir("gemma3")
+        if root is None:
+            self.skipTest("no gemma3 fixture (set DKV_BENCH_FIXTURES to a fixtures directory holding one)")
+        self.check_family("gemma3", root=root, batched_placements=("NONE", "PREFIX_FULL", "SUFFIX"))
+
+
+class T5FixtureTest(unittest.TestCase):
+    """T5Scorer vs the T5Gemma 2 fixtures (HF eager attention, float32): layouts and NLLs, both programs."""
+
+    def check(self, name):
+        from tokenizers import Tokenizer
+        from hf_t5gemma_bench import T5Scorer, plain_plan, shared_plan
+        from transformers import T5Gemma2ForConditionalGeneration
+        root = fixture_dir(name)
+        if root is None:
+            self.skipTest(f"no {name} fixture (set DKV_BENCH_FIXTURES to a fixtures directory holding one)")
+        with open(os.path.join(root, "expected.json")) as f:
+            fixture = json.load(f)
+        tok = Tokenizer.from_file(os.path.join(root, "tokenizer.json"))
+        model = T5Gemma2ForConditionalGeneration.from_pretrained(root, dtype=torch.float32,
+                                                                 attn_implementation="sdpa").eval()
+        scorer = T5Scorer(model)
+        samples = {s["id"]: s for s in fixture["samples"]}
+        conditions = {(sid, c["name"]): c for sid, cs in fixture["conditions"].items() for c in cs}
+        layouts, expected = [], []
+        for e in fixture["expected"]:
+            c = conditions[(e["sample_id"], e["condition"])]
+            if c.get("cross_mask", "PREFIX") != "PREFIX":
+                continue  # the research's off-by-one mask: dkv's variant, not the benchmark's
+            lay = layout_encdec(tok, fixture_condition(c), samples[e["sample_id"]])
+            where = f"{name} {e['sample_id']}/{e['condition']}"
+            self.assertEqual(list(lay.enc_ids), e["encoder_ids"], where)
+            self.assertEqual(list(lay.dec_ids), e["decoder_ids"], where)
+            es, ds = e["encoder_segments"], e["decoder_segments"]
+            self.assertEqual((lay.bos, lay.prefix, lay.doc), (es["bos"], es["prefix"], es["document"]), where)
+            self.assertEqual((lay.dec_bos, lay.query, lay.answer), (ds["bos"], ds["query"], ds["answer"]), where)
+            self.assertEqual(lay.cross_visible, e["cross_visible"], where)
+            layouts.append(lay)
+            expected.append(e["nll_mean"])
+        self.assertGreater(len({lay.placement for lay in layouts}), 2)
+        self.assertTrue(any(lay.query for lay in layouts) and any(not lay.query for lay in layouts))
+        got = {}
+        with torch.inference_mode():
+            for size in (1, 4):
+                plan, users = shared_plan(layouts, size)
+                for b in plan:
+                    pairs, nll = scorer.shared_step(b, users)
+                    for lay, v in zip(pairs, nll.tolist()):
+                        got[("shared", size, lay.sample_id, lay.condition)] = v
+                for b in plain_plan(layouts, size):
+                    pairs, nll = scorer.plain_step(b)
+                    for lay, v in zip(pairs, nll.tolist()):
+                        got[("plain", size, lay.sample_id, lay.condition)] = v
+        for lay, want in zip(layouts, expected):
+            for program in ("shared", "plain"):
+                for size in (1, 4):
+                    self.assertAlmostEqual(got[(program, size, lay.sample_id, lay.condition)], want, delta=TOLERANCE,
+                                           msg=f"{program} batch {size}: {name} {lay.sample_id}/{lay.condition}")
+        by = {(lay.sample_id, lay.condition): v for lay, v in zip(layouts, expected)}
+        self.assertGreater(abs(by[("s1", "coencode")] - by[("s1", "coencode_masked")]), 1e-3)
+
+    def test_t5gemma2(self):
+        self.check("t5gemma2")
+
+    def test_t5gemma2_textmodel_layout(self):
+        self.check("t5gemma2_textmodel")
 
 
 class EndToEndTest(unittest.TestCase):
@@ -199,6 +304,160 @@ class EndToEndTest(unittest.TestCase):
                                "--java-timing", timing], capture_output=True, text=True)
         self.assertNotEqual(proc.returncode, 0)
         self.assertIn("missing", proc.stderr + proc.stdout)
+
+
+class Gemma3EndToEndTest(unittest.TestCase):
+    """make_model.py --shape gemma3-tiny, the decoder-only workload, hf_bench.py: research and batched agree."""
+
+    def test_gemma3_tiny(self):
+        d = tempfile.mkdtemp(prefix="dkv-bench-gemma3-")
+        env = dict(os.environ, OMP_NUM_THREADS="1")
+        run = lambda *args: subprocess.run([PYTHON, *args], check=True, env=env, capture_output=True,  # noqa: E731
+                                           text=True).stdout
+        model = os.path.join(d, "model")
+        info = json.loads(run(os.path.join(HERE, "make_model.py"), "--out", model, "--shape", "gemma3-tiny",
+                              "--device", "cpu", "--dtype", "float32").strip().splitlines()[-1])
+        self.assertEqual(info["architecture"], "Gemma3ForCausalLM")
+        with open(os.path.join(model, "config.json")) as f:
+            config = json.load(f)
+        self.assertEqual((config["model_type"], config["bos_token_id"]), ("gemma3_text", 2))
+        work, plan, res = (os.path.join(d, n) for n in ("work.jsonl", "plan.json", "results.json"))
+        run(os.path.join(HERE, "make_workload.py"), "--tokenizer", model, "--out", work, "--samples", "3")
+        run(os.path.join(HERE, "hf_bench.py"), "--model", model, "--work", work, "--plan", plan, "--out", res,
+            "--batch-sizes", "4,64", "--warmup", "2", "--threads", "1")
+        with open(res) as f:
+            r = json.load(f)
+        self.assertEqual(len(r["nll"]["research"]), 24)
+        self.assertLess(r["checks"]["max_abs_nll_diff_research_vs_batched"], TOLERANCE)
+        keys = [tuple(k) for k in r["keys"]]
+        nll = dict(zip(keys, r["nll"]["research"]))
+        sample = keys[0][0]
+        self.assertNotAlmostEqual(nll[(sample, "oracle_trunc")], nll[(sample, "oracle_trunc_nocorr")], delta=1e-6)
+
+
+class T5EndToEndTest(unittest.TestCase):
+    """The encoder-decoder scripts as run_t5gemma.sh runs them, on the tiny shape."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="dkv-bench-t5-")
+        env = dict(os.environ, OMP_NUM_THREADS="1")
+        run = lambda *args: subprocess.run([PYTHON, *args], check=True, env=env, capture_output=True,  # noqa: E731
+                                           text=True).stdout
+        cls.model = os.path.join(cls.dir, "model")
+        cls.model_info = json.loads(run(os.path.join(HERE, "make_t5gemma_model.py"), "--out", cls.model, "--shape",
+                                        "tiny", "--device", "cpu", "--dtype", "float32").strip().splitlines()[-1])
+        cls.work = os.path.join(cls.dir, "work.jsonl")
+        cls.plan = os.path.join(cls.dir, "plan.json")
+        cls.workload = json.loads(run(os.path.join(HERE, "make_workload.py"), "--layout", "t5gemma-v3",
+                                      "--tokenizer", cls.model, "--out", cls.work, "--samples", "6").strip())
+        cls.results = os.path.join(cls.dir, "results.json")
+        run(os.path.join(HERE, "hf_t5gemma_bench.py"), "--model", cls.model, "--work", cls.work, "--plan", cls.plan,
+            "--out", cls.results, "--batch-sizes", "3,64", "--research", "--threads", "1")
+        with open(cls.results) as f:
+            cls.res = json.load(f)
+        cls.script = staticmethod(run)
+
+    def test_model_snapshot(self):
+        names = os.listdir(self.model)
+        for required in ("config.json", "model.safetensors.index.json", "tokenizer.json", "tokenizer_config.json"):
+            self.assertIn(required, names)
+        with open(os.path.join(self.model, "model.safetensors.index.json")) as f:
+            weights = json.load(f)["weight_map"]
+        self.assertIn("model.encoder.layers.0.self_attn.q_norm.weight", weights)  # the hub's names
+        self.assertNotIn("lm_head.out_proj.weight", weights)  # tied, omitted
+        self.assertTrue(any(".vision_tower." in k for k in weights))
+        with open(os.path.join(self.model, "config.json")) as f:
+            config = json.load(f)
+        self.assertEqual((config["model_type"], config["bos_token_id"], config["pad_token_id"]), ("t5gemma2", 2, 0))
+        self.assertEqual(config["encoder"]["eoi_token_index"], 1998)
+        from transformers import AutoTokenizer
+        fast = AutoTokenizer.from_pretrained(self.model)
+        self.assertEqual(fast("w11 w12\nAnswer:")["input_ids"], [2, 11, 12, 4, 10, 5])
+        counts = self.model_info["param_counts"]
+        self.assertEqual(counts["text"], counts["encoder_layers"] + counts["decoder_layers"] + counts["embedding"])
+        self.assertEqual(self.res["model"]["params"], counts["text"])
+
+    def test_real_shape_config(self):
+        from make_t5gemma_model import build_config
+        c = build_config("t5gemma-2-4b-4b")
+        for t in (c.encoder.text_config, c.decoder):
+            self.assertEqual((t.hidden_size, t.intermediate_size, t.num_hidden_layers, t.num_attention_heads,
+                              t.num_key_value_heads, t.head_dim, t.query_pre_attn_scalar, t.sliding_window,
+                              t.vocab_size), (2560, 10240, 34, 8, 4, 256, 256, 1024, 262144))
+            self.assertEqual(t.layer_types.count("full_attention"), 5)
+            self.assertEqual(t.rope_parameters["full_attention"]["factor"], 8.0)
+        self.assertEqual((c.encoder.boi_token_index, c.encoder.eoi_token_index, c.image_token_index),
+                         (255999, 256000, 256001))
+        # layer parameters per stack: attention 2560*(2048+1024+1024) + 2048*2560, MLP 3*2560*10240, norms
+        per_layer = 2560 * 4096 + 2048 * 2560 + 3 * 2560 * 10240 + 4 * 2560 + 2 * 256
+        self.assertAlmostEqual(34 * per_layer * 2 + 262144 * 2560, 7.09e9, delta=0.01e9)
+
+    def test_workload(self):
+        w = self.workload
+        self.assertEqual((w["samples"], w["conditions"], w["pairs"]), (6, 8, 48))
+        self.assertEqual(w["distinct_encoder_inputs_per_sample"], 5.0)
+        self.assertTrue(30 <= w["passage_words"]["min"] and w["passage_words"]["max"] <= 300, w)
+        self.assertEqual(w["mean_query"], 0)  # the answer alone in the decoder
+        with open(self.plan) as f:
+            plan = json.load(f)
+        self.assertEqual({c["requires_family"] for c in plan["conditions"]}, {"t5gemma2"})
+        self.assertEqual({(c["query_free"], c["query_free_template"], c["answer_template"])
+                          for c in plan["conditions"]}, {(True, "", "{answer}")})
+        self.assertEqual([c["placement"] for c in plan["conditions"]].count("ENCODER_COENCODE_MASKED"), 4)
+        with open(self.work) as f:
+            sample = json.loads(f.readline())
+        from bench_layout import load_plan
+        from tokenizers import Tokenizer
+        tok = Tokenizer.from_file(os.path.join(self.model, "tokenizer.json"))
+        conds = {c.name: c for c in load_plan(self.plan).conditions}
+        kw = layout_encdec(tok, conds["keywords_masked"], sample)
+        top = frequent_words(sample["passage"], 5)
+        self.assertEqual(kw.enc_ids[1:kw.bos + kw.prefix], tuple(int(w[1:]) for w in top) + (4,))  # words, "\n"
+        self.assertEqual(kw.cross_visible[:kw.bos + kw.prefix + 1], [1] + [0] * kw.prefix + [1])
+        bare = layout_encdec(tok, conds["bare"], sample)
+        self.assertEqual((bare.prefix, bare.enc_ids[1:]), (0, kw.enc_ids[kw.bos + kw.prefix:]))
+        self.assertEqual(bare.dec_ids[0], 2)
+
+    def test_programs_agree(self):
+        r = self.res
+        self.assertEqual(len(r["nll"]["batched"]), 48)
+        self.assertEqual({row["program"] for row in r["modes"]["batched"]["by_batch_size"]}, {"shared", "plain"})
+        for key, diff in r["checks"].items():
+            self.assertLess(diff, TOLERANCE, key)
+        self.assertEqual(len(r["checks"]), 2)  # research and the slower program against the best
+        shared = r["modes"]["batched_shared"]
+        rows = {(row["program"], row["batch_size"]): row for row in r["modes"]["batched"]["by_batch_size"]}
+        self.assertEqual(rows[("shared", 3)]["encoder_batches"], 10)  # 30 distinct encoder inputs, 3 at a time
+        self.assertEqual(rows[("plain", 3)]["encoder_batches"], 16)  # 48 pairs, each its own encoder pass
+        self.assertLess(shared["encoder_tokens_computed"], r["modes"]["batched_plain"]["encoder_tokens_computed"])
+        spread = max(r["nll"]["batched"]) - min(r["nll"]["batched"])
+        self.assertGreater(spread, 1e-3, "NLLs are degenerate: every pair scores the same")
+        keys = [tuple(k) for k in r["keys"]]
+        nll = dict(zip(keys, r["nll"]["batched"]))
+        sample = keys[0][0]
+        self.assertNotAlmostEqual(nll[(sample, "oracle_full")], nll[(sample, "oracle_masked")], delta=1e-6)
+        self.assertNotAlmostEqual(nll[(sample, "bare")], nll[(sample, "oracle_masked")], delta=1e-6)
+
+    def test_compare(self):
+        keys = [tuple(k) for k in self.res["keys"]]
+        java = os.path.join(self.dir, "java.jsonl")
+        with open(java, "w") as f:
+            for (sid, cond), v in zip(keys, self.res["nll"]["batched"]):
+                f.write(json.dumps({"sample_id": sid, "condition": cond, "nll": v + (0.125 if cond == "bare" else 0)})
+                        + "\n")
+        timing = os.path.join(self.dir, "java-timing.json")
+        with open(timing, "w") as f:
+            json.dump({"pairs": 48, "seconds": self.res["modes"]["batched"]["seconds"] / 3, "peak_bytes": 1}, f)
+        out = self.script(os.path.join(HERE, "compare.py"), "--hf", self.results, "--java", java,
+                          "--java-timing", timing, "--json", os.path.join(self.dir, "compare.json"))
+        self.assertIn("batched: ", out)
+        self.assertIn("plain, batch", out)
+        with open(os.path.join(self.dir, "compare.json")) as f:
+            cmp = json.load(f)
+        self.assertAlmostEqual(cmp["nll"]["max_abs_diff_vs_batched"], 0.125, delta=1e-6)
+        java_row = next(row for row in cmp["rows"] if row["name"] == "java")
+        self.assertAlmostEqual(java_row["vs_batched"], 3.0, delta=0.01)
 
 
 class JavaTimingTest(unittest.TestCase):
