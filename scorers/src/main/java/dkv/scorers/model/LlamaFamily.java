@@ -180,14 +180,10 @@ public final class LlamaFamily implements ModelFamily {
 
     // ------------------------------------------------------------------------------------------ model + LM head
 
-    static final class Model implements CausalLm {
-        private final ModelSnapshot snapshot;
+    static final class Model extends LoadedModelBasics<SegmentTokenizer> implements CausalLm {
         private final LlamaConfig config;
         private final Variant variant;
-        private final Device device;
-        private final DType dtype;
         private final WeightLoader loader;
-        private final SegmentTokenizer tokenizer;
         private final Rope rope;
         private final Window window;
         private final Tensor embed;
@@ -199,13 +195,10 @@ public final class LlamaFamily implements ModelFamily {
         private Model(ModelSnapshot snapshot, LlamaConfig config, Variant variant, Device device, DType dtype, WeightLoader loader,
                       SegmentTokenizer tokenizer, Tensor embed, List<Layer> layers, Tensor norm, Tensor lmHead,
                       List<Tensor> owned) {
-            this.snapshot = snapshot;
+            super(INSTANCE.name(), snapshot, tokenizer, device, dtype);
             this.config = config;
             this.variant = variant;
-            this.device = device;
-            this.dtype = dtype;
             this.loader = loader;
-            this.tokenizer = tokenizer;
             this.rope = new Rope(config.inverseFrequencies(), Rope.Pairing.HALF_SPLIT);
             // Mistral's sliding window (HF: keys in (q − W, q]); 0 = none
             this.window = config.slidingWindow() > 0 ? Window.causal(config.slidingWindow()) : Window.NONE;
@@ -276,31 +269,6 @@ public final class LlamaFamily implements ModelFamily {
             }
             all.forEach(scope::keep);
             return all;
-        }
-
-        @Override
-        public String family() {
-            return INSTANCE.name();
-        }
-
-        @Override
-        public ModelSnapshot snapshot() {
-            return snapshot;
-        }
-
-        @Override
-        public SegmentTokenizer tokenizer() {
-            return tokenizer;
-        }
-
-        @Override
-        public Device device() {
-            return device;
-        }
-
-        @Override
-        public DType dtype() {
-            return dtype;
         }
 
         @Override

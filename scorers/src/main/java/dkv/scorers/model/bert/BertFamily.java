@@ -1,5 +1,6 @@
 package dkv.scorers.model.bert;
 
+import dkv.scorers.model.LoadedModelBasics;
 import dkv.scorers.model.AttentionMask;
 import dkv.scorers.model.BatchGeometry;
 import dkv.scorers.model.ForwardRequest;
@@ -157,14 +158,10 @@ public final class BertFamily implements ModelFamily {
 
     // ------------------------------------------------------------------------------------------ encoder + pooling
 
-    static final class Encoder implements TextEncoder {
-        private final ModelSnapshot snapshot;
+    static final class Encoder extends LoadedModelBasics<SegmentTokenizer> implements TextEncoder {
         private final BertConfig config;
         private final SentenceTransformerConfig st;
-        private final Device device;
-        private final DType dtype;
         private final WeightLoader loader;
-        private final SegmentTokenizer tokenizer;
         private final Embeddings embeddings;
         private final List<Layer> layers;
         private final List<Tensor> owned;
@@ -172,13 +169,10 @@ public final class BertFamily implements ModelFamily {
         private Encoder(ModelSnapshot snapshot, BertConfig config, SentenceTransformerConfig st, Device device, DType dtype,
                         WeightLoader loader, SegmentTokenizer tokenizer, Embeddings embeddings, List<Layer> layers,
                         List<Tensor> owned) {
-            this.snapshot = snapshot;
+            super(INSTANCE.name(), snapshot, tokenizer, device, dtype);
             this.config = config;
             this.st = st;
-            this.device = device;
-            this.dtype = dtype;
             this.loader = loader;
-            this.tokenizer = tokenizer;
             this.embeddings = embeddings;
             this.layers = layers;
             this.owned = owned;
@@ -305,31 +299,6 @@ public final class BertFamily implements ModelFamily {
         @Override
         public int dimension() {
             return config.hiddenSize();
-        }
-
-        @Override
-        public String family() {
-            return INSTANCE.name();
-        }
-
-        @Override
-        public ModelSnapshot snapshot() {
-            return snapshot;
-        }
-
-        @Override
-        public SegmentTokenizer tokenizer() {
-            return tokenizer;
-        }
-
-        @Override
-        public Device device() {
-            return device;
-        }
-
-        @Override
-        public DType dtype() {
-            return dtype;
         }
 
         @Override

@@ -1,5 +1,6 @@
 package dkv.scorers.model.gemma;
 
+import dkv.scorers.model.LoadedModelBasics;
 import dkv.scorers.model.BatchGeometry;
 import dkv.scorers.model.CausalLm;
 import dkv.scorers.model.ConfigFields;
@@ -58,13 +59,9 @@ public final class Gemma3Family implements ModelFamily {
         return Model.load(snapshot, c, device, dtype);
     }
 
-    static final class Model implements CausalLm {
-        private final ModelSnapshot snapshot;
+    static final class Model extends LoadedModelBasics<SegmentTokenizer> implements CausalLm {
         private final GemmaTextConfig config;
-        private final Device device;
-        private final DType dtype;
         private final WeightLoader loader;
-        private final SegmentTokenizer tokenizer;
         private final Tensor embed;
         private final GemmaBlocks.Stack stack;
         private final Tensor lmHead;
@@ -72,12 +69,9 @@ public final class Gemma3Family implements ModelFamily {
 
         private Model(ModelSnapshot snapshot, GemmaTextConfig config, Device device, DType dtype, WeightLoader loader,
                       SegmentTokenizer tokenizer, Tensor embed, GemmaBlocks.Stack stack, Tensor lmHead, List<Tensor> owned) {
-            this.snapshot = snapshot;
+            super(INSTANCE.name(), snapshot, tokenizer, device, dtype);
             this.config = config;
-            this.device = device;
-            this.dtype = dtype;
             this.loader = loader;
-            this.tokenizer = tokenizer;
             this.embed = embed;
             this.stack = stack;
             this.lmHead = lmHead;
@@ -109,31 +103,6 @@ public final class Gemma3Family implements ModelFamily {
             for (String p : TEXT_PREFIXES) if (loader.contains(p + "embed_tokens.weight")) return p;
             throw new IllegalArgumentException(snapshot.dir() + ": no Gemma 3 text embedding in the safetensors (looked for "
                     + TEXT_PREFIXES.stream().map(p -> p + "embed_tokens.weight").toList() + ")");
-        }
-
-        @Override
-        public String family() {
-            return INSTANCE.name();
-        }
-
-        @Override
-        public ModelSnapshot snapshot() {
-            return snapshot;
-        }
-
-        @Override
-        public SegmentTokenizer tokenizer() {
-            return tokenizer;
-        }
-
-        @Override
-        public Device device() {
-            return device;
-        }
-
-        @Override
-        public DType dtype() {
-            return dtype;
         }
 
         @Override

@@ -1,5 +1,6 @@
 package dkv.scorers.model.gemma;
 
+import dkv.scorers.model.LoadedModelBasics;
 import dkv.scorers.model.AttentionMask;
 import dkv.scorers.model.BatchGeometry;
 import dkv.scorers.model.ConfigFields;
@@ -90,13 +91,9 @@ public final class T5Gemma2Family implements ModelFamily {
 
     // ------------------------------------------------------------------------------------------ model
 
-    static final class Model implements Seq2SeqLm {
-        private final ModelSnapshot snapshot;
+    static final class Model extends LoadedModelBasics<SegmentTokenizer> implements Seq2SeqLm {
         private final Config config;
-        private final Device device;
-        private final DType dtype;
         private final WeightLoader loader;
-        private final SegmentTokenizer tokenizer;
         private final Embedding encoderEmbedding;
         private final Embedding decoderEmbedding;
         private final GemmaBlocks.Stack encoder;
@@ -110,12 +107,9 @@ public final class T5Gemma2Family implements ModelFamily {
         private Model(ModelSnapshot snapshot, Config config, Device device, DType dtype, WeightLoader loader,
                       SegmentTokenizer tokenizer, Embedding encoderEmbedding, Embedding decoderEmbedding, GemmaBlocks.Stack encoder,
                       GemmaBlocks.Stack decoder, Tensor lmHead, List<Tensor> owned) {
-            this.snapshot = snapshot;
+            super(INSTANCE.name(), snapshot, tokenizer, device, dtype);
             this.config = config;
-            this.device = device;
-            this.dtype = dtype;
             this.loader = loader;
-            this.tokenizer = tokenizer;
             this.encoderEmbedding = encoderEmbedding;
             this.decoderEmbedding = decoderEmbedding;
             this.encoder = encoder;
@@ -175,31 +169,6 @@ public final class T5Gemma2Family implements ModelFamily {
                         + name + "'");
             }
             return weights.load(name, shape);
-        }
-
-        @Override
-        public String family() {
-            return INSTANCE.name();
-        }
-
-        @Override
-        public ModelSnapshot snapshot() {
-            return snapshot;
-        }
-
-        @Override
-        public SegmentTokenizer tokenizer() {
-            return tokenizer;
-        }
-
-        @Override
-        public Device device() {
-            return device;
-        }
-
-        @Override
-        public DType dtype() {
-            return dtype;
         }
 
         @Override

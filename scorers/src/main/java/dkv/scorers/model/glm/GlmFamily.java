@@ -1,5 +1,6 @@
 package dkv.scorers.model.glm;
 
+import dkv.scorers.model.LoadedModelBasics;
 import dkv.scorers.model.BatchGeometry;
 import dkv.scorers.model.ForwardRequest;
 import dkv.scorers.model.ForwardResult;
@@ -161,13 +162,9 @@ public final class GlmFamily implements ModelFamily {
 
     // ------------------------------------------------------------------------------------------ model + LM head
 
-    static final class Model implements PrefixLm {
-        private final ModelSnapshot snapshot;
+    static final class Model extends LoadedModelBasics<GlmLayoutTokenizer> implements PrefixLm {
         private final GlmConfig config;
-        private final Device device;
-        private final DType dtype;
         private final WeightLoader loader;
-        private final GlmLayoutTokenizer tokenizer;
         private final Rope halfRope;
         private final Rope2D rope;
         private final Tensor embed;
@@ -179,12 +176,9 @@ public final class GlmFamily implements ModelFamily {
         private Model(ModelSnapshot snapshot, GlmConfig config, Device device, DType dtype, WeightLoader loader,
                       GlmLayoutTokenizer tokenizer, Tensor embed, List<Layer> layers, Norm finalNorm, Tensor lmHead,
                       List<Tensor> owned) {
-            this.snapshot = snapshot;
+            super(INSTANCE.name(), snapshot, tokenizer, device, dtype);
             this.config = config;
-            this.device = device;
-            this.dtype = dtype;
             this.loader = loader;
-            this.tokenizer = tokenizer;
             // both channels rotate their half of a head with the same fp16-rounded frequencies
             this.halfRope = new Rope(config.inverseFrequencies(), Rope.Pairing.HALF_SPLIT);
             this.rope = new Rope2D(halfRope);
@@ -241,31 +235,6 @@ public final class GlmFamily implements ModelFamily {
 
         private static Norm norm(WeightLoader loader, String name, long hidden) {
             return new Norm(loader.load(name + ".weight", hidden), loader.load(name + ".bias", hidden));
-        }
-
-        @Override
-        public String family() {
-            return INSTANCE.name();
-        }
-
-        @Override
-        public ModelSnapshot snapshot() {
-            return snapshot;
-        }
-
-        @Override
-        public GlmLayoutTokenizer tokenizer() {
-            return tokenizer;
-        }
-
-        @Override
-        public Device device() {
-            return device;
-        }
-
-        @Override
-        public DType dtype() {
-            return dtype;
         }
 
         @Override
