@@ -183,22 +183,19 @@ public final class LlamaFamily implements ModelFamily {
     static final class Model extends LoadedModelBasics<SegmentTokenizer> implements CausalLm {
         private final LlamaConfig config;
         private final Variant variant;
-        private final WeightLoader loader;
         private final Rope rope;
         private final Window window;
         private final Tensor embed;
         private final List<Layer> layers;
         private final Tensor norm;
         private final Tensor lmHead;
-        private final List<Tensor> owned;
 
         private Model(ModelSnapshot snapshot, LlamaConfig config, Variant variant, Device device, DType dtype, WeightLoader loader,
                       SegmentTokenizer tokenizer, Tensor embed, List<Layer> layers, Tensor norm, Tensor lmHead,
                       List<Tensor> owned) {
-            super(INSTANCE.name(), snapshot, tokenizer, device, dtype);
+            super(INSTANCE.name(), snapshot, tokenizer, device, dtype, loader, owned);
             this.config = config;
             this.variant = variant;
-            this.loader = loader;
             this.rope = new Rope(config.inverseFrequencies(), Rope.Pairing.HALF_SPLIT);
             // Mistral's sliding window (HF: keys in (q − W, q]); 0 = none
             this.window = config.slidingWindow() > 0 ? Window.causal(config.slidingWindow()) : Window.NONE;
@@ -206,7 +203,6 @@ public final class LlamaFamily implements ModelFamily {
             this.layers = layers;
             this.norm = norm;
             this.lmHead = lmHead;
-            this.owned = owned;
         }
 
         static Model load(ModelSnapshot snapshot, LlamaConfig c, Variant variant, Device device, DType dtype) {
@@ -335,13 +331,6 @@ public final class LlamaFamily implements ModelFamily {
                 results = g.results(keys, values, probs, List.of(), logits, scope);
             }
             return results;
-        }
-
-        @Override
-        public void close() {
-            owned.forEach(Tensor::close);
-            tokenizer.close();
-            loader.close();
         }
 
         @Override

@@ -161,21 +161,17 @@ public final class BertFamily implements ModelFamily {
     static final class Encoder extends LoadedModelBasics<SegmentTokenizer> implements TextEncoder {
         private final BertConfig config;
         private final SentenceTransformerConfig st;
-        private final WeightLoader loader;
         private final Embeddings embeddings;
         private final List<Layer> layers;
-        private final List<Tensor> owned;
 
         private Encoder(ModelSnapshot snapshot, BertConfig config, SentenceTransformerConfig st, Device device, DType dtype,
                         WeightLoader loader, SegmentTokenizer tokenizer, Embeddings embeddings, List<Layer> layers,
                         List<Tensor> owned) {
-            super(INSTANCE.name(), snapshot, tokenizer, device, dtype);
+            super(INSTANCE.name(), snapshot, tokenizer, device, dtype, loader, owned);
             this.config = config;
             this.st = st;
-            this.loader = loader;
             this.embeddings = embeddings;
             this.layers = layers;
-            this.owned = owned;
         }
 
         static Encoder load(ModelSnapshot snapshot, BertConfig c, SentenceTransformerConfig st, Device device, DType dtype) {
@@ -299,13 +295,6 @@ public final class BertFamily implements ModelFamily {
         @Override
         public int dimension() {
             return config.hiddenSize();
-        }
-
-        @Override
-        public void close() {
-            owned.forEach(Tensor::close);
-            tokenizer.close();
-            loader.close();
         }
 
         @Override

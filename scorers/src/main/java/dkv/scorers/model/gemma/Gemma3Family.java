@@ -61,21 +61,17 @@ public final class Gemma3Family implements ModelFamily {
 
     static final class Model extends LoadedModelBasics<SegmentTokenizer> implements CausalLm {
         private final GemmaTextConfig config;
-        private final WeightLoader loader;
         private final Tensor embed;
         private final GemmaBlocks.Stack stack;
         private final Tensor lmHead;
-        private final List<Tensor> owned;
 
         private Model(ModelSnapshot snapshot, GemmaTextConfig config, Device device, DType dtype, WeightLoader loader,
                       SegmentTokenizer tokenizer, Tensor embed, GemmaBlocks.Stack stack, Tensor lmHead, List<Tensor> owned) {
-            super(INSTANCE.name(), snapshot, tokenizer, device, dtype);
+            super(INSTANCE.name(), snapshot, tokenizer, device, dtype, loader, owned);
             this.config = config;
-            this.loader = loader;
             this.embed = embed;
             this.stack = stack;
             this.lmHead = lmHead;
-            this.owned = owned;
         }
 
         static Model load(ModelSnapshot snapshot, GemmaTextConfig c, Device device, DType dtype) {
@@ -137,13 +133,6 @@ public final class Gemma3Family implements ModelFamily {
                 results = g.results(pass.keys(), pass.values(), pass.selfProbs(), List.of(), logits, scope);
             }
             return results;
-        }
-
-        @Override
-        public void close() {
-            owned.forEach(Tensor::close);
-            tokenizer.close();
-            loader.close();
         }
 
         @Override

@@ -93,13 +93,11 @@ public final class T5Gemma2Family implements ModelFamily {
 
     static final class Model extends LoadedModelBasics<SegmentTokenizer> implements Seq2SeqLm {
         private final Config config;
-        private final WeightLoader loader;
         private final Embedding encoderEmbedding;
         private final Embedding decoderEmbedding;
         private final GemmaBlocks.Stack encoder;
         private final GemmaBlocks.Stack decoder;
         private final Tensor lmHead;
-        private final List<Tensor> owned;
 
         /** A token table and the EOI row that replaces the scaled embedding of {@code eoi_token_index} (null: none). */
         record Embedding(Tensor table, Tensor eoi) {}
@@ -107,15 +105,13 @@ public final class T5Gemma2Family implements ModelFamily {
         private Model(ModelSnapshot snapshot, Config config, Device device, DType dtype, WeightLoader loader,
                       SegmentTokenizer tokenizer, Embedding encoderEmbedding, Embedding decoderEmbedding, GemmaBlocks.Stack encoder,
                       GemmaBlocks.Stack decoder, Tensor lmHead, List<Tensor> owned) {
-            super(INSTANCE.name(), snapshot, tokenizer, device, dtype);
+            super(INSTANCE.name(), snapshot, tokenizer, device, dtype, loader, owned);
             this.config = config;
-            this.loader = loader;
             this.encoderEmbedding = encoderEmbedding;
             this.decoderEmbedding = decoderEmbedding;
             this.encoder = encoder;
             this.decoder = decoder;
             this.lmHead = lmHead;
-            this.owned = owned;
         }
 
         /**
@@ -268,13 +264,6 @@ public final class T5Gemma2Family implements ModelFamily {
                 result = scope.keep(Ops.where(where, Ops.to(e.eoi(), h.dtype()), h));
             }
             return result;
-        }
-
-        @Override
-        public void close() {
-            owned.forEach(Tensor::close);
-            tokenizer.close();
-            loader.close();
         }
 
         @Override

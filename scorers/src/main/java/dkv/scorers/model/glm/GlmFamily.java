@@ -164,21 +164,18 @@ public final class GlmFamily implements ModelFamily {
 
     static final class Model extends LoadedModelBasics<GlmLayoutTokenizer> implements PrefixLm {
         private final GlmConfig config;
-        private final WeightLoader loader;
         private final Rope halfRope;
         private final Rope2D rope;
         private final Tensor embed;
         private final List<Layer> layers;
         private final Norm finalNorm;
         private final Tensor lmHead;
-        private final List<Tensor> owned;
 
         private Model(ModelSnapshot snapshot, GlmConfig config, Device device, DType dtype, WeightLoader loader,
                       GlmLayoutTokenizer tokenizer, Tensor embed, List<Layer> layers, Norm finalNorm, Tensor lmHead,
                       List<Tensor> owned) {
-            super(INSTANCE.name(), snapshot, tokenizer, device, dtype);
+            super(INSTANCE.name(), snapshot, tokenizer, device, dtype, loader, owned);
             this.config = config;
-            this.loader = loader;
             // both channels rotate their half of a head with the same fp16-rounded frequencies
             this.halfRope = new Rope(config.inverseFrequencies(), Rope.Pairing.HALF_SPLIT);
             this.rope = new Rope2D(halfRope);
@@ -186,7 +183,6 @@ public final class GlmFamily implements ModelFamily {
             this.layers = layers;
             this.finalNorm = finalNorm;
             this.lmHead = lmHead;
-            this.owned = owned;
         }
 
         static Model load(ModelSnapshot snapshot, GlmConfig c, Device device, DType dtype) {
@@ -309,13 +305,6 @@ public final class GlmFamily implements ModelFamily {
                 results = g.results(keys, values, probs, List.of(), logits, scope);
             }
             return results;
-        }
-
-        @Override
-        public void close() {
-            owned.forEach(Tensor::close);
-            tokenizer.close();
-            loader.close();
         }
 
         @Override
