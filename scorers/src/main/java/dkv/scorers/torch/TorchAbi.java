@@ -357,30 +357,36 @@ final class TorchAbi {
 
     MemorySegment emptyStrided(long[] sizes, long[] strides, int dtype, int deviceType, int deviceIndex) {
         Scratch s = scratch.get();
+        long profiled = OpProfile.begin(this);
         try {
             check((int) emptyStrided.invokeExact((long) sizes.length, writeLongs(s.sizes, sizes),
                     writeLongs(s.strides, strides), dtype, deviceType, deviceIndex, s.out), "aoti_torch_empty_strided");
         } catch (Throwable t) {
             throw wrap("aoti_torch_empty_strided", t);
         }
+        OpProfile.end(this, "empty_strided", profiled);
         return s.out.get(ADDRESS, 0);
     }
 
     void copyInto(MemorySegment dst, MemorySegment src) {
+        long profiled = OpProfile.begin(this);
         try {
             check((int) copy.invokeExact(dst, src, 0), "aoti_torch_copy_");
         } catch (Throwable t) {
             throw wrap("aoti_torch_copy_", t);
         }
+        OpProfile.end(this, "copy_", profiled);
     }
 
     /** {@code copy_} with non_blocking: from pinned host memory it is queued on the stream, not waited for. */
     void copyIntoAsync(MemorySegment dst, MemorySegment src) {
+        long profiled = OpProfile.begin(this);
         try {
             check((int) copy.invokeExact(dst, src, 1), "aoti_torch_copy_");
         } catch (Throwable t) {
             throw wrap("aoti_torch_copy_", t);
         }
+        OpProfile.end(this, "copy_ (non-blocking)", profiled);
     }
 
     MemorySegment reinterpret(MemorySegment self, long[] sizes, long[] strides, long storageOffsetIncrement) {
@@ -468,31 +474,37 @@ final class TorchAbi {
 
     MemorySegment addTensor(Device.Kind kind, MemorySegment a, MemorySegment b, double alpha) {
         MemorySegment out = scratch.get().out;
+        long profiled = OpProfile.begin(this);
         try {
             check((int) deviceOp(DeviceOp.ADD_TENSOR, kind).invokeExact(a, b, alpha, out), "add.Tensor");
         } catch (Throwable t) {
             throw wrap("add.Tensor", t);
         }
+        OpProfile.end(this, "add.Tensor", profiled);
         return out.get(ADDRESS, 0);
     }
 
     MemorySegment addScalar(Device.Kind kind, MemorySegment a, double other) {
         MemorySegment out = scratch.get().out;
+        long profiled = OpProfile.begin(this);
         try {
             check((int) deviceOp(DeviceOp.ADD_SCALAR, kind).invokeExact(a, other, 1.0, out), "add.Scalar");
         } catch (Throwable t) {
             throw wrap("add.Scalar", t);
         }
+        OpProfile.end(this, "add.Scalar", profiled);
         return out.get(ADDRESS, 0);
     }
 
     MemorySegment mulScalar(Device.Kind kind, MemorySegment a, double other) {
         MemorySegment out = scratch.get().out;
+        long profiled = OpProfile.begin(this);
         try {
             check((int) deviceOp(DeviceOp.MUL_SCALAR, kind).invokeExact(a, other, out), "mul.Scalar");
         } catch (Throwable t) {
             throw wrap("mul.Scalar", t);
         }
+        OpProfile.end(this, "mul.Scalar", profiled);
         return out.get(ADDRESS, 0);
     }
 
@@ -504,12 +516,14 @@ final class TorchAbi {
         for (int i = 0; i < handles.length; i++) {
             s.handles.setAtIndex(ADDRESS, i, handles[i]);
         }
+        long profiled = OpProfile.begin(this);
         try {
             check((int) deviceOp(DeviceOp.CAT, kind).invokeExact(s.handles, (long) handles.length, dim, s.out),
                     "cat");
         } catch (Throwable t) {
             throw wrap("cat", t);
         }
+        OpProfile.end(this, "cat", profiled);
         return s.out.get(ADDRESS, 0);
     }
 
@@ -533,11 +547,13 @@ final class TorchAbi {
             stack.setAtIndex(JAVA_LONG, i, stableIValue(args[i], op));
         }
         String what = overload.isEmpty() ? op : op + "." + overload;
+        long profiled = OpProfile.begin(this);
         try {
             check((int) callDispatcher.invokeExact(cString(op), cString(overload), stack), what);
         } catch (Throwable t) {
             throw wrap(what, t);
         }
+        OpProfile.end(this, what, profiled);
         MemorySegment[] results = new MemorySegment[nReturns];
         for (int i = 0; i < nReturns; i++) {
             results[i] = MemorySegment.ofAddress(stack.getAtIndex(JAVA_LONG, i));
