@@ -15,6 +15,8 @@
 #   DKV_BENCH_BATCH_SIZES (16,32,64,128,256), DKV_BENCH_JAVA_REPEAT (8: copies of the workload in Java's timed run),
 #   DKV_JAVA_OPTS (extra JVM flags), DKV_SCORE_OPTS (extra `dkv score` flags),
 #   DKV_JAVA_TIMEOUT (seconds per Java run, default 240), DKV_DEVICE (cuda:0),
+#   DKV_BENCH_HF_MODES (research,batched; "batched" skips the batch-1 research loop),
+#   DKV_BENCH_WORKLOAD_ARGS (extra make_workload.py flags, e.g. "--passage-tokens 950,1050"),
 #   DKV_BENCH_SHAPE (mistral-7b; gemma3-4b for the Gemma-3-shaped model run_t5gemma.sh runs; tiny or gemma3-tiny to
 #   try the pipeline on CPU), DKV_BENCH_DTYPE (bfloat16).
 set -euo pipefail
@@ -72,11 +74,12 @@ fi
 
 step "2. workload"
 "$py" "$here/make_workload.py" --tokenizer "$model" --out "$OUT/work.jsonl" --plan "$OUT/plan.json" \
-  --samples "$samples" --seed 42 | tee "$OUT/workload.json"
+  --samples "$samples" --seed 42 ${DKV_BENCH_WORKLOAD_ARGS:-} | tee "$OUT/workload.json"
 
 step "3. hf transformers"
 "$py" "$here/hf_bench.py" --model "$model" --work "$OUT/work.jsonl" --plan "$OUT/plan.json" \
-  --out "$OUT/hf-results.json" --batch-sizes "$sizes" --device "$device" --dtype "$dtype" 2>&1 \
+  --out "$OUT/hf-results.json" --batch-sizes "$sizes" --modes "${DKV_BENCH_HF_MODES:-research,batched}" \
+  --device "$device" --dtype "$dtype" 2>&1 \
   | grep -v 'Loading weights' | tee "$OUT/hf-bench.log"
 
 else

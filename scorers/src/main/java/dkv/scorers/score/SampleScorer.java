@@ -16,6 +16,7 @@ import dkv.scorers.recipe.ModelShape;
 import dkv.scorers.recipe.Segment;
 import dkv.scorers.recipe.SegmentTexts;
 import dkv.scorers.recipe.SequenceLayout;
+import dkv.scorers.torch.OpProfile;
 import dkv.scorers.torch.TensorScope;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -64,6 +65,7 @@ public final class SampleScorer {
                     + " model has no scoring recipes in this scorer yet");
         };
         this.mapper = new ScoreRecordMapper(model.device().toString(), model.dtype().toString());
+        OpProfile.restart();  // a profile, when one is taken, covers scoring, not loading the weights
     }
 
     public LoadedModel model() {

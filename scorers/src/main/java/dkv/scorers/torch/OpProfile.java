@@ -19,7 +19,7 @@ import java.util.Map;
  * compare the shares of ops, and the host share against the device share, not totals with unprofiled runs.
  * Off by default: then {@link #begin()} is one static field read.
  */
-final class OpProfile {
+public final class OpProfile {
 
     static final String PROPERTY = "dkv.op-profile";
     private static final String TARGET = System.getProperty(PROPERTY);
@@ -41,6 +41,15 @@ final class OpProfile {
     }
 
     private OpProfile() {
+    }
+
+    /** Drops what was booked so far (loading the weights, say), so that the table covers what follows. */
+    public static void restart() {
+        if (!ENABLED) return;
+        synchronized (BY_OP) {
+            BY_OP.clear();
+            started = 0;
+        }
     }
 
     /** Before an op: waits for earlier work, so the op's device time is its own. Returns the start, or 0 when off. */
