@@ -245,7 +245,8 @@ def layout(tok, c, sample):
     text_segs, cont_segs = segment_texts(c, sample)
     text_ids, lengths = grow(tok, text_segs)
     cont_ids, cont_lengths = grow(tok, cont_segs)  # a new SentencePiece text: starts with the dummy prefix
-    lengths.update({"gmask": 1, "sop": 1, **cont_lengths})
+    # "special" is the contract's SPECIAL segment (the tokens the tokenizer appends after TEXT), the two together
+    lengths.update({"gmask": 1, "sop": 1, "special": 2, **cont_lengths})
     return text_ids + [tok.gmask_id, tok.sop_id], cont_ids, lengths
 
 

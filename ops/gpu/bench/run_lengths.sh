@@ -18,9 +18,9 @@ mkdir -p "$OUT"
 status=0
 for L in ${lengths//,/ }; do
   lo=$((L * 96 / 100)); hi=$((L * 104 / 100))
-  if ((L <= 512)); then sizes=16,32,64,128; samples=32
-  elif ((L <= 1024)); then sizes=8,16,32,64; samples=16
-  else sizes=4,8,16,32; samples=16; fi
+  if ((L <= 512)); then sizes=32,64,128; samples=32
+  elif ((L <= 1024)); then sizes=16,32,64; samples=16
+  else sizes=8,16,32; samples=16; fi
   echo "== length $L ($lo-$hi passage tokens, HF batch sizes $sizes)"
   OUT=$OUT/len-$L DKV_BENCH_HF_MODES=batched DKV_BENCH_BATCH_SIZES=$sizes \
     DKV_BENCH_SAMPLES=${DKV_BENCH_LENGTH_SAMPLES:-$samples} DKV_BENCH_JAVA_REPEAT=${DKV_BENCH_JAVA_REPEAT:-4} \

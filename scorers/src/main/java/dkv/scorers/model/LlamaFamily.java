@@ -88,9 +88,8 @@ public final class LlamaFamily implements ModelFamily {
     static Tensor rmsNorm(Tensor x, Tensor weight, double eps) {
         Tensor result;
         try (TensorScope scope = TensorScope.open()) {
-            Tensor xf = Ops.to(x, DType.FLOAT32);
-            Tensor variance = Ops.meanLastDim(Ops.square(xf), true);
-            Tensor normed = Ops.mul(xf, Ops.rsqrt(Ops.add(variance, eps)));
+            // the weight multiplies after the cast back, in x's dtype, as HF does
+            Tensor normed = Ops.rmsNorm(Ops.to(x, DType.FLOAT32), null, eps);
             result = scope.keep(Ops.mul(weight, Ops.to(normed, x.dtype())));
         }
         return result;

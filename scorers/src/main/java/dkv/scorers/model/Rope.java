@@ -42,8 +42,31 @@ public final class Rope {
     /** cos and sin tables, [positions, headDim] float32, laid out for {@code pairing}. */
     public record Tables(Tensor cos, Tensor sin) {}
 
-    /** Tables for the given (possibly negative) positions, on {@code device}. */
+    /**
+     * Tables for the given (possibly negative) positions, on {@code device}. A batch's positions repeat (every row
+     * counts from 0), so the angles are computed on the host once per distinct position and the rows picked on the
+     * device: a forward over B rows of width W uploads W table rows and B·W indices instead of B·W table rows.
+     */
     public Tables tables(long[] positions, Pairing pairing, Device device) {
+        long[] distinct = java.util.Arrays.stream(positions).sorted().distinct().toArray();
+        Tables result;
+        try (TensorScope scope = TensorScope.open()) {
+            Tables unique = hostTables(distinct, pairing, device);
+            if (java.util.Arrays.equals(distinct, positions)) {
+                result = new Tables(scope.keep(unique.cos()), scope.keep(unique.sin()));
+            } else {
+                long[] rows = new long[positions.length];
+                for (int t = 0; t < positions.length; t++) rows[t] = java.util.Arrays.binarySearch(distinct, positions[t]);
+                Tensor index = Ops.upload(Tensors.fromLongs(rows, rows.length), device);
+                result = new Tables(scope.keep(Ops.indexSelect(unique.cos(), 0, index)),
+                        scope.keep(Ops.indexSelect(unique.sin(), 0, index)));
+            }
+        }
+        return result;
+    }
+
+    /** One table row per position, the angles computed here. */
+    private Tables hostTables(long[] positions, Pairing pairing, Device device) {
         int half = inverseFrequencies.length;
         int d = 2 * half;
         float[] cos = new float[positions.length * d];
@@ -62,13 +85,8 @@ public final class Rope {
                 sin[t * d + b] = s;
             }
         }
-        Tables result;
-        try (TensorScope scope = TensorScope.open()) {
-            Tensor c = Ops.upload(Tensors.fromFloats(cos, positions.length, d), device);
-            Tensor s = Ops.upload(Tensors.fromFloats(sin, positions.length, d), device);
-            result = new Tables(scope.keep(c), scope.keep(s));
-        }
-        return result;
+        return new Tables(Ops.upload(Tensors.fromFloats(cos, positions.length, d), device),
+                Ops.upload(Tensors.fromFloats(sin, positions.length, d), device));
     }
 
     /**

@@ -379,11 +379,24 @@ public final class Ops {
     }
 
     /**
+     * Whether ops with list or string arguments go to libtorch's own kernels (one fused kernel for a norm or a GELU)
+     * rather than to their composite forms here: when the library's dispatcher takes such arguments (2.10+), unless
+     * {@code -Ddkv.composite-ops=true} asks for the composites (to compare the two on one machine). Both forms
+     * compute in the input's precision (float32 internally for 16-bit inputs) and agree to float32 rounding.
+     */
+    static boolean fusedKernels() {
+        return !COMPOSITE_OPS && abi().takesListsAndStrings();
+    }
+
+    private static final boolean COMPOSITE_OPS = Boolean.getBoolean("dkv.composite-ops");
+
+    /**
      * GELU, tanh approximation ({@code gelu_pytorch_tanh}: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))), computed
-     * in float32 for 16-bit inputs as torch does. libtorch 2.7's dispatcher cannot pass gelu's string
-     * argument, so the formula is spelled out here.
+     * in float32 for 16-bit inputs as torch does: {@code aten::gelu(approximate="tanh")}, or the formula spelled out
+     * where the dispatcher cannot pass the string (libtorch 2.7).
      */
     public static Tensor geluTanh(Tensor x) {
+        if (fusedKernels()) return call("aten::gelu", "", x.handle(), new TorchAbi.Str("tanh"));
         DType dtype = x.dtype();
         Tensor result;
         try (TensorScope scope = TensorScope.open()) {
@@ -397,6 +410,52 @@ public final class Ops {
         return result;
     }
 
+    /**
+     * RMS normalisation over the last dim: {@code x · rsqrt(mean(x²) + eps)}, times {@code weight} when given, in
+     * float32 for 16-bit inputs and returned in x's dtype ({@code aten::rms_norm}, one kernel; composite on libtorch
+     * 2.7). Callers whose reference rounds between steps (HF Llama casts before the weight) convert x themselves.
+     */
+    public static Tensor rmsNorm(Tensor x, Tensor weight, double eps) {
+        if (fusedKernels()) {
+            return call("aten::rms_norm", "", x.handle(), new TorchAbi.Ints(x.size(-1)),
+                    weight == null ? null : new TorchAbi.Some(weight.handle()), new TorchAbi.Some(eps));
+        }
+        Tensor result;
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor xf = opmath(x);
+            Tensor normed = mul(xf, rsqrt(add(meanLastDim(square(xf), true), eps)));
+            result = scope.keep(to(weight == null ? normed : mul(normed, opmath(weight)), x.dtype()));
+        }
+        return result;
+    }
+
+    /**
+     * Layer normalisation over the last dim (biased variance): {@code (x − mean) · rsqrt(var + eps)}, then
+     * {@code · weight + bias} for those given, in float32 for 16-bit inputs and returned in x's dtype
+     * ({@code aten::layer_norm}, one kernel; composite on libtorch 2.7).
+     */
+    public static Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
+        if (fusedKernels()) {
+            return call("aten::layer_norm", "", x.handle(), new TorchAbi.Ints(x.size(-1)),
+                    weight == null ? null : new TorchAbi.Some(weight.handle()),
+                    bias == null ? null : new TorchAbi.Some(bias.handle()), eps, true);
+        }
+        Tensor result;
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor xf = opmath(x);
+            Tensor centred = sub(xf, meanLastDim(xf, true));
+            Tensor normed = mul(centred, rsqrt(add(meanLastDim(square(centred), true), eps)));
+            if (weight != null) normed = mul(normed, opmath(weight));
+            result = scope.keep(to(bias == null ? normed : add(normed, opmath(bias)), x.dtype()));
+        }
+        return result;
+    }
+
+    /** t as float32 when it is 16-bit (where torch's kernels compute), else an alias. */
+    private static Tensor opmath(Tensor t) {
+        return t.dtype().isReducedPrecision() ? to(t, DType.FLOAT32) : alias(t);
+    }
+
     public static Tensor erf(Tensor a) {
         return call("aten::erf", "", a.handle());
     }
@@ -406,6 +465,7 @@ public final class Ops {
      * torch does. Spelled out for the same reason as {@link #geluTanh}: gelu's string argument cannot be passed.
      */
     public static Tensor gelu(Tensor x) {
+        if (fusedKernels()) return call("aten::gelu", "", x.handle(), new TorchAbi.Str("none"));
         DType dtype = x.dtype();
         Tensor result;
         try (TensorScope scope = TensorScope.open()) {

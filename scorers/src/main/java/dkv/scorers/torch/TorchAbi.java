@@ -44,6 +44,14 @@ final class TorchAbi {
     record Some(Object value) {
     }
 
+    /** A dispatcher argument of schema type {@code int[]} (libtorch 2.10+: a StableList that libtorch frees). */
+    record Ints(long... values) {
+    }
+
+    /** A dispatcher argument of schema type {@code str} (libtorch 2.10+: a string handle that libtorch frees). */
+    record Str(String value) {
+    }
+
     // --- constants read from the library ---
     final int dtypeFloat32, dtypeBfloat16, dtypeFloat16, dtypeFloat64, dtypeInt64, dtypeInt32, dtypeBool;
     final int deviceTypeCpu, deviceTypeCuda;
@@ -58,6 +66,7 @@ final class TorchAbi {
     // --- optional helpers ---
     private final MethodHandle newStableIValue;        // torch_new_stable_ivalue(StableIValue**) — 2.13+
     private final MethodHandle operatorNew;            // void* operator new(size_t) — fallback
+    private final MethodHandle newList, listPushBack, newString;  // torch_new_list_reserve_size, … — 2.10+
     private final MethodHandle exceptionWhat;          // const char* torch_exception_get_what_without_backtrace()
     private final MethodHandle setNumThreads, getNumThreads;
     private final MethodHandle cudaGetDeviceCount, cudaDeviceSynchronize, c10DeviceCount, c10DeviceSynchronize;
@@ -144,6 +153,10 @@ final class TorchAbi {
         if (newStableIValue == null && operatorNew == null) {
             missing.add("torch_new_stable_ivalue or the C++ runtime's operator new (_Znwm)");
         }
+        newList = optional(lookups.torch(), "torch_new_list_reserve_size", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS));
+        listPushBack = optional(lookups.torch(), "torch_list_push_back", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+        newString = optional(lookups.torch(), "torch_new_string_handle",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS));
         exceptionWhat = optional(lookups.torch(), "torch_exception_get_what_without_backtrace",
                 FunctionDescriptor.of(ADDRESS));
         setNumThreads = optional(lookups.torch(), "_ZN2at15set_num_threadsEi", FunctionDescriptor.ofVoid(JAVA_INT));
@@ -569,6 +582,8 @@ final class TorchAbi {
             case Integer i -> (long) i;
             case Double d -> Double.doubleToRawLongBits(d);
             case Boolean b -> b ? 1L : 0L;
+            case Ints(long[] values) -> newIntList(values, op);
+            case Str(String value) -> newStringHandle(value, op);
             case Some(Object inner) -> {
                 if (inner == null) {
                     throw new IllegalArgumentException(op + ": Some(null) is not a value; pass null for None");
@@ -579,6 +594,46 @@ final class TorchAbi {
             }
             default -> throw new IllegalArgumentException(op + ": unsupported dispatcher argument " + arg.getClass());
         };
+    }
+
+    /**
+     * Whether the dispatcher takes {@link Ints} and {@link Str} arguments: libtorch 2.10 and later convert StableLists
+     * and string handles (and free them after the call); 2.7 has neither, so ops needing them have composite forms.
+     */
+    boolean takesListsAndStrings() {
+        return newList != null && listPushBack != null && newString != null;
+    }
+
+    private long newIntList(long[] values, String op) {
+        if (!takesListsAndStrings()) {
+            throw new TorchException(op + ": this libtorch's dispatcher takes no list arguments (2.10+ does)");
+        }
+        try {
+            MemorySegment out = scratch.get().out;
+            check((int) newList.invokeExact((long) values.length, out), "torch_new_list_reserve_size");
+            MemorySegment list = out.get(ADDRESS, 0);
+            for (long v : values) {
+                check((int) listPushBack.invokeExact(list, v), "torch_list_push_back");
+            }
+            return list.address();
+        } catch (Throwable t) {
+            throw wrap(op + ": building an int[] argument", t);
+        }
+    }
+
+    private long newStringHandle(String value, String op) {
+        if (!takesListsAndStrings()) {
+            throw new TorchException(op + ": this libtorch's dispatcher takes no string arguments (2.10+ does)");
+        }
+        try {
+            MemorySegment out = scratch.get().out;
+            MemorySegment chars = cString(value);  // cached; libtorch copies the characters
+            check((int) newString.invokeExact(chars, (long) value.getBytes(java.nio.charset.StandardCharsets.UTF_8).length, out),
+                    "torch_new_string_handle");
+            return out.get(ADDRESS, 0).address();
+        } catch (Throwable t) {
+            throw wrap(op + ": building a str argument", t);
+        }
     }
 
     /** A heap StableIValue that libtorch will {@code delete} after converting the optional. */

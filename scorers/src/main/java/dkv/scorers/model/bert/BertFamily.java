@@ -70,10 +70,8 @@ public final class BertFamily implements ModelFamily {
         Tensor forward(Tensor x) {
             Tensor result;
             try (TensorScope scope = TensorScope.open()) {
-                Tensor xf = Ops.to(x, DType.FLOAT32);
-                Tensor centred = Ops.sub(xf, Ops.meanLastDim(xf, true));
-                Tensor variance = Ops.meanLastDim(Ops.square(centred), true);
-                Tensor normed = Ops.to(Ops.mul(centred, Ops.rsqrt(Ops.add(variance, eps))), x.dtype());
+                // normalised in float32, the affine part in x's dtype
+                Tensor normed = Ops.to(Ops.layerNorm(Ops.to(x, DType.FLOAT32), null, null, eps), x.dtype());
                 result = scope.keep(Ops.add(Ops.mul(normed, weight), bias));
             }
             return result;

@@ -40,9 +40,7 @@ public final class GemmaBlocks {
         Tensor apply(Tensor x) {
             Tensor result;
             try (TensorScope scope = TensorScope.open()) {
-                Tensor xf = Ops.to(x, DType.FLOAT32);
-                Tensor normed = Ops.mul(xf, Ops.rsqrt(Ops.add(Ops.meanLastDim(Ops.square(xf), true), eps)));
-                result = scope.keep(Ops.to(Ops.mul(normed, onePlusWeight), x.dtype()));
+                result = scope.keep(Ops.to(Ops.rmsNorm(Ops.to(x, DType.FLOAT32), onePlusWeight, eps), x.dtype()));
             }
             return result;
         }

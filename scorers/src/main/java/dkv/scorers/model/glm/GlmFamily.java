@@ -70,11 +70,8 @@ public final class GlmFamily implements ModelFamily {
     static Tensor layerNorm(Tensor x, Norm norm, double eps) {
         Tensor result;
         try (TensorScope scope = TensorScope.open()) {
-            Tensor xf = Ops.to(x, DType.FLOAT32);
-            Tensor centered = Ops.sub(xf, Ops.meanLastDim(xf, true));
-            Tensor variance = Ops.meanLastDim(Ops.square(centered), true);
-            Tensor normed = Ops.mul(centered, Ops.rsqrt(Ops.add(variance, eps)));
-            Tensor affine = Ops.add(Ops.mul(normed, Ops.to(norm.weight(), DType.FLOAT32)), Ops.to(norm.bias(), DType.FLOAT32));
+            Tensor affine = Ops.layerNorm(Ops.to(x, DType.FLOAT32), Ops.to(norm.weight(), DType.FLOAT32),
+                    Ops.to(norm.bias(), DType.FLOAT32), eps);
             result = scope.keep(Ops.to(affine, x.dtype()));
         }
         return result;

@@ -285,6 +285,26 @@ public final class OpChecks {
         return Math.signum(x) * 2 * a / Math.sqrt(Math.PI) * Math.exp(-a * a) * sum;
     }
 
+    /** RMS ({@code centre} false) or layer normalisation of each last-dim row in double, then weight and bias if given. */
+    static HostTensor normRows(HostTensor x, HostTensor weight, HostTensor bias, double eps, boolean centre) {
+        int n = (int) x.shape()[x.shape().length - 1];
+        double[] out = new double[x.data().length];
+        for (int row = 0; row < out.length / n; row++) {
+            double mean = 0;
+            for (int i = 0; i < n; i++) mean += x.data()[row * n + i] / n;
+            double shift = centre ? mean : 0;
+            double square = 0;
+            for (int i = 0; i < n; i++) square += Math.pow(x.data()[row * n + i] - shift, 2) / n;
+            for (int i = 0; i < n; i++) {
+                double v = (x.data()[row * n + i] - shift) / Math.sqrt(square + eps);
+                if (weight != null) v *= weight.data()[i];
+                if (bias != null) v += bias.data()[i];
+                out[row * n + i] = v;
+            }
+        }
+        return new HostTensor(out, x.shape());
+    }
+
     private void reductionsAndSoftmax() {
         for (Layout layout : Layout.values()) {
             String tag = "[" + layout.name().toLowerCase() + "]";
@@ -297,6 +317,13 @@ public final class OpChecks {
                 compare("softmax(-1)" + tag, Ops.softmax(x.tensor, -1), x.host.softmax(-1));
                 compare("softmax(1)" + tag, Ops.softmax(x.tensor, 1), x.host.softmax(1));
                 compare("logSoftmax(-1)" + tag, Ops.logSoftmax(x.tensor, -1), x.host.logSoftmax(-1));
+                Input w = input(this::normal, 40);
+                Input b = input(this::normal, 40);
+                compare("rmsNorm" + tag, Ops.rmsNorm(x.tensor, null, 1e-6), normRows(x.host, null, null, 1e-6, false));
+                compare("rmsNorm(weight)" + tag, Ops.rmsNorm(x.tensor, w.tensor, 1e-6), normRows(x.host, w.host, null, 1e-6, false));
+                compare("layerNorm" + tag, Ops.layerNorm(x.tensor, null, null, 1e-5), normRows(x.host, null, null, 1e-5, true));
+                compare("layerNorm(weight, bias)" + tag, Ops.layerNorm(x.tensor, w.tensor, b.tensor, 1e-5),
+                        normRows(x.host, w.host, b.host, 1e-5, true));
             }
         }
     }
