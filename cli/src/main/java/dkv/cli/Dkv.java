@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
                 ScoreCommand.class,
                 ScorerCommand.class,
                 EmbedCommand.class,
+                GenerateCommand.class,
                 AggregateCommand.class,
                 AggregatorCommand.class,
                 TailCommand.class,

@@ -55,7 +55,7 @@ public final class EmbedCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         try {
             ModelFamilies.familyOf(ModelSnapshot.open(model.modelDir)); // a missing or unsupported model fails before anything loads
-            EmbedTexts input = new EmbedTexts(texts);
+            IdTextLines input = new IdTextLines(texts, "text");
             long count = input.validate();
             err.println("dkv embed: " + count + " texts from " + texts + " -> " + out);
             err.flush();
@@ -72,13 +72,13 @@ public final class EmbedCommand implements Callable<Integer> {
         }
     }
 
-    private long write(EmbedTexts input, TextEncoder encoder) {
+    private long write(IdTextLines input, TextEncoder encoder) {
         long[] written = {0};
         try {
             if (out.toAbsolutePath().getParent() != null) Files.createDirectories(out.toAbsolutePath().getParent());
             try (BufferedWriter writer = Files.newBufferedWriter(out, StandardCharsets.UTF_8)) {
                 input.forEachChunk(TEXTS_PER_CALL, chunk -> {
-                    List<TextEncoder.Embedding> embeddings = encoder.embed(chunk.stream().map(EmbedTexts.Entry::text).toList());
+                    List<TextEncoder.Embedding> embeddings = encoder.embed(chunk.stream().map(IdTextLines.Entry::text).toList());
                     for (int i = 0; i < chunk.size(); i++) {
                         writeLine(writer, chunk.get(i), embeddings.get(i));
                     }
@@ -91,7 +91,7 @@ public final class EmbedCommand implements Callable<Integer> {
         return written[0];
     }
 
-    private static void writeLine(BufferedWriter writer, EmbedTexts.Entry entry, TextEncoder.Embedding embedding) {
+    private static void writeLine(BufferedWriter writer, IdTextLines.Entry entry, TextEncoder.Embedding embedding) {
         ObjectNode line = JSON.createObjectNode();
         line.set("id", entry.id());
         line.put("tokens", embedding.tokens());

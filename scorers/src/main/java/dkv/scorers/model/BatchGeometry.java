@@ -41,6 +41,8 @@ public final class BatchGeometry {
     private final Tensor pastIndex;
     private final List<EncoderMemory> memories;
     private final Tensor memoryIndex;
+    /** When the rows are a {@link KvCacheBuffer}'s rows, whole and current, with equal new counts: that buffer. */
+    private final KvCacheBuffer inPlace;
 
     /**
      * @param vocabSize ids must lie in {@code [0, vocabSize)}
@@ -82,7 +84,9 @@ public final class BatchGeometry {
         for (Window window : windows) {
             if (!selfMasks.containsKey(window)) selfMasks.put(window, needsSelfMask(window) ? buildSelfMask(window) : null);
         }
-        this.pastIndex = pastWidth == 0 || rows.size() == 1 ? null : gatherIndex(r -> r.past().length(), pastWidth, true, null);
+        this.inPlace = inPlaceBuffer(this.rows, w);
+        this.pastIndex = pastWidth == 0 || rows.size() == 1 || inPlace != null ? null
+                : gatherIndex(r -> r.past().length(), pastWidth, true, null);
         if (anyCross) {
             Map<EncoderMemory, Integer> distinct = new IdentityHashMap<>();
             List<EncoderMemory> order = new ArrayList<>();
@@ -96,6 +100,23 @@ public final class BatchGeometry {
             this.memories = List.of();
             this.memoryIndex = null;
         }
+    }
+
+    /**
+     * The buffer whose rows these are, in order, each past its current whole row and every row adding the same
+     * number of tokens with room left: its storage already is the right-aligned padded past, and the new entries
+     * fit in the next free columns. Otherwise null (pasts are gathered and the new entries concatenated).
+     */
+    private static KvCacheBuffer inPlaceBuffer(List<ForwardRequest> rows, int width) {
+        KvCacheBuffer buffer = null;
+        for (int b = 0; b < rows.size(); b++) {
+            ForwardRequest r = rows.get(b);
+            KvCacheBuffer.Slot slot = r.past().slot();
+            if (slot == null || slot.row() != b || !slot.current() || r.ids().length != width) return null;
+            if (buffer != null && slot.buffer() != buffer) return null;
+            buffer = slot.buffer();
+        }
+        return buffer.rows() == rows.size() && buffer.end() + width <= buffer.capacity() ? buffer : null;
     }
 
     public int batch() {
@@ -250,11 +271,28 @@ public final class BatchGeometry {
     /** Every row's past keys (or values) of {@code layer}, right-aligned: [B, kvHeads, pastWidth, headDim]; null without a past. */
     public Tensor stackPast(int layer, boolean keys) {
         if (pastWidth == 0) return null;
+        if (inPlace != null) return Ops.narrow(inPlace.storage(layer, keys), 2, inPlace.end() - pastWidth, pastWidth);
         Function<KvCache, Tensor> part = keys ? c -> c.keys(layer) : c -> c.values(layer);
         if (rows.size() == 1) return part.apply(rows.getFirst().past());
         List<Tensor> parts = new ArrayList<>();
         for (ForwardRequest r : rows) if (!r.past().isEmpty()) parts.add(part.apply(r.past()));
         return gathered(parts, pastIndex, pastWidth);
+    }
+
+    /**
+     * Layer {@code layer}'s keys (or values) of every row's past followed by its new entries {@code fresh}
+     * [B, kvHeads, width, headDim]: [B, kvHeads, pastWidth + width, headDim]. When the rows are a
+     * {@link KvCacheBuffer}'s, the new entries are written into its next free columns and the result is a view of its
+     * storage (no copy of the past); otherwise the stacked past and the new entries are concatenated.
+     */
+    public Tensor withPast(int layer, boolean keys, Tensor fresh) {
+        if (inPlace != null) {
+            Tensor storage = inPlace.storage(layer, keys);
+            Ops.copyInto(Ops.narrow(storage, 2, inPlace.end(), width), fresh);
+            return Ops.narrow(storage, 2, inPlace.end() - pastWidth, pastWidth + width);
+        }
+        Tensor past = stackPast(layer, keys);
+        return past == null ? Ops.contiguous(fresh) : Ops.cat(2, past, fresh);
     }
 
     /** Every row's encoder-memory keys (or values) of decoder {@code layer}, left-aligned: [B, kvHeads, memoryWidth, headDim]. */

@@ -15,12 +15,18 @@ public final class KvCache implements AutoCloseable {
     private final List<Tensor> keys;
     private final List<Tensor> values;
     private final Positions positions;
+    /** The {@link KvCacheBuffer} row this cache views whole, or null: lets a forward append in place. */
+    private final KvCacheBuffer.Slot slot;
 
     public KvCache(List<Tensor> keys, List<Tensor> values, long[] positions) {
         this(keys, values, Positions.of(positions));
     }
 
     public KvCache(List<Tensor> keys, List<Tensor> values, Positions positions) {
+        this(keys, values, positions, null);
+    }
+
+    KvCache(List<Tensor> keys, List<Tensor> values, Positions positions, KvCacheBuffer.Slot slot) {
         if (keys.size() != values.size()) throw new IllegalArgumentException("keys and values differ in layer count");
         for (int l = 0; l < keys.size(); l++) {
             if (keys.get(l).size(2) != positions.size() || values.get(l).size(2) != positions.size()) {
@@ -31,6 +37,12 @@ public final class KvCache implements AutoCloseable {
         this.keys = List.copyOf(keys);
         this.values = List.copyOf(values);
         this.positions = positions;
+        this.slot = slot;
+    }
+
+    /** The buffer row this cache is the whole filled part of (null for any other cache). */
+    KvCacheBuffer.Slot slot() {
+        return slot;
     }
 
     /** A cache with no entries (and no layers). */

@@ -7,77 +7,235 @@ import dkv.scorers.torch.Tensor;
 import dkv.scorers.torch.TensorScope;
 import dkv.scorers.torch.Tensors;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
- * A KV cache that grows in place (generation): per layer storage of {@code capacity} entries allocated once, new
- * entries copied into the next free slots, and {@link #view()} a {@link KvCache} of the filled part without a copy.
- * Appending never copies the past, so a step costs its own entries, not the whole history.
+ * A KV cache that grows in place (generation), for one row or a batch of rows: per layer one storage
+ * [rows, kvHeads, capacity, headDim] allocated once. Every row's entries are right-aligned at a common end column
+ * ({@link #end()}), row b filling {@code [end − length(b), end)} — exactly {@link BatchGeometry}'s right-aligned past
+ * layout, so a forward whose rows are this buffer's rows ({@link #row}) stacks the pasts as one view and writes its
+ * new entries straight into the next free columns ({@link BatchGeometry#withPast}); {@link #appendRows} then only
+ * moves the end. Appending never copies the past, so a step costs its own entries, not the whole history.
+ *
+ * <p>Free columns past the end are scratch until appended: a second forward before an append overwrites them.
  */
 public final class KvCacheBuffer implements AutoCloseable {
 
-    private final List<Tensor> keys;
-    private final List<Tensor> values;
-    private final int capacity;
-    private Positions positions = Positions.empty();
+    /** A view's claim to be buffer row {@code row}, whole, as of {@code end} and storage {@code generation}. */
+    record Slot(KvCacheBuffer buffer, int row, int end, int generation) {
+        boolean current() {
+            return buffer.end == end && buffer.generation == generation && !buffer.closed;
+        }
+    }
 
-    private KvCacheBuffer(List<Tensor> keys, List<Tensor> values, int capacity) {
+    private List<Tensor> keys;
+    private List<Tensor> values;
+    private final int capacity;
+    private int end;
+    private int[] lengths;
+    private Positions[] positions;
+    private int generation;
+    private boolean closed;
+
+    private KvCacheBuffer(List<Tensor> keys, List<Tensor> values, int rows, int capacity) {
         this.keys = keys;
         this.values = values;
         this.capacity = capacity;
+        this.lengths = new int[rows];
+        this.positions = new Positions[rows];
+        Arrays.fill(positions, Positions.empty());
     }
 
-    /** Room for {@code capacity} entries of {@code layers} layers, [1, kvHeads, capacity, headDim] each. */
+    /** Room for {@code capacity} entries of {@code layers} layers, one row: [1, kvHeads, capacity, headDim] each. */
     public static KvCacheBuffer allocate(int layers, long kvHeads, int capacity, long headDim, DType dtype, Device device) {
+        return allocate(layers, 1, kvHeads, capacity, headDim, dtype, device);
+    }
+
+    /**
+     * Room for {@code capacity} columns of {@code rows} rows: [rows, kvHeads, capacity, headDim] per layer, zeroed.
+     * The storage belongs to the scope open now (and to this buffer: {@link #close} frees it earlier).
+     */
+    public static KvCacheBuffer allocate(int layers, int rows, long kvHeads, int capacity, long headDim, DType dtype, Device device) {
+        if (rows < 1) throw new IllegalArgumentException("a cache buffer of " + rows + " rows");
         List<Tensor> k = new ArrayList<>(layers);
         List<Tensor> v = new ArrayList<>(layers);
         for (int l = 0; l < layers; l++) {
-            k.add(Tensors.empty(dtype, device, 1, kvHeads, capacity, headDim));
-            v.add(Tensors.empty(dtype, device, 1, kvHeads, capacity, headDim));
+            k.add(Tensors.empty(dtype, device, rows, kvHeads, capacity, headDim));
+            v.add(Tensors.empty(dtype, device, rows, kvHeads, capacity, headDim));
         }
-        return new KvCacheBuffer(k, v, capacity);
+        // zeros, not garbage: a padding column is masked out, but a NaN there would still poison softmax · V
+        try (TensorScope _ = TensorScope.open()) {
+            Tensor zero = Tensors.scalar(0);
+            for (int l = 0; l < layers; l++) {
+                Ops.copyInto(k.get(l), zero);
+                Ops.copyInto(v.get(l), zero);
+            }
+        }
+        return new KvCacheBuffer(k, v, rows, capacity);
     }
 
+    /**
+     * A buffer shaped like the entries of {@code like} (layers, kvHeads, headDim, dtype, device), with
+     * {@code rows} rows of {@code capacity} columns.
+     */
+    public static KvCacheBuffer allocateLike(KvCache like, int rows, int capacity) {
+        if (like.layers() == 0) throw new IllegalArgumentException("cannot shape a cache buffer after a cache of no layers");
+        Tensor k = like.keys(0);
+        return allocate(like.layers(), rows, k.size(1), capacity, k.size(3), k.dtype(), k.device());
+    }
+
+    public int rows() {
+        return lengths.length;
+    }
+
+    /** Entries of the one row of a single-row buffer. */
     public int length() {
-        return positions.size();
+        return length(onlyRow());
+    }
+
+    /** Entries of row {@code row}. */
+    public int length(int row) {
+        return lengths[row];
+    }
+
+    /** The column after every row's last entry. */
+    public int end() {
+        return end;
     }
 
     public int capacity() {
         return capacity;
     }
 
-    /** Copies {@code entries} (e.g. the new part of a forward's cache) after the filled part. */
+    /** Copies {@code entries} (e.g. the new part of a forward's cache) after the filled part of a single-row buffer. */
     public void append(KvCache entries) {
-        int n = entries.length();
-        if (n == 0) return;
-        if (entries.layers() != keys.size()) {
-            throw new IllegalArgumentException("appending " + entries.layers() + " layers to a buffer of " + keys.size());
-        }
-        if (length() + n > capacity) {
-            throw new IllegalArgumentException("cache buffer of " + capacity + " entries cannot take " + n + " more after " + length());
-        }
-        try (TensorScope _ = TensorScope.open()) {
-            for (int l = 0; l < keys.size(); l++) {
-                Ops.copyInto(Ops.narrow(keys.get(l), 2, length(), n), entries.keys(l));
-                Ops.copyInto(Ops.narrow(values.get(l), 2, length(), n), entries.values(l));
-            }
-        }
-        positions = positions.concat(entries.positions());
+        onlyRow();
+        appendRows(List.of(entries));
     }
 
-    /** The filled entries as views of the storage (valid while this buffer is open). */
-    public KvCache view() {
+    /**
+     * Appends each row's entries after its filled part: the end moves by the largest count, and a row with fewer
+     * entries must be empty so far (the prompts of a prefill, right-aligned). Entries a forward already wrote in
+     * place (their storage is the target columns) are not copied again.
+     */
+    public void appendRows(List<KvCache> entries) {
+        if (entries.size() != rows()) {
+            throw new IllegalArgumentException("appending " + entries.size() + " rows to a buffer of " + rows());
+        }
+        int n = 0;
+        for (KvCache e : entries) n = Math.max(n, e.length());
+        if (n == 0) return;
+        for (int b = 0; b < rows(); b++) {
+            KvCache e = entries.get(b);
+            if (e.length() > 0 && e.layers() != keys.size()) {
+                throw new IllegalArgumentException("appending " + e.layers() + " layers to a buffer of " + keys.size());
+            }
+            if (e.length() != n && lengths[b] > 0) {
+                throw new IllegalArgumentException("row " + b + " takes " + e.length() + " entries while others take " + n
+                        + ": only an empty row may take fewer (they would leave a gap)");
+            }
+        }
+        if (end + n > capacity) {
+            throw new IllegalArgumentException("cache buffer of " + capacity + " entries cannot take " + n + " more after " + end);
+        }
+        try (TensorScope _ = TensorScope.open()) {
+            for (int b = 0; b < rows(); b++) {
+                KvCache e = entries.get(b);
+                int count = e.length();
+                if (count == 0) continue;
+                for (int l = 0; l < keys.size(); l++) {
+                    copyUnlessInPlace(target(keys.get(l), b, end + n - count, count), e.keys(l));
+                    copyUnlessInPlace(target(values.get(l), b, end + n - count, count), e.values(l));
+                }
+            }
+        }
+        end += n;
+        for (int b = 0; b < rows(); b++) {
+            KvCache e = entries.get(b);
+            lengths[b] += e.length();
+            positions[b] = positions[b].concat(e.positions());
+        }
+    }
+
+    private static Tensor target(Tensor storage, int row, int from, int count) {
+        return Ops.narrow(Ops.narrow(storage, 0, row, 1), 2, from, count);
+    }
+
+    private static void copyUnlessInPlace(Tensor target, Tensor source) {
+        if (target.dataPointer().address() == source.dataPointer().address()
+                && Arrays.equals(target.strides(), source.strides())) {
+            return;
+        }
+        Ops.copyInto(target, source);
+    }
+
+    /** Row {@code row}'s filled entries as views of the storage (valid until the next append or {@link #keepRows}). */
+    public KvCache row(int row) {
+        if (closed) throw new IllegalStateException("cache buffer is closed");
+        int n = lengths[row];
         List<Tensor> k = new ArrayList<>(keys.size());
         List<Tensor> v = new ArrayList<>(values.size());
         for (int l = 0; l < keys.size(); l++) {
-            k.add(Ops.narrow(keys.get(l), 2, 0, length()));
-            v.add(Ops.narrow(values.get(l), 2, 0, length()));
+            k.add(target(keys.get(l), row, end - n, n));
+            v.add(target(values.get(l), row, end - n, n));
         }
-        return new KvCache(k, v, positions);
+        return new KvCache(k, v, positions[row], new Slot(this, row, end, generation));
+    }
+
+    /** The filled entries of a single-row buffer as views of the storage. */
+    public KvCache view() {
+        return row(onlyRow());
+    }
+
+    /**
+     * Keeps only rows {@code kept} (in that order), e.g. when others finished generating: one gather per layer into new
+     * storage, so later steps compute nothing for the dropped rows. Views handed out before are invalid afterwards.
+     */
+    public void keepRows(int[] kept) {
+        if (kept.length == 0) throw new IllegalArgumentException("keeping no rows of a cache buffer");
+        long[] index = new long[kept.length];
+        for (int i = 0; i < kept.length; i++) {
+            if (kept[i] < 0 || kept[i] >= rows()) throw new IndexOutOfBoundsException("row " + kept[i] + " of " + rows());
+            index[i] = kept[i];
+        }
+        List<Tensor> k = new ArrayList<>(keys.size());
+        List<Tensor> v = new ArrayList<>(values.size());
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor idx = Ops.upload(Tensors.fromLongs(index, index.length), keys.getFirst().device());
+            for (int l = 0; l < keys.size(); l++) {
+                k.add(scope.keep(Ops.indexSelect(keys.get(l), 0, idx)));
+                v.add(scope.keep(Ops.indexSelect(values.get(l), 0, idx)));
+            }
+        }
+        keys.forEach(Tensor::close);
+        values.forEach(Tensor::close);
+        keys = k;
+        values = v;
+        int[] newLengths = new int[kept.length];
+        Positions[] newPositions = new Positions[kept.length];
+        for (int i = 0; i < kept.length; i++) {
+            newLengths[i] = lengths[kept[i]];
+            newPositions[i] = positions[kept[i]];
+        }
+        lengths = newLengths;
+        positions = newPositions;
+        generation++;
+    }
+
+    /** Layer {@code layer}'s whole key (or value) storage [rows, kvHeads, capacity, headDim], for {@link BatchGeometry}. */
+    Tensor storage(int layer, boolean keysWanted) {
+        return keysWanted ? keys.get(layer) : values.get(layer);
+    }
+
+    private int onlyRow() {
+        if (rows() != 1) throw new IllegalStateException("a buffer of " + rows() + " rows: name the row");
+        return 0;
     }
 
     @Override
     public void close() {
+        closed = true;
         keys.forEach(Tensor::close);
         values.forEach(Tensor::close);
     }

@@ -133,9 +133,10 @@ public final class LlamaFamily implements ModelFamily {
         /**
          * @param x        [B, n, hidden]
          * @param cos,sin  RoPE tables of the new tokens' positions in x's dtype, [B, 1, n, headDim]
+         * @param g, layer  the batch's geometry, which joins this layer's past to the new keys and values
          * @param mask     null with {@code causal} (no past), else bool, broadcastable to [B, 1, n, past + n]
          */
-        AttentionOutput forward(Tensor x, Tensor cos, Tensor sin, Tensor pastKeys, Tensor pastValues,
+        AttentionOutput forward(Tensor x, Tensor cos, Tensor sin, BatchGeometry g, int layer,
                                 Tensor mask, boolean causal, boolean wantProbs) {
             long batch = x.size(0);
             long n = x.size(1);
@@ -150,8 +151,8 @@ public final class LlamaFamily implements ModelFamily {
                         batch, n, kvHeads, headDim), 1, 2);
                 query = Rope.apply(query, cos, sin, Rope.Pairing.HALF_SPLIT);
                 key = Rope.apply(key, cos, sin, Rope.Pairing.HALF_SPLIT);
-                Tensor keys = pastKeys == null ? Ops.contiguous(key) : Ops.cat(2, pastKeys, key);
-                Tensor values = pastValues == null ? Ops.contiguous(value) : Ops.cat(2, pastValues, value);
+                Tensor keys = g.withPast(layer, true, key);
+                Tensor values = g.withPast(layer, false, value);
                 int groups = heads / kvHeads;
                 Tensor kr = Ops.repeatKvHeads(keys, groups);
                 Tensor vr = Ops.repeatKvHeads(values, groups);
@@ -314,7 +315,7 @@ public final class LlamaFamily implements ModelFamily {
                     // a large batch holds one layer's activations at a time, not all of them until the forward ends.
                     try (TensorScope layerScope = TensorScope.open()) {
                         AttentionOutput a = layer.attention().forward(rmsNorm(h, layer.inputNorm(), c.rmsNormEps()), cos, sin,
-                                g.stackPast(l, true), g.stackPast(l, false), mask, causalOnly, g.probsWanted());
+                                g, l, mask, causalOnly, g.probsWanted());
                         Tensor next = Ops.add(h, a.output());
                         next = Ops.add(next, layer.mlp().forward(rmsNorm(next, layer.postAttentionNorm(), c.rmsNormEps())));
                         h = layerScope.keep(next);

@@ -75,8 +75,17 @@ public final class SegmentTokenizer implements LayoutTokenizer {
      */
     @Override
     public List<int[]> encodeAll(List<String> texts) {
+        return encodeAll(texts, true);
+    }
+
+    /**
+     * {@link #encodeAll(List)} with or without the tokenizer's special tokens (BOS): without them for a text that
+     * already holds its own, as a rendered chat template does (HF {@code apply_chat_template} tokenizes with
+     * {@code add_special_tokens=False}).
+     */
+    public List<int[]> encodeAll(List<String> texts, boolean addSpecialTokens) {
         if (texts.isEmpty()) return List.of();
-        long[] encodings = TokenizersLibrary.LIB.batchEncode(tokenizer.getHandle(), texts.toArray(String[]::new), true);
+        long[] encodings = TokenizersLibrary.LIB.batchEncode(tokenizer.getHandle(), texts.toArray(String[]::new), addSpecialTokens);
         List<int[]> out = new ArrayList<>(encodings.length);
         try {
             for (long encoding : encodings) {
@@ -89,6 +98,13 @@ public final class SegmentTokenizer implements LayoutTokenizer {
             for (long encoding : encodings) TokenizersLibrary.LIB.deleteEncoding(encoding);
         }
         return out;
+    }
+
+    /** The text of {@code ids} without special tokens (HF {@code decode(ids, skip_special_tokens=True)}). */
+    public String decode(int[] ids) {
+        long[] longs = new long[ids.length];
+        for (int i = 0; i < ids.length; i++) longs[i] = ids[i];
+        return tokenizer.decode(longs, true);
     }
 
     /** Tokens the special tokens add before any text (1 for a BOS-adding tokenizer, 0 for e.g. Qwen2). */

@@ -192,6 +192,54 @@ class BatchGeometryTest {
         }
     }
 
+    /**
+     * Rows that are a {@link KvCacheBuffer}'s rows take the in-place path: the forward writes its new keys into the
+     * buffer's next column (the past is neither gathered nor concatenated) and its logits equal those of the same
+     * rows over plain, separately held pasts (the gather-and-concatenate path).
+     */
+    @Test
+    void aBuffersRowsDecodeInPlaceAndEqualPlainPasts() {
+        try (TensorScope _ = TensorScope.open()) {
+            int[][] prompts = {ids("Water boils at 100 degrees Celsius at sea level."), ids("who wrote"),
+                    ids("A soft boiled egg takes about six minutes in boiling water.")};
+            List<ForwardRequest> prefill = new ArrayList<>();
+            for (int[] p : prompts) {
+                prefill.add(new ForwardRequest(p, ForwardRequest.consecutive(0, p.length), KvCache.empty(), AttentionMask.causal(), 0, 0, false));
+            }
+            List<ForwardResult> first = model.forwardBatch(prefill);
+            int longest = java.util.Arrays.stream(prompts).mapToInt(p -> p.length).max().orElseThrow();
+            try (KvCacheBuffer buffer = KvCacheBuffer.allocateLike(first.getFirst().cache(), prompts.length, longest + 4)) {
+                buffer.appendRows(first.stream().map(ForwardResult::cache).toList());
+                assertEquals(longest, buffer.end());
+                long storage = buffer.storage(0, true).dataPointer().address();
+                int[] next = {7, 11, 13};
+                List<ForwardRequest> inPlace = new ArrayList<>();
+                List<ForwardRequest> plain = new ArrayList<>();
+                for (int b = 0; b < prompts.length; b++) {
+                    long[] position = {prompts[b].length};
+                    inPlace.add(new ForwardRequest(new int[] {next[b]}, position, buffer.row(b), AttentionMask.causal(), 0, 1, false));
+                    plain.add(new ForwardRequest(new int[] {next[b]}, position, first.get(b).cache(), AttentionMask.causal(), 0, 1, false));
+                }
+                List<ForwardResult> viaBuffer = model.forwardBatch(inPlace);
+                List<ForwardResult> viaConcat = model.forwardBatch(plain);
+                for (int b = 0; b < prompts.length; b++) {
+                    Tensor newKey = viaBuffer.get(b).cache().view(prompts[b].length, prompts[b].length + 1).keys(0);
+                    long expected = storage + ((long) b * buffer.storage(0, true).strides()[0] + (long) longest * newKey.size(3)) * 4;
+                    assertEquals(expected, newKey.dataPointer().address(), "row " + b + "'s new key written into the buffer's next column");
+                    float[] got = Tensors.toFloatArray(viaBuffer.get(b).logits());
+                    float[] want = Tensors.toFloatArray(viaConcat.get(b).logits());
+                    for (int i = 0; i < want.length; i++) assertEquals(want[i], got[i], 1e-4, "row " + b + " logit " + i);
+                }
+                buffer.appendRows(viaBuffer.stream().map(r -> r.cache().view(r.cache().length() - 1, r.cache().length())).toList());
+                assertEquals(longest + 1, buffer.end());
+                assertEquals(storage, buffer.storage(0, true).dataPointer().address(), "appending moved nothing");
+                for (int b = 0; b < prompts.length; b++) {
+                    assertArrayEquals(Tensors.toFloatArray(viaConcat.get(b).cache().keys(1)), Tensors.toFloatArray(buffer.row(b).keys(1)), 1e-5f);
+                }
+            }
+        }
+    }
+
     static ForwardRequest decoderRow(ForwardRequest.Cross cross) {
         return new ForwardRequest(new int[] {2, 9}, Positions.consecutive(0, 2), KvCache.empty(), AttentionMask.causal(), 0, 0, false, cross);
     }

@@ -71,4 +71,33 @@ class KvCacheBufferTest {
             assertEquals("cache buffer of 4 entries cannot take 2 more after 3", e.getMessage());
         }
     }
+
+    @Test
+    void rowsAreRightAlignedAtACommonEndAndMayBeDropped() {
+        Random r = new Random(9);
+        try (TensorScope _ = TensorScope.open();
+             KvCacheBuffer buffer = KvCacheBuffer.allocate(LAYERS, 3, HEADS, 8, DIM, DType.FLOAT32, Device.cpu())) {
+            List<KvCache> prompts = List.of(random(r, 2, 0), random(r, 5, 0), random(r, 3, 0));
+            buffer.appendRows(prompts);
+            assertEquals(5, buffer.end());
+            List<KvCache> steps = List.of(random(r, 1, 2), random(r, 1, 5), random(r, 1, 3));
+            buffer.appendRows(steps);
+            assertEquals(6, buffer.end());
+            for (int b = 0; b < 3; b++) {
+                KvCache expected = KvCache.concat(prompts.get(b), steps.get(b));
+                assertEquals(expected.positions(), buffer.row(b).positions());
+                assertArrayEquals(Tensors.toFloatArray(expected.values(1)), Tensors.toFloatArray(buffer.row(b).values(1)), "row " + b);
+            }
+            // padding columns hold zeros, never garbage
+            float[] row0 = Tensors.toFloatArray(dkv.scorers.torch.Ops.narrow(dkv.scorers.torch.Ops.narrow(buffer.storage(0, true), 0, 0, 1), 2, 0, 3));
+            for (float v : row0) assertEquals(0f, v);
+            var gap = assertThrows(IllegalArgumentException.class, () -> buffer.appendRows(List.of(random(r, 2, 3), random(r, 1, 6), random(r, 1, 4))));
+            assertEquals("row 1 takes 1 entries while others take 2: only an empty row may take fewer (they would leave a gap)", gap.getMessage());
+            KvCache kept = buffer.row(2);
+            buffer.keepRows(new int[] {2, 0});
+            assertEquals(2, buffer.rows());
+            assertArrayEquals(Tensors.toFloatArray(kept.keys(0)), Tensors.toFloatArray(buffer.row(0).keys(0)));
+            assertEquals(KvCache.concat(prompts.get(0), steps.get(0)).positions(), buffer.row(1).positions());
+        }
+    }
 }

@@ -80,11 +80,12 @@ public final class GemmaBlocks {
         /**
          * @param x      [B, n, hidden] (already pre-normed)
          * @param cos    this layer type's RoPE table of the new tokens, [B, 1, n, headDim] in x's dtype (sin alike)
+         * @param g, layer  the batch's geometry, which joins this layer's past to the new keys and values
          * @param mask   bool [B, 1, n, past + n (+ memory)], or null with {@code causal}
          * @param cross  an encoder-decoder's cross keys and values (already k-normed, unrotated), or null: T5Gemma 2 merges
          *               them into the same softmax as the self keys, {@code [self ; cross]}
          */
-        AttentionOutput forward(Tensor x, Tensor cos, Tensor sin, Tensor pastKeys, Tensor pastValues, KeyValues cross,
+        AttentionOutput forward(Tensor x, Tensor cos, Tensor sin, BatchGeometry g, int layer, KeyValues cross,
                                 Tensor mask, boolean causal, boolean wantProbs) {
             long batch = x.size(0);
             long n = x.size(1);
@@ -98,8 +99,8 @@ public final class GemmaBlocks {
                 Tensor value = heads(Ops.reshape(Ops.narrow(projected, -1, qWidth + kvWidth, kvWidth), batch, n, kvHeads, headDim));
                 query = Rope.apply(query, cos, sin, Rope.Pairing.HALF_SPLIT);
                 key = Rope.apply(key, cos, sin, Rope.Pairing.HALF_SPLIT);
-                Tensor keys = pastKeys == null ? Ops.contiguous(key) : Ops.cat(2, pastKeys, key);
-                Tensor values = pastValues == null ? Ops.contiguous(value) : Ops.cat(2, pastValues, value);
+                Tensor keys = g.withPast(layer, true, key);
+                Tensor values = g.withPast(layer, false, value);
                 long selfColumns = keys.size(2);
                 Tensor allKeys = cross == null ? keys : Ops.cat(2, keys, cross.keys());
                 Tensor allValues = cross == null ? values : Ops.cat(2, values, cross.values());
@@ -323,7 +324,7 @@ public final class GemmaBlocks {
                 try (TensorScope layerScope = TensorScope.open()) {
                     KeyValues cross = g.hasCross() ? new KeyValues(g.stackMemory(l, true), g.stackMemory(l, false)) : null;
                     AttentionOutput a = layer.attention().forward(layer.preAttention().apply(h), tables.get(type)[0],
-                            tables.get(type)[1], g.stackPast(l, true), g.stackPast(l, false), cross, masks.get(type),
+                            tables.get(type)[1], g, l, cross, masks.get(type),
                             causal.get(type), g.probsWanted());
                     Tensor next = Ops.add(h, layer.postAttention().apply(a.output()));
                     next = Ops.add(next, layer.postFeedforward().apply(layer.mlp().forward(layer.preFeedforward().apply(next))));

@@ -96,7 +96,7 @@ public final class GlmFamily implements ModelFamily {
          * @param cos,sin  2D RoPE tables of the new tokens in x's dtype, [B, 1, n, headDim]
          * @param mask     bool [B, 1, n, past + n] from {@link BatchGeometry}, or null with {@code causal}
          */
-        AttentionOutput forward(Tensor x, Rope2D rope, Tensor cos, Tensor sin, Tensor pastKeys, Tensor pastValues,
+        AttentionOutput forward(Tensor x, Rope2D rope, Tensor cos, Tensor sin, BatchGeometry g, int layer,
                                 Tensor mask, boolean causal, boolean wantProbs) {
             long batch = x.size(0);
             long n = x.size(1);
@@ -108,8 +108,8 @@ public final class GlmFamily implements ModelFamily {
                 Tensor value = Ops.transpose(Ops.narrow(mixed, -1, 2L * headDim, headDim), 1, 2);
                 query = rope.apply(query, cos, sin);
                 key = rope.apply(key, cos, sin);
-                Tensor keys = pastKeys == null ? Ops.contiguous(key) : Ops.cat(2, pastKeys, key);
-                Tensor values = pastValues == null ? Ops.contiguous(value) : Ops.cat(2, pastValues, value);
+                Tensor keys = g.withPast(layer, true, key);
+                Tensor values = g.withPast(layer, false, value);
                 // The published attention_fn divides q by √d·(layer+1), fills masked scores with -10000, and multiplies
                 // the layer coefficient back in float32 before a float32 softmax: scores q·k/√d, masked keys at
                 // -10000·(layer+1). Every query row sees at least itself, so those keys get exactly 0 after the softmax,
@@ -284,7 +284,7 @@ public final class GlmFamily implements ModelFamily {
                     try (TensorScope layerScope = TensorScope.open()) {
                         Tensor attentionInput = layerNorm(h, layer.inputNorm(), c.layernormEpsilon());
                         AttentionOutput a = layer.attention().forward(attentionInput, rope, cos, sin,
-                                g.stackPast(l, true), g.stackPast(l, false), mask, causalOnly, g.probsWanted());
+                                g, l, mask, causalOnly, g.probsWanted());
                         // GLMBlock: the residual is the normed input, scaled by alpha (not the block's input)
                         Tensor afterAttention = Ops.add(Ops.mul(attentionInput, GlmConfig.ALPHA), a.output());
                         Tensor mlpInput = layerNorm(afterAttention, layer.postAttentionNorm(), c.layernormEpsilon());

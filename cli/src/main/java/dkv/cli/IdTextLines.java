@@ -16,11 +16,11 @@ import java.util.Map;
 import java.util.function.Consumer;
 
 /**
- * The input of {@code dkv embed}: one JSON object {@code {"id": ..., "text": "..."}} per line (blank lines skipped),
- * the id a string or an integer and unique in the file. A bad line is an error naming {@code file:line}. Read in
- * chunks, so a large file is never held whole.
+ * The input of {@code dkv embed} and {@code dkv generate}: one JSON object {@code {"id": ..., "<field>": "..."}} per
+ * line (blank lines skipped; the field is {@code text} or {@code prompt}), the id a string or an integer and unique in
+ * the file. A bad line is an error naming {@code file:line}. Read in chunks, so a large file is never held whole.
  */
-final class EmbedTexts {
+final class IdTextLines {
 
     /** One text and the id it is written back with (kept as read: a string stays a string, a number a number). */
     record Entry(JsonNode id, String text) {}
@@ -28,9 +28,11 @@ final class EmbedTexts {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path file;
+    private final String field;
 
-    EmbedTexts(Path file) {
+    IdTextLines(Path file, String field) {
         this.file = file;
+        this.field = field;
     }
 
     /** Reads every line, failing on the first bad one; returns the number of texts. */
@@ -75,8 +77,8 @@ final class EmbedTexts {
         if (node == null || !node.isObject()) throw bad(number, "not a JSON object");
         JsonNode id = node.get("id");
         if (id == null || !(id.isTextual() || id.isIntegralNumber())) throw bad(number, "field 'id' must be a string or an integer");
-        JsonNode text = node.get("text");
-        if (text == null || !text.isTextual()) throw bad(number, "field 'text' must be a string");
+        JsonNode text = node.get(field);
+        if (text == null || !text.isTextual()) throw bad(number, "field '" + field + "' must be a string");
         return new Entry(id, text.asText());
     }
 
