@@ -1,5 +1,7 @@
 package dkv.platform.kafka;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Collection;
@@ -63,6 +65,7 @@ public final class KafkaReceiver<K, V> {
     private final CountDownLatch ended = new CountDownLatch(1);
     private volatile PollLoop<?> loop;
     private volatile BatchMode batchMode;
+    private volatile MeterRegistry clientMetrics;
     private volatile Set<TopicPartition> held = Set.of();
 
     private KafkaReceiver(ReceiverOptions<K, V> options) {
@@ -71,6 +74,12 @@ public final class KafkaReceiver<K, V> {
 
     public static <K, V> KafkaReceiver<K, V> create(ReceiverOptions<K, V> options) {
         return new KafkaReceiver<>(options);
+    }
+
+    /** Binds the consumer's own metrics (lag, fetch rates: e.g. {@code records_lag_max}) to {@code registry}; call before subscribing. */
+    public KafkaReceiver<K, V> withClientMetrics(MeterRegistry registry) {
+        this.clientMetrics = registry;
+        return this;
     }
 
     /** The records, acknowledged by the subscriber with {@link ReceivedRecord#ack()}. Subscribe once. */
@@ -446,10 +455,16 @@ public final class KafkaReceiver<K, V> {
             defaultUnlessConfigured(overrides, ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
             defaultUnlessConfigured(overrides, ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
             Consumer<K, V> c = null;
+            KafkaClientMetrics metrics = null;
             try {
-                c = new KafkaConsumer<>(options.settings().consumer(options.groupId(), "receiver", overrides),
+                KafkaConsumer<K, V> kafkaConsumer = new KafkaConsumer<>(options.settings().consumer(options.groupId(), "receiver", overrides),
                         options.keyDeserializer(), options.valueDeserializer());
+                c = kafkaConsumer;
                 consumer = c;
+                if (clientMetrics != null) {
+                    metrics = new KafkaClientMetrics(kafkaConsumer);
+                    metrics.bindTo(clientMetrics);
+                }
                 if (!stopping) {
                     c.subscribe(options.topics(), this);
                     while (!stopping) {
@@ -472,6 +487,9 @@ public final class KafkaReceiver<K, V> {
                 }
                 sink.error(e);
             } finally {
+                if (metrics != null) {
+                    metrics.close();
+                }
                 mode.pending.clear();
                 queued.set(0);
                 held = Set.of();

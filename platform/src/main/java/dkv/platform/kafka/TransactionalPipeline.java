@@ -130,7 +130,7 @@ public final class TransactionalPipeline<K, V, P, OK, OV> implements AutoCloseab
                         new ByteArrayDeserializer(), new ByteArrayDeserializer())
                 .withMaxPollRecords(config.maxPollRecords)
                 .withConsumerOverrides(consumerOverrides)
-                .withListener(new Rebalance()));
+                .withListener(new Rebalance())).withClientMetrics(config.registry);
         Map<String, Object> producerOverrides = new HashMap<>();
         producerOverrides.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, TransactionalProcessor.transactionalId(config.groupId, config.workerId));
         producerOverrides.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
