@@ -2,6 +2,10 @@ package dkv.cli;
 
 import dkv.avro.ModelRef;
 import dkv.avro.ScoreRecord;
+import dkv.avro.WorkItem;
+import dkv.platform.pipeline.StagedCalls;
+import io.micrometer.core.instrument.Metrics;
+import reactor.core.publisher.Flux;
 import dkv.producers.KeyedWork;
 import dkv.producers.WorkPlan;
 import dkv.producers.dataset.BadRecordException;
@@ -37,7 +41,9 @@ import picocli.CommandLine.Spec;
  * Offline scoring without Kafka: the plan over the samples gives exactly the WorkItems {@code dkv produce}
  * would send, and each is scored as a scorer worker would, into one JSON line per sample × condition.
  * Samples are scored a chunk at a time ({@code --samples-per-call}) so that their forwards fill the padded
- * batches; the output keeps sample order, then condition order.
+ * batches; the output keeps sample order, then condition order. The chunks go through the worker's own prepare →
+ * score stages ({@link StagedCalls}: tokenizing and planning on CPU worker threads, {@code --prefetch} calls ahead,
+ * the forwards on one thread), so a benchmark of this command measures the service pipeline.
  */
 @Command(name = "score", mixinStandardHelpOptions = true,
         description = "Score samples under a plan offline (no Kafka) and write one JSON line per sample x condition.")
@@ -74,6 +80,9 @@ public final class ScoreCommand implements Callable<Integer> {
 
     @Mixin
     ScorerBatchOptions batching;
+
+    @Mixin
+    PipelineOptions pipeline;
 
     @Override
     public Integer call() {
@@ -115,9 +124,10 @@ public final class ScoreCommand implements Callable<Integer> {
             if (out.toAbsolutePath().getParent() != null) {
                 Files.createDirectories(out.toAbsolutePath().getParent());
             }
-            try (BufferedWriter writer = Files.newBufferedWriter(out, StandardCharsets.UTF_8)) {
-                for (List<KeyedWork> chunk : work.items().buffer(samplesPerCall).toIterable()) {
-                    List<WorkItemScorer.ItemResult> results = scorer.scoreAll(chunk.stream().map(KeyedWork::item).toList());
+            try (BufferedWriter writer = Files.newBufferedWriter(out, StandardCharsets.UTF_8);
+                 StagedCalls calls = new StagedCalls("dkv-score", pipeline.settings(), Metrics.globalRegistry)) {
+                Flux<List<WorkItem>> chunks = work.items().map(KeyedWork::item).buffer(samplesPerCall);
+                for (List<WorkItemScorer.ItemResult> results : calls.apply(chunks, scorer::prepare, scorer::score).toIterable(1)) {
                     for (WorkItemScorer.ItemResult result : results) {
                         List<ScoreRecord> scored = switch (result) {
                             case WorkItemScorer.ItemResult.Scored s -> s.records();

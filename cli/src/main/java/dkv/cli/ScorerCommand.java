@@ -26,7 +26,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** A scorer worker process: runs until SIGTERM, then commits (or aborts) its batch and leaves the group. */
+/** A scorer worker process: runs until SIGTERM, then scores and commits the calls in flight and leaves the group. */
 @Command(name = "scorer", mixinStandardHelpOptions = true,
         description = "Run a scorer worker: consume dkv.work, score, produce dkv.scores transactionally (exactly once).")
 public final class ScorerCommand implements Callable<Integer> {
@@ -70,6 +70,9 @@ public final class ScorerCommand implements Callable<Integer> {
     @Mixin
     ScorerBatchOptions batching;
 
+    @Mixin
+    PipelineOptions pipeline;
+
     @Option(names = "--attention", description = "record attention shares for every condition (else where a condition asks)")
     boolean attention;
 
@@ -89,7 +92,8 @@ public final class ScorerCommand implements Callable<Integer> {
         try {
             KafkaSettings settings = kafka.settings("dkv-scorer");
             int pollRecords = maxPollRecords != null ? maxPollRecords : model.device().isCuda() ? GPU_POLL_RECORDS : CPU_POLL_RECORDS;
-            ScorerWorker.Options options = new ScorerWorker.Options(ScorerWorker.GROUP, id, pollRecords, workPartitions, replicationFactor);
+            ScorerWorker.Options options = new ScorerWorker.Options(ScorerWorker.GROUP, id, pollRecords, workPartitions, replicationFactor,
+                    pipeline.settings());
             PrometheusMeterRegistry registry = PrometheusMetrics.registry();
             endpoint = metricsEndpoint.start(err, "dkv scorer");
             LoadedModel lm = model.load(err, "scorer");
@@ -98,7 +102,7 @@ public final class ScorerCommand implements Callable<Integer> {
             WorkItemScorer scorer = new WorkItemScorer(served, batching.applyTo(ScoreOptions.defaults().withAttention(attention))
                     .withWorker(id));
             ScorerWorker worker = ScorerWorker.start(settings, options, ScoreBatchFunction.of(scorer, metrics), registry);
-            // SIGTERM: commit (or abort) the batch in flight and leave the group before the JVM halts
+            // SIGTERM: score and commit the calls in flight and leave the group before the JVM halts
             Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("dkv-scorer-stop").unstarted(() -> {
                 boolean wasRunning = worker.isRunning();
                 worker.close();

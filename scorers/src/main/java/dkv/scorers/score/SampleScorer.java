@@ -41,7 +41,9 @@ import java.util.function.ToDoubleFunction;
  * BOS·QUERY·ANSWER), runs one encoder pass per distinct encoder input of the call ({@link EncoderPasses}) instead of the
  * prefills, and batches every decoder forward across conditions and samples like any other forward.
  *
- * <p>Not thread-safe: tensors belong to the calling thread's {@link TensorScope}s.
+ * <p>Two stages ({@code docs/architecture.md} "Service pipelines"): {@link #prepare} is host work and thread-safe;
+ * {@link #score} runs the device and is not thread-safe: tensors belong to the calling thread's {@link TensorScope}s,
+ * so one thread owns a model's device and scores every call.
  */
 public final class SampleScorer {
 
@@ -93,39 +95,109 @@ public final class SampleScorer {
     /**
      * Scores several samples together: their shared prefills run as one batch, and their conditions' forwards
      * share the rounds of batches. Records come back per sample in condition order. An unsupported condition
-     * in any sample fails the call before any compute.
+     * in any sample fails the call before any compute. The same as {@link #score}({@link #prepare}).
      */
     public List<List<ScoreRecord>> scoreAll(List<SampleWork> work, ScoreOptions options) {
+        return score(prepare(work, options));
+    }
+
+    /**
+     * A call's host work, done before any tensor exists: every condition's recipe and layout (all tokenized in one
+     * batch), its scoring job, and the shared prefills' token ids. Thread-safe (it reads the model's configuration
+     * and tokenizer only), so CPU worker threads prepare call k+1 while the thread that owns the device runs call k.
+     * An unsupported condition or an untokenizable answer fails here, before any compute.
+     */
+    public PreparedCall prepare(List<SampleWork> work, ScoreOptions options) {
         long started = System.nanoTime();
         List<List<ConditionPlan>> plans = plan(work);
+        HostReadback readback = new HostReadback();
+        List<List<ScoringJob>> jobs = new ArrayList<>();
+        for (List<ConditionPlan> samplePlans : plans) {
+            List<ScoringJob> sampleJobs = new ArrayList<>();
+            for (ConditionPlan p : samplePlans) sampleJobs.add(job(p, options, readback));
+            jobs.add(sampleJobs);
+        }
+        List<ScoringJob> all = jobs.stream().flatMap(List::stream).toList();
+        PrefillPlan prefills = seq2seq != null ? null : prefillPlan(all);
+        return new PreparedCall(this, work, options, jobs, all, readback, prefills, (System.nanoTime() - started) / 1e6);
+    }
+
+    /**
+     * A call prepared by {@link #prepare}: the host's results, held until the device runs them with {@link #score}.
+     * Scored once; it holds no tensors, so dropping it (e.g. when its Kafka partitions were revoked) frees nothing
+     * but heap.
+     */
+    public static final class PreparedCall {
+        private final SampleScorer scorer;
+        private final List<SampleWork> work;
+        private final ScoreOptions options;
+        private final List<List<ScoringJob>> jobs;
+        private final List<ScoringJob> all;
+        private final HostReadback readback;
+        private final PrefillPlan prefills;
+        private final double prepareMillis;
+        private boolean scored;
+
+        private PreparedCall(SampleScorer scorer, List<SampleWork> work, ScoreOptions options, List<List<ScoringJob>> jobs,
+                             List<ScoringJob> all, HostReadback readback, PrefillPlan prefills, double prepareMillis) {
+            this.scorer = scorer;
+            this.work = work;
+            this.options = options;
+            this.jobs = jobs;
+            this.all = all;
+            this.readback = readback;
+            this.prefills = prefills;
+            this.prepareMillis = prepareMillis;
+        }
+
+        /** Samples in the call. */
+        public int samples() {
+            return work.size();
+        }
+
+        /** Conditions (one scoring job each) in the call. */
+        public int conditions() {
+            return all.size();
+        }
+
+        /** Host time the preparation took. */
+        public double prepareMillis() {
+            return prepareMillis;
+        }
+    }
+
+    /**
+     * Runs a prepared call on the device: shared prefills (or encoder passes), rounds of batched forwards, one
+     * readback, records. Call it from the thread that owns the device. Each record's {@code score_ms} is its share of
+     * this stage's wall time: the host preparation ran earlier, overlapped with the previous call.
+     */
+    public List<List<ScoreRecord>> score(PreparedCall call) {
+        if (call.scorer != this) throw new IllegalArgumentException("a call prepared by another scorer");
+        if (call.scored) throw new IllegalStateException("a prepared call is scored once");
+        call.scored = true;
+        long started = System.nanoTime();
+        List<ScoringJob> all = call.all;
+        ScoreOptions options = call.options;
         List<List<ScoreRecord>> records = new ArrayList<>();
         try (TensorScope _ = TensorScope.open()) {
-            HostReadback readback = new HostReadback();
-            List<List<ScoringJob>> jobs = new ArrayList<>();
-            for (List<ConditionPlan> samplePlans : plans) {
-                List<ScoringJob> sampleJobs = new ArrayList<>();
-                for (ConditionPlan p : samplePlans) sampleJobs.add(job(p, options, readback));
-                jobs.add(sampleJobs);
-            }
-            List<ScoringJob> all = jobs.stream().flatMap(List::stream).toList();
             ToDoubleFunction<ScoringJob> sharedMillis;
             if (seq2seq != null) {
                 List<EncoderDecoderJob> decoders = all.stream().map(EncoderDecoderJob.class::cast).toList();
                 EncoderPasses.run(seq2seq, decoders, options);
                 sharedMillis = job -> ((EncoderDecoderJob) job).encoderMillis();
             } else {
-                Map<String, SharedPrefills> prefills = prefill(all, options);
+                Map<String, SharedPrefills> prefills = prefill(call.prefills, options);
                 for (ScoringJob job : all) job.bind(prefills.get(job.plan().texts().document()));
                 sharedMillis = prefillMillis(all, prefills);
             }
             run(all, options);
-            readback.fetch();  // the call's one wait for the device
+            call.readback.fetch();  // the call's one wait for the device
             Map<ScoringJob, Double> millis = attributeTime(all, sharedMillis, started);
-            for (int s = 0; s < work.size(); s++) {
-                SampleWork w = work.get(s);
+            for (int s = 0; s < call.work.size(); s++) {
+                SampleWork w = call.work.get(s);
                 RecordContext context = w.context() != null ? w.context() : offlineContext(options);
                 List<ScoreRecord> sampleRecords = new ArrayList<>();
-                for (ScoringJob job : jobs.get(s)) {
+                for (ScoringJob job : call.jobs.get(s)) {
                     sampleRecords.add(mapper.record(context, w.sample(), job.plan(), job.result(), millis.get(job), options));
                 }
                 records.add(sampleRecords);
@@ -180,8 +252,8 @@ public final class SampleScorer {
 
     /**
      * Each condition's share of the call's wall time: its own forwards, its share of the shared work it used
-     * ({@code sharedMillis}), and the rest of the call (tokenizing, planning, the readback's wait) in proportion, so
-     * a call's score_ms add up to its wall time.
+     * ({@code sharedMillis}), and the rest of the score stage (binding, the readback's wait) in proportion, so a
+     * call's score_ms add up to its score stage's wall time (the host preparation overlaps the previous call).
      */
     private static Map<ScoringJob, Double> attributeTime(List<ScoringJob> all, ToDoubleFunction<ScoringJob> sharedMillis, long started) {
         Map<ScoringJob, Double> millis = new HashMap<>();
@@ -277,12 +349,14 @@ public final class SampleScorer {
         }
     }
 
+    /** The shared prefills' token ids, in pass order, and the document each belongs to (host work). */
+    private record PrefillPlan(List<String> documents, List<int[]> ids) {}
+
     /**
-     * The shared prefills, all in one batched pass: every document text's bare BOS·DOC, and every distinct head
-     * the jobs ask to share ({@link ScoringJob#sharedHead}). Their caches are views kept in the current scope.
+     * What the shared prefills will run: every document text's bare BOS·DOC, and every distinct head the jobs ask
+     * to share ({@link ScoringJob#sharedHead}).
      */
-    private Map<String, SharedPrefills> prefill(List<ScoringJob> jobs, ScoreOptions options) {
-        int bos = model.tokenizer().bosLength();
+    private PrefillPlan prefillPlan(List<ScoringJob> jobs) {
         List<String> documents = new ArrayList<>();
         List<int[]> ids = new ArrayList<>();
         Map<String, List<int[]>> heads = new HashMap<>();
@@ -305,6 +379,14 @@ public final class SampleScorer {
                 ids.add(head);
             }
         }
+        return new PrefillPlan(documents, ids);
+    }
+
+    /** The shared prefills of a plan, all in one batched pass. Their caches are views kept in the current scope. */
+    private Map<String, SharedPrefills> prefill(PrefillPlan plan, ScoreOptions options) {
+        int bos = model.tokenizer().bosLength();
+        List<String> documents = plan.documents();
+        List<int[]> ids = plan.ids();
         List<ForwardRequest> requests = ids.stream().map(this::headRequest).toList();
         SharedPrefills.Prefill[] done = new SharedPrefills.Prefill[requests.size()];
         batcher.run(requests, options.maxBatch(), options.maxTokens(), (i, result, millis) ->

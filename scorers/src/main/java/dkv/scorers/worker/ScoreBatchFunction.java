@@ -3,7 +3,7 @@ package dkv.scorers.worker;
 import dkv.avro.ScoreRecord;
 import dkv.avro.WorkItem;
 import dkv.platform.kafka.Outcome;
-import dkv.platform.kafka.TransactionalProcessor;
+import dkv.platform.kafka.TransactionalPipeline;
 import dkv.schemas.Topics;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,14 +15,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One poll window of WorkItems → ScoreRecords on {@code dkv.scores}, keyed
+ * The scorer's prepare and score stages ({@link TransactionalPipeline}): one poll window of WorkItems → ScoreRecords on {@code dkv.scores}, keyed
  * {@code experiment_id/sample_id/condition}. An item that cannot be scored for a reason of its own
  * ({@link IllegalArgumentException}: wrong model, unsupported condition, malformed, untokenizable) becomes
  * a failed outcome, i.e. a dead letter with the reason, and the rest of the batch goes on. Any other error
  * (the runtime failing) propagates: the processor stops and the batch is re-read by the next worker,
  * instead of dead-lettering good work.
  */
-public final class ScoreBatchFunction implements TransactionalProcessor.BatchFunction<String, WorkItem, String, ScoreRecord> {
+public final class ScoreBatchFunction implements TransactionalPipeline.Stages<String, WorkItem, ScoreBatchFunction.Prepared, String, ScoreRecord> {
     private static final Logger log = LoggerFactory.getLogger(ScoreBatchFunction.class);
 
     private final WorkItemScorer scorer;
@@ -32,8 +32,9 @@ public final class ScoreBatchFunction implements TransactionalProcessor.BatchFun
     private final Set<String> reportedModels = ConcurrentHashMap.newKeySet();
 
     /**
-     * @param gate scoring runs while holding it: workers of one JVM that share a model pass the same object
-     *             so that only one scores at a time; a worker with its own model passes a fresh one
+     * @param gate the score stage runs while holding it: workers of one JVM that share a model pass the same object
+     *             so that only one scores at a time; a worker with its own model passes a fresh one (its score
+     *             stage's one thread then owns the model alone)
      */
     public ScoreBatchFunction(WorkItemScorer scorer, ScorerMetrics metrics, String scoresTopic, Object gate) {
         this.scorer = scorer;
@@ -46,26 +47,43 @@ public final class ScoreBatchFunction implements TransactionalProcessor.BatchFun
         return new ScoreBatchFunction(scorer, metrics, Topics.SCORES, new Object());
     }
 
+    /** A poll's records and their items' host work, waiting for the score stage. */
+    public record Prepared(List<ConsumerRecord<String, WorkItem>> batch, WorkItemScorer.PreparedItems items) {}
+
     /**
-     * All decodable items of the window go through one {@link WorkItemScorer#scoreAll} so that their forwards
-     * share padded batches; each record's {@code score_ms} is its share of that batched time.
+     * The prepare stage (CPU worker threads): every decodable item of the poll is validated, tokenized, laid out
+     * and planned as one call, so that their forwards share padded batches.
      */
     @Override
-    public List<Outcome<String, ScoreRecord>> apply(List<ConsumerRecord<String, WorkItem>> batch) {
+    public Prepared prepare(List<ConsumerRecord<String, WorkItem>> batch) {
         List<WorkItem> items = new ArrayList<>();
         for (ConsumerRecord<String, WorkItem> record : batch) {
             if (record.value() != null) items.add(record.value());
         }
+        return new Prepared(List.copyOf(batch), scorer.prepare(items));
+    }
+
+    /**
+     * The score stage (the thread that owns the model): one outcome per record; each record's {@code score_ms} is
+     * its share of the call's scoring time.
+     */
+    @Override
+    public List<Outcome<String, ScoreRecord>> score(Prepared prepared) {
         List<WorkItemScorer.ItemResult> results;
         synchronized (gate) {
-            results = items.isEmpty() ? List.of() : scorer.scoreAll(items);
+            results = scorer.score(prepared.items());
         }
-        List<Outcome<String, ScoreRecord>> outcomes = new ArrayList<>(batch.size());
+        List<Outcome<String, ScoreRecord>> outcomes = new ArrayList<>(prepared.batch().size());
         int next = 0;
-        for (ConsumerRecord<String, WorkItem> record : batch) {
+        for (ConsumerRecord<String, WorkItem> record : prepared.batch()) {
             outcomes.add(record.value() == null ? undecodable(record) : outcome(record, results.get(next++)));
         }
         return outcomes;
+    }
+
+    /** Both stages in a row, on the calling thread. */
+    public List<Outcome<String, ScoreRecord>> apply(List<ConsumerRecord<String, WorkItem>> batch) {
+        return score(prepare(batch));
     }
 
     private Outcome<String, ScoreRecord> undecodable(ConsumerRecord<String, WorkItem> record) {

@@ -4,7 +4,8 @@ import dkv.avro.ScoreRecord;
 import dkv.avro.WorkItem;
 import dkv.platform.config.KafkaSettings;
 import dkv.platform.kafka.TopicLayout;
-import dkv.platform.kafka.TransactionalProcessor;
+import dkv.platform.kafka.TransactionalPipeline;
+import dkv.platform.pipeline.StagedCalls;
 import dkv.schemas.AvroSerde;
 import dkv.schemas.Topics;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -19,7 +20,9 @@ import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * A scorer worker: consumes {@code dkv.work} in the consumer group {@code dkv-scorers} and produces
- * {@code dkv.scores} (and {@code dkv.dead}) exactly once through a {@link TransactionalProcessor}. The worker
+ * {@code dkv.scores} (and {@code dkv.dead}) exactly once through a {@link TransactionalPipeline}: poll → decode →
+ * prepare (tokenize, lay out, plan: CPU worker threads) → score (one thread owns the model) → commit, with up to
+ * {@code --prefetch} prepared calls waiting while one is scored. The worker
  * id is the static group member id and names the transactional id, so a restarted worker with the same id
  * takes its partitions straight back and fences (aborts) the open transaction of its killed predecessor.
  */
@@ -31,12 +34,18 @@ public final class ScorerWorker implements AutoCloseable {
      * @param maxPollRecords    WorkItems per transaction at most
      * @param workPartitions    partitions of {@code dkv.work} / {@code dkv.scores} when this worker creates them
      * @param replicationFactor of the topics this worker creates
+     * @param stages            prefetch (prepared calls waiting for the score stage) and prepare threads
      */
-    public record Options(String groupId, String workerId, int maxPollRecords, int workPartitions, short replicationFactor) {
+    public record Options(String groupId, String workerId, int maxPollRecords, int workPartitions, short replicationFactor,
+                          StagedCalls.Settings stages) {
         public Options {
             if (maxPollRecords < 1) {
                 throw new IllegalArgumentException("--max-poll-records must be at least 1, got " + maxPollRecords);
             }
+        }
+
+        public Options(String groupId, String workerId, int maxPollRecords, int workPartitions, short replicationFactor) {
+            this(groupId, workerId, maxPollRecords, workPartitions, replicationFactor, StagedCalls.Settings.defaults());
         }
 
         public static Options of(String workerId) {
@@ -44,15 +53,19 @@ public final class ScorerWorker implements AutoCloseable {
         }
 
         public Options withMaxPollRecords(int records) {
-            return new Options(groupId, workerId, records, workPartitions, replicationFactor);
+            return new Options(groupId, workerId, records, workPartitions, replicationFactor, stages);
+        }
+
+        public Options withStages(StagedCalls.Settings settings) {
+            return new Options(groupId, workerId, maxPollRecords, workPartitions, replicationFactor, settings);
         }
     }
 
-    private final TransactionalProcessor<String, WorkItem, String, ScoreRecord> processor;
+    private final TransactionalPipeline<String, WorkItem, ScoreBatchFunction.Prepared, String, ScoreRecord> pipeline;
     private final Options options;
 
-    private ScorerWorker(TransactionalProcessor<String, WorkItem, String, ScoreRecord> processor, Options options) {
-        this.processor = processor;
+    private ScorerWorker(TransactionalPipeline<String, WorkItem, ScoreBatchFunction.Prepared, String, ScoreRecord> pipeline, Options options) {
+        this.pipeline = pipeline;
         this.options = options;
     }
 
@@ -64,23 +77,24 @@ public final class ScorerWorker implements AutoCloseable {
     }
 
     /**
-     * Starts consuming. {@code scoring} is this worker's batch function; {@code registry} receives the
-     * processor's own meters (transactions, batches).
+     * Starts consuming. {@code scoring} is this worker's prepare and score stages; {@code registry} receives the
+     * pipeline's own meters (per stage queue and busy time, calls committed, aborted and dropped).
      */
     public static ScorerWorker start(KafkaSettings settings, Options options, ScoreBatchFunction scoring, MeterRegistry registry) {
         ensureTopics(settings, options.workPartitions(), options.replicationFactor());
-        TransactionalProcessor<String, WorkItem, String, ScoreRecord> processor =
-                TransactionalProcessor.<String, WorkItem, String, ScoreRecord>builder(settings)
+        TransactionalPipeline<String, WorkItem, ScoreBatchFunction.Prepared, String, ScoreRecord> pipeline =
+                TransactionalPipeline.<String, WorkItem, ScoreBatchFunction.Prepared, String, ScoreRecord>builder(settings)
                         .groupId(options.groupId())
                         .workerId(options.workerId())
                         .input(List.of(Topics.WORK), new StringDeserializer(), AvroSerde.of(WorkItem.class))
                         .output(new StringSerializer(), AvroSerde.of(ScoreRecord.class))
-                        .perBatch(scoring)
+                        .stages(scoring)
+                        .stagedCalls(options.stages())
                         .deadLetterTopic(Topics.DEAD)
                         .maxPollRecords(options.maxPollRecords())
                         .meterRegistry(registry)
                         .build();
-        return new ScorerWorker(processor.start(), options);
+        return new ScorerWorker(pipeline.start(), options);
     }
 
     public String workerId() {
@@ -89,25 +103,30 @@ public final class ScorerWorker implements AutoCloseable {
 
     /** The work partitions this worker holds now: empty until its consumer has joined the group. */
     public Set<TopicPartition> assignment() {
-        return processor.assignment();
+        return pipeline.assignment();
     }
 
     public boolean isRunning() {
-        return processor.isRunning();
+        return pipeline.isRunning();
     }
 
     /** Why the worker stopped on its own, if it did. */
     public Optional<Throwable> failure() {
-        return processor.failure();
+        return pipeline.failure();
     }
 
     public boolean awaitTermination(Duration timeout) throws InterruptedException {
-        return processor.awaitTermination(timeout);
+        return pipeline.awaitTermination(timeout);
     }
 
-    /** Graceful: the batch in progress is scored and committed, then the worker leaves the group. */
+    /** The prepare → score stages, for their meters (e.g. the prepared calls held). */
+    public StagedCalls stagedCalls() {
+        return pipeline.stagedCalls();
+    }
+
+    /** Graceful: the calls in flight are scored and committed, then the worker leaves the group. */
     @Override
     public void close() {
-        processor.close();
+        pipeline.close();
     }
 }

@@ -24,10 +24,11 @@ import java.util.Set;
  * {@link IllegalArgumentException} naming the item; anything else (torch failing) is not the item's fault
  * and propagates.
  *
- * <p>{@link #scoreAll} scores many items' forwards together in one {@link SampleScorer#scoreAll} call, which
- * is what keeps a GPU's padded batches full; a bad item fails alone.
+ * <p>Many items' forwards are scored together in one {@link SampleScorer} call, which is what keeps a GPU's padded
+ * batches full; a bad item fails alone.
  *
- * <p>Not thread-safe, like {@link SampleScorer}: one per scoring thread.
+ * <p>Two stages, like {@link SampleScorer}: {@link #prepare} (host, thread-safe) and {@link #score} (the device, one
+ * thread).
  */
 public final class WorkItemScorer {
     private final ServedModel served;
@@ -60,13 +61,18 @@ public final class WorkItemScorer {
         };
     }
 
-    /**
-     * One result per item, in order. Items are checked first (model, condition list, recipes) so that a bad one
-     * fails alone; the rest are scored in one batched call. Should that call still reject an item (e.g. an
-     * answer without tokens, found only when tokenizing), the rest are rescored one by one so only the culprit
-     * fails. Errors not of an item's making propagate.
-     */
+    /** One result per item, in order: {@link #score}({@link #prepare}). */
     public List<ItemResult> scoreAll(List<WorkItem> items) {
+        return score(prepare(items));
+    }
+
+    /**
+     * The items' host work (docs/architecture.md "Service pipelines"): each item is checked first (model, condition
+     * list, recipes) so that a bad one fails alone, and the rest are tokenized, laid out and planned as one call.
+     * Should that still reject an item (e.g. an answer without tokens, found only when tokenizing), the rest are
+     * prepared one by one so only the culprit fails. Thread-safe: CPU worker threads run it.
+     */
+    public PreparedItems prepare(List<WorkItem> items) {
         List<ItemResult> results = new ArrayList<>(items.size());
         List<Integer> good = new ArrayList<>();
         for (int i = 0; i < items.size(); i++) {
@@ -78,22 +84,46 @@ public final class WorkItemScorer {
                 results.add(new ItemResult.Failed(e));
             }
         }
-        if (good.isEmpty()) return results;
-        List<WorkItem> batch = good.stream().map(items::get).toList();
+        List<PreparedPart> parts = new ArrayList<>();
+        if (good.isEmpty()) return new PreparedItems(items, results, parts);
         try {
-            List<List<ScoreRecord>> scored = scoreValidated(batch);
-            for (int k = 0; k < good.size(); k++) results.set(good.get(k), new ItemResult.Scored(scored.get(k)));
+            parts.add(preparePart(items, good));
         } catch (IllegalArgumentException batchRejected) {
-            if (batch.size() == 1) {
-                results.set(good.getFirst(), new ItemResult.Failed(blame(batch.getFirst(), batchRejected)));
-                return results;
-            }
-            for (int k = 0; k < good.size(); k++) {
-                WorkItem item = batch.get(k);
+            for (int index : good) {
                 try {
-                    results.set(good.get(k), new ItemResult.Scored(scoreValidated(List.of(item)).getFirst()));
+                    parts.add(preparePart(items, List.of(index)));
                 } catch (IllegalArgumentException e) {
-                    results.set(good.get(k), new ItemResult.Failed(blame(item, e)));
+                    results.set(index, new ItemResult.Failed(blame(items.get(index), e)));
+                }
+            }
+        }
+        return new PreparedItems(items, results, parts);
+    }
+
+    /**
+     * Scores prepared items on the device; call it from the thread that owns the model. One result per item, in
+     * order. Should the device work still reject an item (an {@link IllegalArgumentException} from a forward), the
+     * rest of its call are rescored one by one so only the culprit fails. Errors not of an item's making propagate.
+     */
+    public List<ItemResult> score(PreparedItems prepared) {
+        List<ItemResult> results = new ArrayList<>(prepared.results);
+        for (PreparedPart part : prepared.parts) {
+            try {
+                List<List<ScoreRecord>> scored = perItem(scorer.score(part.call()), part.candidates());
+                for (int k = 0; k < part.items().size(); k++) results.set(part.items().get(k), new ItemResult.Scored(scored.get(k)));
+            } catch (IllegalArgumentException callRejected) {
+                for (int index : part.items()) {
+                    WorkItem item = prepared.items.get(index);
+                    if (part.items().size() == 1) {
+                        results.set(index, new ItemResult.Failed(blame(item, callRejected)));
+                        continue;
+                    }
+                    try {
+                        PreparedPart alone = preparePart(prepared.items, List.of(index));
+                        results.set(index, new ItemResult.Scored(perItem(scorer.score(alone.call()), alone.candidates()).getFirst()));
+                    } catch (IllegalArgumentException e) {
+                        results.set(index, new ItemResult.Failed(blame(item, e)));
+                    }
                 }
             }
         }
@@ -101,13 +131,39 @@ public final class WorkItemScorer {
     }
 
     /**
-     * Every item's records in one call. A ranking item (one with candidates) is scored once per candidate, the
-     * candidate's text in place of the passage, its records carrying the candidate; they come back in candidate order.
+     * Items after their host work: those that failed it, with their reasons, and the calls that score the rest.
+     * Holds no tensors.
      */
-    private List<List<ScoreRecord>> scoreValidated(List<WorkItem> items) {
+    public static final class PreparedItems {
+        private final List<WorkItem> items;
+        private final List<ItemResult> results;
+        private final List<PreparedPart> parts;
+
+        private PreparedItems(List<WorkItem> items, List<ItemResult> results, List<PreparedPart> parts) {
+            this.items = List.copyOf(items);
+            this.results = results;
+            this.parts = List.copyOf(parts);
+        }
+
+        /** Samples (candidates count one each) the device will score. */
+        public int samples() {
+            return parts.stream().mapToInt(p -> p.call().samples()).sum();
+        }
+    }
+
+    /** One prepared call: the indices of its items, how many samples each contributed, the call itself. */
+    private record PreparedPart(List<Integer> items, List<Integer> candidates, SampleScorer.PreparedCall call) {}
+
+    /**
+     * Every item's samples as one prepared call. A ranking item (one with candidates) is scored once per candidate,
+     * the candidate's text in place of the passage, its records carrying the candidate; they come back in candidate
+     * order.
+     */
+    private PreparedPart preparePart(List<WorkItem> items, List<Integer> indices) {
         List<SampleScorer.SampleWork> work = new ArrayList<>();
         List<Integer> parts = new ArrayList<>();
-        for (WorkItem item : items) {
+        for (int index : indices) {
+            WorkItem item = items.get(index);
             RecordContext context = context(item);
             Sample sample = item.getSample();
             if (sample.getCandidates().isEmpty()) {
@@ -121,8 +177,12 @@ public final class WorkItemScorer {
             }
             parts.add(sample.getCandidates().size());
         }
-        List<List<ScoreRecord>> scored = scorer.scoreAll(work, options);
-        List<List<ScoreRecord>> perItem = new ArrayList<>(items.size());
+        return new PreparedPart(List.copyOf(indices), parts, scorer.prepare(work, options));
+    }
+
+    /** A call's records regrouped per item (a ranking item's candidates together). */
+    private static List<List<ScoreRecord>> perItem(List<List<ScoreRecord>> scored, List<Integer> parts) {
+        List<List<ScoreRecord>> perItem = new ArrayList<>(parts.size());
         int next = 0;
         for (int n : parts) {
             List<ScoreRecord> records = new ArrayList<>();
