@@ -157,7 +157,7 @@ public final class DemoCommand implements Callable<Integer> {
                 String id = "demo-scorer-" + i;
                 ScorerMetrics m = new ScorerMetrics(PrometheusMetrics.registry(), id);
                 WorkItemScorer scorer = new WorkItemScorer(served, ScoreOptions.defaults().withAttention(attention).withWorker(id));
-                ScorerWorker worker = ScorerWorker.start(settings, ScorerWorker.Options.of(id).withMaxPollRecords(2),
+                ScorerWorker worker = ScorerWorker.start(settings, ScorerWorker.options(id).withMaxPollRecords(2),
                         new ScoreBatchFunction(scorer, m, Topics.SCORES, sharedModel), PrometheusMetrics.registry());
                 workers.add(worker);
                 metrics.add(m);
