@@ -16,8 +16,7 @@ import java.util.SequencedMap;
 
 /**
  * Named prompt templates for generated surrogates. dkv ships its own wording of the research's five styles
- * ({@link #DEFAULTS}) and of v3 exp 05's three short prompts ({@link #V3_EXP05}); a plan's {@code generation.templates}
- * or a file replaces them. A template marks the document with {@code {document}} (without it the document follows
+ * ({@link #DEFAULTS}); a plan's {@code generation.templates} or a file replaces them. A template marks the document with {@code {document}} (without it the document follows
  * after a blank line and "Text: ", as the research wrote its prompts); it may not name {@code {query}}, which the
  * surrogates stand in for.
  */
@@ -34,12 +33,6 @@ public final class PromptTemplates {
                     + "would settle. Reply with that worry only.\n\nText: {document}",
             "messy_realworld", "Read the text below. Write the hurried, informal query (3 to 8 words, lower case, typos "
                     + "welcome) a real person might type to find it. Reply with the query only.\n\nText: {document}");
-
-    /** v3 exp 05's three short prompts (need, question, keywords) in dkv's words. */
-    public static final SequencedMap<String, String> V3_EXP05 = ordered(
-            "need", "In a few words, what does someone who needs this text want to know?\n\nText: {document}",
-            "question", "Write one short question that this text answers.\n\nText: {document}",
-            "keywords", "Write 3 to 5 keywords for this text, separated by spaces.\n\nText: {document}");
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
