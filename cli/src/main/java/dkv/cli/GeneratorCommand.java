@@ -5,7 +5,6 @@ import dkv.platform.metrics.PrometheusMetrics;
 import dkv.schemas.Topics;
 import dkv.scorers.model.TextEncoder;
 import dkv.scorers.torch.TorchException;
-import dkv.scorers.worker.WorkerIds;
 import dkv.scorers.worker.generator.ExtractiveStandIn;
 import dkv.scorers.worker.generator.GenerateBatchFunction;
 import dkv.scorers.worker.generator.GeneratorWorker;
@@ -58,30 +57,17 @@ public final class GeneratorCommand implements Callable<Integer> {
     @Option(names = "--lexical-embedder", description = "hashed bag-of-words similarities instead of a sentence encoder (a stand-in)")
     boolean lexicalEmbedder;
 
-    @Option(names = "--worker-id", paramLabel = "ID",
-            description = "stable id of this worker: static group member and transactional id (default: generator-<host>-<index>)")
-    String workerId;
-
-    @Option(names = "--worker-index", paramLabel = "N", defaultValue = "0",
-            description = "index in the default worker id, for several workers on one host (default: ${DEFAULT-VALUE})")
-    int workerIndex;
+    @Mixin
+    WorkerOptions identity;
 
     @Option(names = "--max-poll-records", paramLabel = "N", defaultValue = "4",
             description = "documents per transaction and batched generation call at most (default: ${DEFAULT-VALUE})")
     int maxPollRecords;
 
-    @Option(names = "--work-partitions", defaultValue = "24", paramLabel = "N",
-            description = "partitions of the partitioned dkv topics if this worker creates them (default: ${DEFAULT-VALUE})")
-    int workPartitions;
-
-    @Option(names = "--replication-factor", defaultValue = "1", paramLabel = "N",
-            description = "replication factor of topics this worker creates (default: ${DEFAULT-VALUE})")
-    short replicationFactor;
-
     @Override
     public Integer call() throws InterruptedException {
         PrintWriter err = spec.commandLine().getErr();
-        String id = workerId != null ? workerId : WorkerIds.local("generator", workerIndex);
+        String id = identity.id("generator");
         try {
             if (embedderDir != null && lexicalEmbedder) {
                 throw new IllegalArgumentException("--embedder and --lexical-embedder exclude each other");
@@ -92,8 +78,8 @@ public final class GeneratorCommand implements Callable<Integer> {
             Optional<SurrogateEmbedder> embedder = embedder(err);
             GenerateBatchFunction function = new GenerateBatchFunction(Optional.of(writer), embedder, id, new Object(),
                     System::currentTimeMillis);
-            GeneratorWorker.Options options = new GeneratorWorker.Options(GeneratorWorker.GROUP, id, maxPollRecords, workPartitions,
-                    replicationFactor);
+            GeneratorWorker.Options options = new GeneratorWorker.Options(GeneratorWorker.GROUP, id, maxPollRecords, identity.workPartitions,
+                    identity.replicationFactor);
             GeneratorWorker worker = GeneratorWorker.start(settings, options, function, PrometheusMetrics.registry());
             Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("dkv-generator-stop").unstarted(worker::close));
             err.println("dkv generator: worker " + id + " (group " + GeneratorWorker.GROUP + ") serving generator '" + served

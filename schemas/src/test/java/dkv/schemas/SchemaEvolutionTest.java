@@ -155,14 +155,7 @@ class SchemaEvolutionTest {
         meta.put("correlations", List.of());
         meta.put("planned_samples", 1L);
         meta.put("planned_conditions", 1);
-        GenericRecord old = new GenericData.Record(v1);
-        old.put("experiment_id", "e");
-        old.put("plan_hash", "h");
-        old.put("model", model);
-        old.put("sample", sample);
-        old.put("conditions", List.of(spec));
-        old.put("meta", meta);
-        old.put("produced_at", 5L);
+        GenericRecord old = workItem(v1, model, sample, spec, meta);
 
         dkv.avro.WorkItem read = AvroSerde.of(dkv.avro.WorkItem.class).decode(writeWith(v1, old));
 
@@ -201,14 +194,7 @@ class SchemaEvolutionTest {
             meta.put(f.name(), f.hasDefaultValue() ? GenericData.get().getDefaultValue(f) : null);
         }
         meta.put("baseline", "bare");
-        GenericRecord old = new GenericData.Record(v2);
-        old.put("experiment_id", "e");
-        old.put("plan_hash", "h");
-        old.put("model", model);
-        old.put("sample", sample);
-        old.put("conditions", List.of(spec));
-        old.put("meta", meta);
-        old.put("produced_at", 5L);
+        GenericRecord old = workItem(v2, model, sample, spec, meta);
 
         dkv.avro.WorkItem read = AvroSerde.of(dkv.avro.WorkItem.class).decode(writeWith(v2, old));
 
@@ -319,6 +305,19 @@ class SchemaEvolutionTest {
             // writerSchemasOf verifies reader/writer compatibility and throws naming the file otherwise
             assertTrue(SchemaHistory.writerSchemasOf(current).contains(old), file);
         }
+    }
+
+    private static GenericRecord workItem(Schema schema, GenericRecord model, GenericRecord sample, GenericRecord spec,
+            GenericRecord meta) {
+        GenericRecord item = new GenericData.Record(schema);
+        item.put("experiment_id", "e");
+        item.put("plan_hash", "h");
+        item.put("model", model);
+        item.put("sample", sample);
+        item.put("conditions", List.of(spec));
+        item.put("meta", meta);
+        item.put("produced_at", 5L);
+        return item;
     }
 
     private static byte[] writeWith(Schema writer, GenericRecord record) throws IOException {

@@ -28,6 +28,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -128,28 +130,13 @@ class GeneratorWorkerTest {
 
         TransactionalWorker.Options options = new TransactionalWorker.Options(SharedKafka.uniqueName("gen-group"),
                 SharedKafka.uniqueName("generator"), 100, Topics.DEFAULT_WORK_PARTITIONS, (short) 1);
-        SurrogateWriter refusingOne = new SurrogateWriter() {
-            final ExtractiveStandIn inner = new ExtractiveStandIn(GENERATOR);
-
-            @Override
-            public String modelId() {
-                return GENERATOR;
-            }
-
-            @Override
-            public String describe() {
-                return inner.describe();
-            }
-
-            @Override
-            public List<Written> write(List<Prompt> prompts) {
-                List<Written> out = new ArrayList<>(inner.write(prompts));
-                for (int i = 0; i < prompts.size(); i++) {
-                    if (prompts.get(i).template().equals("too_long")) out.set(i, Written.failed("prompt of 9000 tokens is longer than the model's context (2048)"));
+        SurrogateWriter refusingOne = standIn(prompts -> {}, (prompts, out) -> {
+            for (int i = 0; i < prompts.size(); i++) {
+                if (prompts.get(i).template().equals("too_long")) {
+                    out.set(i, SurrogateWriter.Written.failed("prompt of 9000 tokens is longer than the model's context (2048)"));
                 }
-                return out;
             }
-        };
+        });
         String workerId = options.workerId();
         GeneratorWorker worker = GeneratorWorker.start(SharedKafka.settings(), options,
                 new GenerateBatchFunction(Optional.of(refusingOne), Optional.empty(), workerId, new Object(), () -> 7L),
@@ -206,8 +193,16 @@ class GeneratorWorkerTest {
     }
 
     /** The stand-in, counting writes per sample/template and running {@code before} first. */
-    private static SurrogateWriter writer(java.util.function.Consumer<List<SurrogateWriter.Prompt>> before,
-            Map<String, AtomicInteger> writes) {
+    private static SurrogateWriter writer(Consumer<List<SurrogateWriter.Prompt>> before, Map<String, AtomicInteger> writes) {
+        return standIn(prompts -> {
+            before.accept(prompts);
+            prompts.forEach(p -> writes.computeIfAbsent(p.sampleId() + "/" + p.template(), k -> new AtomicInteger()).incrementAndGet());
+        }, (prompts, out) -> {});
+    }
+
+    /** The extractive stand-in for {@link #GENERATOR}, seeing each call's prompts first and adjusting its answers after. */
+    private static SurrogateWriter standIn(Consumer<List<SurrogateWriter.Prompt>> before,
+            BiConsumer<List<SurrogateWriter.Prompt>, List<SurrogateWriter.Written>> adjust) {
         ExtractiveStandIn inner = new ExtractiveStandIn(GENERATOR);
         return new SurrogateWriter() {
             @Override
@@ -223,8 +218,9 @@ class GeneratorWorkerTest {
             @Override
             public List<Written> write(List<Prompt> prompts) {
                 before.accept(prompts);
-                prompts.forEach(p -> writes.computeIfAbsent(p.sampleId() + "/" + p.template(), k -> new AtomicInteger()).incrementAndGet());
-                return inner.write(prompts);
+                List<Written> out = new ArrayList<>(inner.write(prompts));
+                adjust.accept(prompts, out);
+                return out;
             }
         };
     }
