@@ -417,9 +417,146 @@ def v3_04_wands():
                 ranking={"max_candidates": 100, "over_cap": "split"}, target="QUERY")
 
 
+# Generated surrogates (RESEARCH-FACTS.md "Surrogates"): the scoring model writes one query per template (dkv's own
+# wording of the five styles, PromptTemplates.DEFAULTS), sampling at 0.3, at most 45 new tokens, first line, quotes
+# stripped; all-MiniLM-L6-v2 cosine to the real query routes; best-of-5 is the hindsight oracle.
+GEN_TEMPLATES = ["target_question", "keyword_query", "symptom_scenario", "misconception_negative", "messy_realworld"]
+MISTRAL_GENERATION = {"model": MISTRAL["id"], "temperature": 0.3, "max_new_tokens": 45,
+                      "embedder": "sentence-transformers/all-MiniLM-L6-v2"}
+# the research's five generic static questions: definitional, procedural, quantitative, factual, problem-solving
+STATIC_POOL = {"definitional": DEFINE, "procedural": "How does this work, step by step?",
+               "quantitative": "How much, how many, or how long?", "factual": FACTS,
+               "problem_solving": "How do I solve this problem?"}
+
+
+def pools(make, suffix, **extra):
+    """Five generated and five static conditions of one placement, and their names."""
+    gen = [make(f"gen_{t}_{suffix}", "generated_pool", "generated", template=t, **extra) for t in GEN_TEMPLATES]
+    static = [make(f"static_{k}_{suffix}", "static_pool", "static", surrogate=v, **extra) for k, v in STATIC_POOL.items()]
+    return gen, static
+
+
+def routed_and_best(prefix, members):
+    names = [m["name"] for m in members]
+    return [{"name": f"{prefix}_routed", "kind": "routed", "members": names},
+            {"name": f"{prefix}_best_of", "kind": "best_of", "members": names}]
+
+
+def with_generation(p, generation, derived):
+    p["generation"] = generation
+    p["derived"] = derived
+    return p
+
+
+def v2_02_generated():
+    framed_full = {"document_template": FRAMED, "separator": "\n\n"}
+    gen, static = pools(full, "full", **framed_full)
+    conditions = [c("framed_bare", "baselines", document_template=FRAMED),
+                  full("oracle_full", "perfect", "oracle", **framed_full)] + gen + static
+    return with_generation(plan(
+        "v2-exp02", "Lab notebook exp 02: full-context priming with five generated (one per prompt style) and five static "
+        "surrogates against the framed baseline; routed by query similarity (all-MiniLM-L6-v2) and hindsight best-of-5 per "
+        "pool. Research: generated routed 69.2% win (d 0.39), static routed 66.7% (d 0.37), generated best-of-5 84.4%.",
+        MISTRAL, 2500, conditions, "framed_bare", "oracle_full",
+        [pair("generated_vs_static_routed", "generated_routed", "static_routed"),
+         pair("routed_vs_best_of", "generated_routed", "generated_best_of")]),
+        MISTRAL_GENERATION, routed_and_best("generated", gen) + routed_and_best("static", static))
+
+
+def trunc_pools(experiment_id, description, samples, baseline_conditions, baseline, extra_contrasts=()):
+    gen, static = pools(trunc, "trunc")
+    conditions = baseline_conditions + [trunc("oracle_trunc", "perfect", "oracle")] + gen + static + [
+        full("random_tokens_full", "controls", "random_tokens", n=8)]
+    return with_generation(plan(
+        experiment_id, description, MISTRAL, samples, conditions, baseline, "oracle_trunc",
+        [pair("generated_vs_static_routed", "generated_routed", "static_routed"),
+         pair("routed_vs_best_of", "generated_routed", "generated_best_of"),
+         pair("generated_routed_vs_random_full", "generated_routed", "random_tokens_full")] + list(extra_contrasts)),
+        MISTRAL_GENERATION, routed_and_best("generated", gen) + routed_and_best("static", static))
+
+
+def v2_04_generated():
+    return trunc_pools("v2-exp04-generated", "Lab notebook exp 04 with real pools: truncated prefixes with half-split RoPE "
+                       "correction from five generated and five static surrogates and the perfect (real) query, routed by "
+                       "query similarity and hindsight best-of-5 per pool, a full-context random control; the framing "
+                       "artifact as a contrast.", 921,
+                       [c("bare", "baselines"), c("framed_bare", "baselines", document_template=FRAMED)], "bare",
+                       [pair("framing", "bare", "framed_bare")])
+
+
+def v2_05_generated():
+    return trunc_pools("v2-exp05-generated", "Lab notebook exp 05 (after the fixes: half-split RoPE, BOS kept) with real "
+                       "pools: five generated and five static truncated prefixes, routed and best-of-5, the perfect query "
+                       "and a full-context random control. Research (N=91): generated routed truncated 83.5% win, d 0.66.",
+                       91, [c("bare", "baselines")], "bare")
+
+
+def v2_06_generated():
+    gen, static = pools(trunc, "trunc")
+    conditions = [
+        c("bare", "baselines"),
+        c("framed_bare", "baselines", document_template=FRAMED),
+        trunc("generated_routed_trunc", "truncated", "generated", template="routed"),
+        trunc("oracle_trunc", "truncated", "oracle"),
+        trunc("irrelevant_trunc", "truncated", "irrelevant"),
+        trunc("shuffled_trunc", "truncated", "shuffled", of="generated_routed_trunc"),
+        trunc("random_passage_trunc", "truncated", "random_passage"),
+        trunc("random_tokens_trunc", "truncated", "random_tokens", n=8),
+        full("generated_routed_full", "full_context", "generated", template="routed"),
+        full("oracle_full", "full_context", "oracle"),
+        full("random_tokens_full", "full_context", "random_tokens", n=8),
+    ] + gen + static
+    members = [m["name"] for m in gen + static]
+    derived = [{"name": "pool_routed", "kind": "routed", "members": members},
+               {"name": "pool_best_of", "kind": "best_of", "members": ["bare"] + members}]
+    return with_generation(plan(
+        "v2-exp06-generated", "Lab notebook exp 06 with real pools: is the truncated-prefix benefit semantic? The routed "
+        "generated surrogate (most query-similar of five) against irrelevant, its own word shuffle, another passage and "
+        "random tokens; full-context controls; the 11-cache pool (bare + 5 generated + 5 static) routed by query "
+        "similarity and by hindsight best-of. Research (N=677): generated routed vs bare p = 0.62, generated vs irrelevant "
+        "p = 4e-4, framing d = -0.45.",
+        MISTRAL, 677, conditions, "bare", "oracle_trunc",
+        [pair("H2_semantic", "generated_routed_trunc", "irrelevant_trunc"),
+         pair("H3_word_order", "generated_routed_trunc", "shuffled_trunc"),
+         pair("H4_own_document", "generated_routed_trunc", "random_passage_trunc"),
+         pair("H5_coherence", "generated_routed_trunc", "random_tokens_trunc"),
+         pair("H6_full_context_semantic", "generated_routed_full", "random_tokens_full"),
+         pair("framing", "bare", "framed_bare"),
+         pair("pool_routed_vs_best_of", "pool_routed", "pool_best_of")],
+        [{"a": "generated_routed_trunc", "b": "shuffled_trunc"}],
+        data={"passage_words": [50, 300], "max_answer_passage_chars": 0.5, "min_answer_tokens": 2}),
+        MISTRAL_GENERATION, derived)
+
+
+# v3 exp 05: an instruction LLM (Gemma-2-9B-IT) writes short surrogates from three prompts, optionally repeated x4
+V3_EXP05_TEMPLATES = {
+    "need": "In a few words, what does someone who needs this text want to know?\n\nText: {document}",
+    "question": "Write one short question that this text answers.\n\nText: {document}",
+    "keywords": "Write 3 to 5 keywords for this text, separated by spaces.\n\nText: {document}",
+}
+
+
+def v3_05():
+    gen = [coencode(f"gen_{t}", "generated", "generated", template=t) for t in V3_EXP05_TEMPLATES]
+    repeated = [coencode(f"gen_{t}_x4", "generated_x4", "generated", template=t, repeat=4) for t in V3_EXP05_TEMPLATES]
+    conditions = [coencode("bare", "baselines", masked=False), coencode("oracle", "oracle", "oracle")] + gen + repeated
+    return with_generation(plan(
+        "v3-exp05", "T5Gemma with LLM-written surrogates: an instruction model (Gemma-2-9B-IT, temperature 0.7, top-p 0.9, "
+        "30 new tokens) writes a need, a question and keywords per passage, each co-encoded and masked, once and repeated "
+        "x4; routed by query similarity and best-of-3.",
+        T5GEMMA, 200, conditions, "bare", "oracle",
+        [pair(f"{t}_x4_vs_once", f"gen_{t}_x4", f"gen_{t}") for t in V3_EXP05_TEMPLATES]
+        + [pair("routed_vs_oracle", "generated_routed", "oracle")]),
+        {"model": "google/gemma-2-9b-it", "templates": V3_EXP05_TEMPLATES, "temperature": 0.7, "top_p": 0.9,
+         "max_new_tokens": 30, "embedder": "sentence-transformers/all-MiniLM-L6-v2"},
+        routed_and_best("generated", gen))
+
+
 PRESETS = {"v2-exp01": v2_01, "v2-exp04": v2_04, "v2-exp05": v2_05, "v2-exp06": v2_06, "v2-exp07": v2_07,
            "v2-exp08": v2_08, "v2-exp09": v2_09, "v3-exp01": v3_01, "v3-exp02": v3_02, "v3-exp2b": v3_2b,
-           "v3-exp03": v3_03, "v3-exp04a": v3_04a, "v3-exp04b": v3_04b, "v3-exp04-wands": v3_04_wands}
+           "v3-exp03": v3_03, "v3-exp04a": v3_04a, "v3-exp04b": v3_04b, "v3-exp04-wands": v3_04_wands,
+           "v2-exp02": v2_02_generated, "v2-exp04-generated": v2_04_generated, "v2-exp05-generated": v2_05_generated,
+           "v2-exp06-generated": v2_06_generated, "v3-exp05": v3_05}
 
 if __name__ == "__main__":
     for name, build in PRESETS.items():

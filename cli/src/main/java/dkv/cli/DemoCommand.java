@@ -28,6 +28,16 @@ import dkv.scorers.torch.TorchException;
 import dkv.scorers.worker.ScoreBatchFunction;
 import dkv.scorers.worker.ScorerMetrics;
 import dkv.scorers.worker.ScorerWorker;
+import dkv.scorers.worker.Worker;
+import dkv.scorers.worker.generator.ExtractiveStandIn;
+import dkv.scorers.worker.generator.GenerateBatchFunction;
+import dkv.scorers.worker.generator.GeneratorWorker;
+import dkv.scorers.worker.generator.LexicalEmbedder;
+import dkv.scorers.worker.generator.SurrogateEmbedder;
+import dkv.scorers.worker.generator.SurrogateWriter;
+import dkv.scorers.worker.generator.SurrogateWriters;
+import dkv.scorers.model.TextEncoder;
+import dkv.producers.SurrogateJoin;
 import dkv.scorers.worker.ServedModel;
 import dkv.scorers.worker.WorkItemScorer;
 import java.io.IOException;
@@ -96,6 +106,15 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "libtorch CPU threads (default: the available cores)")
     Integer threads;
 
+    @Option(names = "--generated", description = "the generated-surrogates variant (<demo-dir>/plan-generated.json): a generator "
+            + "worker writes five surrogates per document and the producer joins them into the work; routed and best-of-5 "
+            + "derived conditions")
+    boolean generated;
+
+    @Option(names = "--embedder", paramLabel = "DIR",
+            description = "with --generated: a BERT sentence-transformers snapshot for the query similarities (default: the lexical stand-in)")
+    Path embedder;
+
     @Override
     public Integer call() throws InterruptedException {
         PrintWriter err = spec.commandLine().getErr();
@@ -105,7 +124,7 @@ public final class DemoCommand implements Callable<Integer> {
         Path dir = demoDir != null ? demoDir : DemoFiles.defaultDir();
         Path modelDir = model != null ? model : dir.resolve("model");
         Path samplesFile = dataset != null ? dataset : dir.resolve("samples.jsonl");
-        Path planFile = plan != null ? plan : dir.resolve("plan.json");
+        Path planFile = plan != null ? plan : dir.resolve(generated ? "plan-generated.json" : "plan.json");
         List<AutoCloseable> open = new ArrayList<>();
         CountDownLatch stopped = new CountDownLatch(1);
         // Ctrl-C at any point: stop the workers, the aggregator and the broker (its temporary data goes too)
@@ -117,6 +136,10 @@ public final class DemoCommand implements Callable<Integer> {
         try {
             // everything that can be wrong with the inputs fails here, before the broker and libtorch start
             Plan loaded = Plan.load(planFile);
+            if (generated != loaded.generation().isPresent()) {
+                throw new IllegalArgumentException(planFile + (generated ? ": --generated needs a plan with a \"generation\" block"
+                        : ": a plan with generated surrogates runs with --generated"));
+            }
             ModelSnapshot snapshot = ModelSnapshot.open(modelDir);
             ModelFamilies.familyOf(snapshot);
             String modelId = loaded.model().map(ModelRef::getId).orElse(snapshot.name());
@@ -151,7 +174,7 @@ public final class DemoCommand implements Callable<Integer> {
             open.add(lm);
             ServedModel served = ServedModel.of(lm, modelId);
             Object sharedModel = new Object(); // the workers take turns on the one loaded model
-            List<ScorerWorker> workers = new ArrayList<>();
+            List<Worker> workers = new ArrayList<>();
             List<ScorerMetrics> metrics = new ArrayList<>();
             for (int i = 0; i < WORKERS; i++) {
                 String id = "demo-scorer-" + i;
@@ -165,9 +188,22 @@ public final class DemoCommand implements Callable<Integer> {
             }
             err.println("dkv demo: " + WORKERS + " scorer workers in group " + ScorerWorker.GROUP);
 
-            WorkPublisher publisher = new WorkPublisher(settings, Topics.WORK, Topics.DEFAULT_WORK_PARTITIONS, 64);
-            CompletableFuture<Long> produced = CompletableFuture.supplyAsync(() -> publisher.publish(work,
-                    new Progress(work.planned(), Duration.ofHours(1), System::nanoTime, line -> {})));
+            CompletableFuture<Long> produced;
+            Progress quiet = new Progress(work.planned(), Duration.ofHours(1), System::nanoTime, line -> {});
+            if (generated) {
+                GeneratorWorker generator = startGenerator(loaded, torch, settings, err);
+                open.add(generator);
+                workers.add(generator);
+                SurrogateJoin join = new SurrogateJoin(settings, Topics.WORK, 64, Duration.ZERO, line -> err.println("dkv demo: " + line),
+                        System::currentTimeMillis);
+                produced = CompletableFuture.supplyAsync(() -> {
+                    SurrogateJoin.Result result = join.publish(work, quiet);
+                    return result.published() + result.resumed();
+                });
+            } else {
+                WorkPublisher publisher = new WorkPublisher(settings, Topics.WORK, Topics.DEFAULT_WORK_PARTITIONS, 64);
+                produced = CompletableFuture.supplyAsync(() -> publisher.publish(work, quiet));
+            }
 
             StatsSnapshot last = await(loaded.experimentId(), planned, loaded.conditions().size(), live, workers, metrics, produced, err);
             Path report = MarkdownReport.write(last, out);
@@ -175,7 +211,7 @@ public final class DemoCommand implements Callable<Integer> {
             System.out.println(report.toAbsolutePath());
             System.out.flush();
             if (keepOpen) {
-                for (ScorerWorker w : workers) {
+                for (Worker w : workers) {
                     w.close();
                 }
                 err.println("dkv demo: dashboard stays at " + dashboard.url() + " (Ctrl-C to stop)");
@@ -204,7 +240,8 @@ public final class DemoCommand implements Callable<Integer> {
      * Shows progress from the aggregator's view (scores committed and aggregated) until every planned score
      * arrived, less those of dead-lettered items; returns the last snapshot.
      */
-    private static StatsSnapshot await(String experiment, long planned, int conditions, LiveSnapshots live, List<ScorerWorker> workers,
+    private static StatsSnapshot await(String experiment, long planned, int conditions, LiveSnapshots live,
+            List<Worker> workers,
             List<ScorerMetrics> metrics, CompletableFuture<Long> produced, PrintWriter err) throws InterruptedException {
         ScoreProgress progress = ScoreProgress.onStderr("dkv demo:", "scores", planned, err);
         while (true) {
@@ -212,7 +249,9 @@ public final class DemoCommand implements Callable<Integer> {
             long records = snapshot == null ? 0 : snapshot.getRecords();
             long dead = (long) metrics.stream().mapToDouble(ScorerMetrics::rejectedTotal).sum() * conditions;
             progress.set(records);
-            if (snapshot != null && records + dead >= planned) {
+            // samples whose surrogates failed get no work item: once the producer is done, it says how many went out
+            long expected = produced.isDone() && !produced.isCompletedExceptionally() ? Math.min(planned, produced.join() * conditions) : planned;
+            if (snapshot != null && records + dead >= expected) {
                 progress.finish();
                 if (dead > 0) {
                     err.println("dkv demo: " + dead / conditions + " work items went to " + Topics.DEAD);
@@ -222,13 +261,38 @@ public final class DemoCommand implements Callable<Integer> {
             if (produced.isCompletedExceptionally()) {
                 throw new IllegalStateException("producer failed: " + produced.exceptionNow());
             }
-            for (ScorerWorker w : workers) {
+            for (Worker w : workers) {
                 if (w.failure().isPresent()) {
-                    throw new IllegalStateException("scorer " + w.workerId() + " failed: " + w.failure().get());
+                    throw new IllegalStateException("worker " + w.workerId() + " failed: " + w.failure().get());
                 }
             }
             Thread.sleep(250);
         }
+    }
+
+    /**
+     * One generator worker for the plan's generator model: the generation engine where this build has one
+     * ({@link SurrogateWriters#engine}), else the extractive stand-in, said so; similarities from {@code --embedder}, else the
+     * lexical stand-in, said so.
+     */
+    private GeneratorWorker startGenerator(Plan loaded, ScorerModelOptions torch, KafkaSettings settings, PrintWriter err) {
+        String generatorId = loaded.generation().orElseThrow().model().map(ModelRef::getId).orElse("none");
+        SurrogateWriter writer = SurrogateWriters.engine(torch.modelDir, generatorId, torch.device(), torch.dtype())
+                .orElseGet(() -> new ExtractiveStandIn(generatorId));
+        err.println("dkv demo: generator: " + writer.describe());
+        SurrogateEmbedder embedding;
+        if (embedder != null) {
+            embedding = SurrogateEmbedder.of(TextEncoder.require(torch.load(embedder, err, "demo")), embedder.getFileName().toString());
+        } else {
+            embedding = new LexicalEmbedder();
+            err.println("dkv demo: query similarities from the lexical stand-in (shared words), not a sentence encoder (--embedder DIR)");
+        }
+        String id = "demo-generator-0";
+        GeneratorWorker worker = GeneratorWorker.start(settings, GeneratorWorker.options(id),
+                new GenerateBatchFunction(Optional.of(writer), Optional.of(embedding), id, new Object(), System::currentTimeMillis),
+                PrometheusMetrics.registry());
+        err.println("dkv demo: 1 generator worker in group " + GeneratorWorker.GROUP);
+        return worker;
     }
 
     private static void closeAll(List<AutoCloseable> open) {

@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
                 ProduceCommand.class,
                 ScoreCommand.class,
                 ScorerCommand.class,
+                GeneratorCommand.class,
                 EmbedCommand.class,
                 GenerateCommand.class,
                 AggregateCommand.class,

@@ -4,6 +4,7 @@ import dkv.avro.ModelRef;
 import dkv.platform.config.KafkaSettings;
 import dkv.producers.KeyedWork;
 import dkv.producers.Progress;
+import dkv.producers.SurrogateJoin;
 import dkv.producers.WorkPlan;
 import dkv.producers.WorkPublisher;
 import dkv.producers.dataset.BadRecordException;
@@ -92,8 +93,17 @@ public final class ProduceCommand implements Callable<Integer> {
     @Option(names = "--max-in-flight", defaultValue = "256", description = "unacknowledged sends at most (default: ${DEFAULT-VALUE})")
     int maxInFlight;
 
-    @Option(names = "--dry-run", description = "print the WorkItems as JSON lines instead of sending them")
+    @Option(names = "--dry-run", description = "print the WorkItems as JSON lines instead of sending them (plans with generated"
+            + " surrogates: the requests to the generator workers)")
     boolean dryRun;
+
+    @Option(names = "--max-pending", defaultValue = "1024", paramLabel = "N",
+            description = "plans with generated surrogates: samples waiting for their surrogates at most (default: ${DEFAULT-VALUE})")
+    int maxPending;
+
+    @Option(names = "--surrogate-timeout", defaultValue = "0", paramLabel = "SECONDS",
+            description = "plans with generated surrogates: give up when no surrogate arrives for this long (default: 0, wait)")
+    long surrogateTimeout;
 
     @Override
     public Integer call() {
@@ -114,8 +124,12 @@ public final class ProduceCommand implements Callable<Integer> {
             err.flush();
             if (dryRun) {
                 PrintWriter out = spec.commandLine().getOut();
-                for (KeyedWork item : work.items().toIterable()) {
-                    out.println(item.item());
+                if (work.needsSurrogates()) {
+                    work.samples().toIterable().forEach(sample -> out.println(work.request(sample, 0L)));
+                } else {
+                    for (KeyedWork item : work.items().toIterable()) {
+                        out.println(item.item());
+                    }
                 }
                 out.flush();
                 return 0;
@@ -130,6 +144,21 @@ public final class ProduceCommand implements Callable<Integer> {
                         err.println("dkv produce: " + line);
                         err.flush();
                     });
+            if (work.needsSurrogates()) {
+                err.println("dkv produce: documents to " + Topics.DOCS + ", work items as their surrogates arrive on "
+                        + Topics.SURROGATES + " (start dkv generator workers)");
+                err.flush();
+                SurrogateJoin.Result result = new SurrogateJoin(settings.orElseThrow(), topic, maxPending,
+                        java.time.Duration.ofSeconds(surrogateTimeout), line -> {
+                            err.println("dkv produce: " + line);
+                            err.flush();
+                        }, System::currentTimeMillis).publish(work, progress);
+                progress.finish();
+                err.println("dkv produce: wrote " + result.published() + " work items to " + topic + " (" + result.resumed()
+                        + " written before, " + result.requested() + " documents requested, " + result.failures().size()
+                        + " samples failed)");
+                return result.failures().isEmpty() ? 0 : 1;
+            }
             long sent = publisher.publish(work, progress);
             progress.finish();
             err.println("dkv produce: wrote " + sent + " work items to " + topic);

@@ -11,7 +11,6 @@ import dkv.scorers.worker.ScorerMetrics;
 import dkv.scorers.worker.ScorerWorker;
 import dkv.scorers.worker.ServedModel;
 import dkv.scorers.worker.WorkItemScorer;
-import dkv.scorers.worker.WorkerIds;
 import dkv.schemas.Topics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.PrintWriter;
@@ -46,13 +45,8 @@ public final class ScorerCommand implements Callable<Integer> {
             description = "the model id WorkItems must name to be scored here (default: the model directory's name)")
     String modelId;
 
-    @Option(names = "--worker-id", paramLabel = "ID",
-            description = "stable id of this worker: static group member and transactional id (default: scorer-<host>-<index>)")
-    String workerId;
-
-    @Option(names = "--worker-index", paramLabel = "N", defaultValue = "0",
-            description = "index in the default worker id, for several workers on one host (default: ${DEFAULT-VALUE})")
-    int workerIndex;
+    @Mixin
+    WorkerOptions identity;
 
     @Mixin
     MetricsEndpointOptions metricsEndpoint;
@@ -76,24 +70,16 @@ public final class ScorerCommand implements Callable<Integer> {
     @Option(names = "--attention", description = "record attention shares for every condition (else where a condition asks)")
     boolean attention;
 
-    @Option(names = "--work-partitions", defaultValue = "24", paramLabel = "N",
-            description = "partitions of dkv.work and dkv.scores if this worker creates them (default: ${DEFAULT-VALUE})")
-    int workPartitions;
-
-    @Option(names = "--replication-factor", defaultValue = "1", paramLabel = "N",
-            description = "replication factor of topics this worker creates (default: ${DEFAULT-VALUE})")
-    short replicationFactor;
-
     @Override
     public Integer call() throws InterruptedException {
         PrintWriter err = spec.commandLine().getErr();
-        String id = workerId != null ? workerId : WorkerIds.local(workerIndex);
+        String id = identity.id("scorer");
         PrometheusMetrics endpoint = null;
         try {
             KafkaSettings settings = kafka.settings("dkv-scorer");
             int pollRecords = maxPollRecords != null ? maxPollRecords : model.device().isCuda() ? GPU_POLL_RECORDS : CPU_POLL_RECORDS;
-            ScorerWorker.Options options = new ScorerWorker.Options(ScorerWorker.GROUP, id, pollRecords, workPartitions, replicationFactor,
-                    pipeline.settings());
+            ScorerWorker.Options options = new ScorerWorker.Options(ScorerWorker.GROUP, id, pollRecords, identity.workPartitions,
+                    identity.replicationFactor, pipeline.settings());
             PrometheusMeterRegistry registry = PrometheusMetrics.registry();
             endpoint = metricsEndpoint.start(err, "dkv scorer");
             LoadedModel lm = model.load(err, "scorer");

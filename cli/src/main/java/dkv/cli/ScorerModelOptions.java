@@ -48,13 +48,24 @@ public final class ScorerModelOptions {
 
     /** Loads libtorch (its description goes to {@code log}) and then the model onto the chosen device. */
     public LoadedModel load(PrintWriter log, String command) {
+        return load(modelDir, log, command);
+    }
+
+    /** Loads libtorch for the chosen device; its description goes to {@code log}. */
+    public TorchRuntime runtime(PrintWriter log, String command) {
+        TorchRuntime runtime = TorchRuntime.loadFor(device(), Optional.ofNullable(libtorch), threads == null ? 0 : threads);
+        log.println("dkv " + command + ": " + runtime.describe());
+        return runtime;
+    }
+
+    /** {@link #load(PrintWriter, String)} for another snapshot than {@code --model} (e.g. an embedder), same device and dtype. */
+    public LoadedModel load(Path dir, PrintWriter log, String command) {
         Device target = device();
         DType type = dtype();
-        TorchRuntime runtime = TorchRuntime.loadFor(target, Optional.ofNullable(libtorch), threads == null ? 0 : threads);
-        log.println("dkv " + command + ": " + runtime.describe());
+        runtime(log, command);
         long t0 = System.nanoTime();
-        LoadedModel lm = ModelFamilies.load(modelDir, target, type);
-        log.printf("dkv %s: model %s (%s, revision %s) on %s as %s, loaded in %.1f s%n", command, modelDir, lm.family(),
+        LoadedModel lm = ModelFamilies.load(dir, target, type);
+        log.printf("dkv %s: model %s (%s, revision %s) on %s as %s, loaded in %.1f s%n", command, dir, lm.family(),
                 lm.snapshot().revision(), target, type, (System.nanoTime() - t0) / 1e9);
         log.flush();
         return lm;

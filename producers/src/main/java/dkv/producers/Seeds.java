@@ -35,6 +35,11 @@ public final class Seeds {
         return value;
     }
 
+    /** The first 16 hex digits of the SHA-256 of {@code bytes}: a content hash for keys and requests. */
+    public static String hex(byte[] bytes) {
+        return java.util.HexFormat.of().formatHex(sha256().digest(bytes), 0, 8);
+    }
+
     public static SplittableRandom random(long seed, String... parts) {
         return new SplittableRandom(derive(seed, parts));
     }

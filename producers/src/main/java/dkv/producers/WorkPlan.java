@@ -7,7 +7,12 @@ import dkv.producers.dataset.Dataset;
 import dkv.producers.dataset.ReadCounts;
 import dkv.producers.dataset.ReaderOptions;
 import dkv.producers.dataset.SampleReader;
+import dkv.avro.NamedText;
+import dkv.avro.SurrogateRequest;
+import dkv.producers.plan.GeneratedTexts;
+import dkv.producers.plan.GenerationSpec;
 import dkv.producers.plan.Plan;
+import dkv.schemas.AvroSerde;
 import dkv.producers.plan.PlanExpander;
 import dkv.producers.surrogate.GeneratorResources;
 import dkv.schemas.Topics;
@@ -120,9 +125,55 @@ public final class WorkPlan {
 
     /** The keyed WorkItems, generated lazily on demand (a second pass streams the file when there is no selection). */
     public Flux<KeyedWork> items() {
+        return samples().concatMapIterable(this::keyedWork);
+    }
+
+    /** The run's samples, in the order their WorkItems are made. */
+    public Flux<Sample> samples() {
         Flux<Sample> samples = scan.selection().map(Flux::fromIterable)
                 .orElseGet(() -> Flux.using(dataset::open, WorkPlan::samplesOf, SampleReader::close));
-        return samples.take(planned).concatMapIterable(this::keyedWork);
+        return samples.take(planned);
+    }
+
+    /** Whether the WorkItems wait for the generator workers' answers ({@link SurrogateJoin}) instead of {@link #items()}. */
+    public boolean needsSurrogates() {
+        return plan.generation().isPresent();
+    }
+
+    /** What the generator workers are asked for this sample: every template of the plan, and the texts to embed. */
+    public SurrogateRequest request(Sample sample, long requestedAtMillis) {
+        GenerationSpec g = plan.generation().orElseThrow(() -> new IllegalStateException(plan.source() + ": no generation block"));
+        List<NamedText> templates = new ArrayList<>();
+        boolean generates = plan.conditions().stream().anyMatch(c -> plan.streamedTemplate(c).isPresent());
+        if (generates) {
+            g.templates().forEach((name, text) -> templates.add(new NamedText(name, text)));
+        }
+        List<NamedText> texts = new ArrayList<>();
+        expander.embeddedOnlyTexts(sample).forEach((name, text) -> texts.add(new NamedText(name, text)));
+        SurrogateRequest request = SurrogateRequest.newBuilder()
+                .setExperimentId(plan.experimentId())
+                .setSampleId(sample.getId())
+                .setPlanHash(plan.hash())
+                .setRequestHash("")
+                .setDocument(sample.getPassage())
+                .setQuery(sample.getQuery())
+                .setGenerator(generates ? g.model().orElseThrow() : null)
+                .setTemplates(templates)
+                .setTexts(texts)
+                .setSettings(g.settings())
+                .setEmbedder(g.embedder().orElse(null))
+                .setRequestedAt(0L)
+                .build();
+        // the hash covers everything that decides the answers; the request time does not
+        request.setRequestHash(Seeds.hex(AvroSerde.of(SurrogateRequest.class).encode(request)));
+        request.setRequestedAt(requestedAtMillis);
+        return request;
+    }
+
+    /** The sample's WorkItem with the generator workers' answers joined in. */
+    public KeyedWork joined(Sample sample, GeneratedTexts answers) {
+        return new KeyedWork(Topics.workKey(plan.experimentId(), sample.getId()),
+                expander.workItem(sample, model, planned, clock.getAsLong(), answers));
     }
 
     private List<KeyedWork> keyedWork(Sample sample) {

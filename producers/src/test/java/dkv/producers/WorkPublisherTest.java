@@ -97,7 +97,7 @@ class WorkPublisherTest {
         Map<String, Integer> standard = partitions(new WorkPublisher(SharedKafka.settings(), Topics.WORK, 6, 2));
         assertEquals(6, standard.get(Topics.WORK));
         assertEquals(6, standard.get(Topics.SCORES));
-        assertEquals(4, standard.size());
+        assertEquals(6, standard.size());
     }
 
     private static Map<String, Integer> partitions(WorkPublisher publisher) {

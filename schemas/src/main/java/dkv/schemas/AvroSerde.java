@@ -98,6 +98,7 @@ public final class AvroSerde<T extends SpecificRecord> implements Serde<T>, Seri
     /** Names every record type of the contract, e.g. for round-trip tests. */
     public static List<Class<? extends SpecificRecord>> contractTypes() {
         return List.of(dkv.avro.Sample.class, dkv.avro.ConditionSpec.class, dkv.avro.WorkItem.class,
-                dkv.avro.ScoreRecord.class, dkv.avro.StatsSnapshot.class, dkv.avro.DeadLetter.class);
+                dkv.avro.ScoreRecord.class, dkv.avro.StatsSnapshot.class, dkv.avro.DeadLetter.class,
+                dkv.avro.SurrogateRequest.class, dkv.avro.Surrogate.class);
     }
 }

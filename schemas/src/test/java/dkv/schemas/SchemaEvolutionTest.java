@@ -155,14 +155,7 @@ class SchemaEvolutionTest {
         meta.put("correlations", List.of());
         meta.put("planned_samples", 1L);
         meta.put("planned_conditions", 1);
-        GenericRecord old = new GenericData.Record(v1);
-        old.put("experiment_id", "e");
-        old.put("plan_hash", "h");
-        old.put("model", model);
-        old.put("sample", sample);
-        old.put("conditions", List.of(spec));
-        old.put("meta", meta);
-        old.put("produced_at", 5L);
+        GenericRecord old = workItem(v1, model, sample, spec, meta);
 
         dkv.avro.WorkItem read = AvroSerde.of(dkv.avro.WorkItem.class).decode(writeWith(v1, old));
 
@@ -172,6 +165,44 @@ class SchemaEvolutionTest {
         assertEquals(dkv.avro.CrossMask.PREFIX, c.getCrossMask());
         assertNull(c.getQuerySimilarity());
         assertEquals(List.of(), read.getMeta().getDerived());
+    }
+
+    /** dkv.work may hold items a producer wrote before generated surrogates carried their template and generator. */
+    @Test
+    void aV2WorkItemIsReadWithoutGeneratedSurrogateProvenance() throws IOException {
+        Schema v2 = SchemaHistory.parse("dkv.avro.WorkItem.v2.avsc");
+        GenericRecord model = new GenericData.Record(v2.getField("model").schema());
+        model.put("id", "mistral-7b");
+        GenericRecord sample = new GenericData.Record(v2.getField("sample").schema());
+        for (String f : List.of("id", "dataset", "query", "passage", "answer")) sample.put(f, f);
+        sample.put("passages", List.of());
+        sample.put("extra", Map.of());
+        sample.put("candidates", List.of());
+        Schema specSchema = v2.getField("conditions").schema().getElementType();
+        GenericRecord spec = new GenericData.Record(specSchema);
+        for (Schema.Field f : specSchema.getFields()) {
+            spec.put(f.name(), f.hasDefaultValue() ? GenericData.get().getDefaultValue(f) : null);
+        }
+        spec.put("name", "generated_trunc");
+        spec.put("placement", new GenericData.EnumSymbol(specSchema.getField("placement").schema(), "PREFIX_TRUNCATED"));
+        spec.put("surrogate", "what is the boiling point");
+        spec.put("surrogate_kind", "generated");
+        spec.put("query_similarity", 0.75);
+        Schema metaSchema = v2.getField("meta").schema();
+        GenericRecord meta = new GenericData.Record(metaSchema);
+        for (Schema.Field f : metaSchema.getFields()) {
+            meta.put(f.name(), f.hasDefaultValue() ? GenericData.get().getDefaultValue(f) : null);
+        }
+        meta.put("baseline", "bare");
+        GenericRecord old = workItem(v2, model, sample, spec, meta);
+
+        dkv.avro.WorkItem read = AvroSerde.of(dkv.avro.WorkItem.class).decode(writeWith(v2, old));
+
+        dkv.avro.ConditionSpec c = read.getConditions().getFirst();
+        assertEquals("what is the boiling point", c.getSurrogate());
+        assertEquals(0.75, c.getQuerySimilarity());
+        assertNull(c.getSurrogateTemplate(), "written before generated surrogates named their template");
+        assertNull(c.getSurrogateGenerator());
     }
 
     @Test
@@ -274,6 +305,19 @@ class SchemaEvolutionTest {
             // writerSchemasOf verifies reader/writer compatibility and throws naming the file otherwise
             assertTrue(SchemaHistory.writerSchemasOf(current).contains(old), file);
         }
+    }
+
+    private static GenericRecord workItem(Schema schema, GenericRecord model, GenericRecord sample, GenericRecord spec,
+            GenericRecord meta) {
+        GenericRecord item = new GenericData.Record(schema);
+        item.put("experiment_id", "e");
+        item.put("plan_hash", "h");
+        item.put("model", model);
+        item.put("sample", sample);
+        item.put("conditions", List.of(spec));
+        item.put("meta", meta);
+        item.put("produced_at", 5L);
+        return item;
     }
 
     private static byte[] writeWith(Schema writer, GenericRecord record) throws IOException {

@@ -26,6 +26,8 @@ public final class TopicLayout {
     /**
      * Work and scores get {@code workPartitions} partitions so that many scorers (and producers) run in
      * parallel; stats is compacted by experiment so a reader joining late gets the latest snapshot of each.
+     * Documents awaiting surrogates get as many partitions as the work, so generator workers scale the same way;
+     * surrogates are compacted by experiment/sample/name: the latest answer per key is the producer's join state.
      */
     public static List<NewTopic> dkv(int workPartitions, short replicationFactor) {
         if (workPartitions < 1) {
@@ -36,7 +38,10 @@ public final class TopicLayout {
                 new NewTopic(Topics.SCORES, workPartitions, replicationFactor),
                 new NewTopic(Topics.STATS, 1, replicationFactor)
                         .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)),
-                new NewTopic(Topics.DEAD, 1, replicationFactor));
+                new NewTopic(Topics.DEAD, 1, replicationFactor),
+                new NewTopic(Topics.DOCS, workPartitions, replicationFactor),
+                new NewTopic(Topics.SURROGATES, workPartitions, replicationFactor)
+                        .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
     }
 
     /**

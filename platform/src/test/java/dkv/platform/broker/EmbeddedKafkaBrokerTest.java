@@ -19,14 +19,18 @@ class EmbeddedKafkaBrokerTest {
         EmbeddedKafkaBroker broker = SharedKafka.broker();
         broker.createDkvTopics(Topics.DEFAULT_WORK_PARTITIONS);
         broker.createDkvTopics(Topics.DEFAULT_WORK_PARTITIONS); // existing topics are left alone
-        var topics = broker.admin().describeTopics(List.of(Topics.WORK, Topics.SCORES, Topics.STATS, Topics.DEAD))
-                .allTopicNames().get();
+        var topics = broker.admin().describeTopics(List.of(Topics.WORK, Topics.SCORES, Topics.STATS, Topics.DEAD,
+                        Topics.DOCS, Topics.SURROGATES)).allTopicNames().get();
         assertEquals(24, topics.get(Topics.WORK).partitions().size());
         assertEquals(24, topics.get(Topics.SCORES).partitions().size());
         assertEquals(1, topics.get(Topics.STATS).partitions().size());
-        ConfigResource stats = new ConfigResource(ConfigResource.Type.TOPIC, Topics.STATS);
-        var config = broker.admin().describeConfigs(List.of(stats)).all().get().get(stats);
-        assertEquals(TopicConfig.CLEANUP_POLICY_COMPACT, config.get(TopicConfig.CLEANUP_POLICY_CONFIG).value());
+        assertEquals(24, topics.get(Topics.DOCS).partitions().size());
+        assertEquals(24, topics.get(Topics.SURROGATES).partitions().size());
+        for (String compacted : List.of(Topics.STATS, Topics.SURROGATES)) {
+            ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, compacted);
+            var config = broker.admin().describeConfigs(List.of(resource)).all().get().get(resource);
+            assertEquals(TopicConfig.CLEANUP_POLICY_COMPACT, config.get(TopicConfig.CLEANUP_POLICY_CONFIG).value(), compacted);
+        }
         assertTrue(broker.bootstrapServers().startsWith("127.0.0.1:"));
     }
 

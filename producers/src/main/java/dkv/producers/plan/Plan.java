@@ -48,6 +48,8 @@ import java.util.TreeMap;
  * @param data      which samples of the dataset qualify ({@link DataFilter#NONE}: all the reader makes)
  * @param derived   conditions the aggregator picks per sample among scored members (routed, best_of); nothing is
  *                  scored for them, so they are not in {@code conditions}
+ * @param generation present when surrogates come from the generator workers ({@code dkv.docs} → {@code dkv.surrogates}):
+ *                  generated conditions and the query similarities of routed members
  */
 public record Plan(
         String source,
@@ -66,7 +68,8 @@ public record Plan(
         Optional<RankingSpec> ranking,
         Map<String, String> datasetFilters,
         DataFilter data,
-        List<DerivedCondition> derived) {
+        List<DerivedCondition> derived,
+        Optional<GenerationSpec> generation) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String PRESETS = "/dkv/plans/";
@@ -145,6 +148,26 @@ public record Plan(
                         .anyMatch(kind -> kind.usesCorpus());
     }
 
+    /** The template a condition's generated surrogate comes from (a name, or {@link GenerationSpec#ROUTED}), if any. */
+    public Optional<String> streamedTemplate(PlanCondition c) {
+        return generation.isEmpty() || !c.surrogateKind().equals(Optional.of("generated")) ? Optional.empty()
+                : Optional.ofNullable(c.params().get("template")).filter(JsonNode::isTextual).map(JsonNode::asText);
+    }
+
+    /**
+     * Conditions whose surrogate the producer makes but whose query similarity the generator workers compute: the
+     * members of routed derived conditions that are not generated from a template (e.g. a static pool). Their names
+     * are the names of their texts in the requests.
+     */
+    public List<PlanCondition> embeddedOnly() {
+        if (generation.isEmpty()) {
+            return List.of();
+        }
+        java.util.Set<String> routed = new java.util.LinkedHashSet<>();
+        derived.stream().filter(d -> d.getKind() == dkv.avro.DerivedKind.ROUTED).forEach(d -> routed.addAll(d.getMembers()));
+        return conditions.stream().filter(c -> routed.contains(c.name()) && c.hasSurrogate() && streamedTemplate(c).isEmpty()).toList();
+    }
+
     public Optional<PlanCondition> condition(String name) {
         return conditions.stream().filter(c -> c.name().equals(name)).findFirst();
     }
@@ -168,7 +191,7 @@ public record Plan(
 
     public Plan withModel(ModelRef ref) {
         return new Plan(source, baseDir, experimentId, description, Optional.of(ref), modelPinned, seed, samples, baseline, oracle,
-                contrasts, correlations, conditions, ranking, datasetFilters, data, derived);
+                contrasts, correlations, conditions, ranking, datasetFilters, data, derived, generation);
     }
 
     /**
@@ -236,6 +259,7 @@ public record Plan(
                 d.getMembers().forEach(node.putArray("members")::add); // order kept: it breaks ties
             }
         }
+        generation.ifPresent(g -> g.writeTo(root.putObject("generation"))); // only where set: older plans keep their hash
         try {
             return JSON.writeValueAsString(sorted(root));
         } catch (IOException e) {

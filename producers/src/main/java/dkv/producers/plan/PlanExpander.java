@@ -31,6 +31,8 @@ public final class PlanExpander {
     private final Corpus corpus;
     private final Map<String, SurrogateGenerator> generators = new LinkedHashMap<>();
     private final Map<String, String> identities = new HashMap<>();
+    /** Conditions whose texts the generator workers only embed ({@link Plan#embeddedOnly()}). */
+    private final java.util.Set<String> embeddedOnly;
     private final String planHash;
     /** Present when a condition asks for a document of a given length in tokens. */
     private final Optional<LongDocuments> longDocuments;
@@ -39,6 +41,7 @@ public final class PlanExpander {
         this.plan = plan;
         this.corpus = corpus;
         this.planHash = plan.hash();
+        this.embeddedOnly = java.util.Set.copyOf(plan.embeddedOnly().stream().map(PlanCondition::name).toList());
         Optional<PlanCondition> sized = plan.conditions().stream().filter(c -> c.documentTokens().isPresent()).findFirst();
         try {
             this.longDocuments = sized.map(c -> new LongDocuments(resources.tokenizer(c.path() + ".document_tokens")));
@@ -62,15 +65,44 @@ public final class PlanExpander {
         return plan;
     }
 
-    /** Every condition of the plan for this sample, in plan order, surrogates materialized. */
+    /** Every condition of the plan for this sample, in plan order, surrogates materialized (a plan without generated ones). */
     public List<ConditionSpec> conditionsFor(Sample sample) {
+        return conditionsFor(sample, GeneratedTexts.NONE);
+    }
+
+    /**
+     * The texts the producer makes itself whose query similarity the generator workers compute (by condition name, in
+     * plan order): {@link Plan#embeddedOnly()} materialized for this sample.
+     */
+    public Map<String, String> embeddedOnlyTexts(Sample sample) {
+        Map<String, String> byIdentity = new HashMap<>();
+        Map<String, String> byCondition = new HashMap<>();
+        Map<String, String> texts = new LinkedHashMap<>();
+        for (PlanCondition c : plan.embeddedOnly()) {
+            texts.put(c.name(), surrogate(c.name(), sample, byIdentity, byCondition, GeneratedTexts.NONE));
+        }
+        return texts;
+    }
+
+    /**
+     * Every condition for this sample with the generator workers' answers joined in: generated conditions take their
+     * template's text (routed: the most query-similar template's), and every condition the answers cover carries its
+     * query similarity. A generated condition whose template failed fails the sample, with the worker's reason.
+     */
+    public List<ConditionSpec> conditionsFor(Sample sample, GeneratedTexts answers) {
         Map<String, String> byIdentity = new HashMap<>();
         Map<String, String> byCondition = new HashMap<>();
         List<ConditionSpec> specs = new ArrayList<>(plan.conditions().size());
         String longSource = longDocuments.map(docs -> docs.source(sample, maxDocumentTokens(), corpus.donors(),
                 Seeds.random(plan.seed(), "long_document", sample.getId()))).orElse(null);
+        String[] routed = {null};
         for (PlanCondition c : plan.conditions()) {
-            String surrogate = c.hasSurrogate() ? surrogate(c.name(), sample, byIdentity, byCondition) : null;
+            String surrogate = c.hasSurrogate() ? surrogate(c.name(), sample, byIdentity, byCondition, answers) : null;
+            Optional<String> template = plan.streamedTemplate(c).map(t -> !t.equals(GenerationSpec.ROUTED) ? t
+                    : routed[0] != null ? routed[0] : (routed[0] = answers.routed(List.copyOf(plan.generation().orElseThrow()
+                            .templates().keySet()))));
+            Double similarity = template.or(() -> Optional.of(c.name()).filter(embeddedOnly::contains))
+                    .flatMap(answers::similarity).orElse(null);
             String documentTemplate = c.documentTokens()
                     .map(n -> sizedTemplate(c, sample, longDocuments.orElseThrow().cut(longSource, n)))
                     .orElse(c.documentTemplate());
@@ -91,6 +123,9 @@ public final class PlanExpander {
                     .setCaptureAttention(c.captureAttention())
                     .setRequiresFamily(c.requiresFamily().orElse(null))
                     .setTarget(c.target())
+                    .setQuerySimilarity(similarity)
+                    .setSurrogateTemplate(template.orElse(null))
+                    .setSurrogateGenerator(template.flatMap(t -> answers.generator()).orElse(null))
                     .build());
         }
         return specs;
@@ -115,18 +150,24 @@ public final class PlanExpander {
 
     /** The WorkItem for this sample (key: {@code Topics.workKey(experimentId, sample id)}). */
     public WorkItem workItem(Sample sample, ModelRef model, long plannedSamples, long producedAtMillis) {
+        return workItem(sample, model, plannedSamples, producedAtMillis, GeneratedTexts.NONE);
+    }
+
+    /** The WorkItem for this sample with the generator workers' answers joined in. */
+    public WorkItem workItem(Sample sample, ModelRef model, long plannedSamples, long producedAtMillis, GeneratedTexts answers) {
         return WorkItem.newBuilder()
                 .setExperimentId(plan.experimentId())
                 .setPlanHash(planHash)
                 .setModel(model)
                 .setSample(sample)
-                .setConditions(conditionsFor(sample))
+                .setConditions(conditionsFor(sample, answers))
                 .setMeta(plan.meta(plannedSamples))
                 .setProducedAt(producedAtMillis)
                 .build();
     }
 
-    private String surrogate(String condition, Sample sample, Map<String, String> byIdentity, Map<String, String> byCondition) {
+    private String surrogate(String condition, Sample sample, Map<String, String> byIdentity, Map<String, String> byCondition,
+            GeneratedTexts answers) {
         String cached = byCondition.get(condition);
         if (cached != null) {
             return cached;
@@ -134,8 +175,13 @@ public final class PlanExpander {
         String identity = identities.get(condition);
         String text = byIdentity.get(identity);
         if (text == null) {
-            SurrogateInput input = new SurrogateInput(sample, Seeds.random(plan.seed(), "surrogate", sample.getId(), identity),
-                    corpus, other -> surrogate(other, sample, byIdentity, byCondition));
+            SurrogateInput input = answers == GeneratedTexts.NONE
+                    ? new SurrogateInput(sample, Seeds.random(plan.seed(), "surrogate", sample.getId(), identity), corpus,
+                            other -> surrogate(other, sample, byIdentity, byCondition, answers))
+                    : new SurrogateInput(sample, Seeds.random(plan.seed(), "surrogate", sample.getId(), identity), corpus,
+                            other -> surrogate(other, sample, byIdentity, byCondition, answers), template -> template.equals(
+                                    GenerationSpec.ROUTED) ? answers.text(answers.routed(List.copyOf(plan.generation()
+                                            .orElseThrow().templates().keySet()))) : answers.text(template));
             try {
                 text = generators.get(condition).generate(input);
             } catch (RuntimeException e) {

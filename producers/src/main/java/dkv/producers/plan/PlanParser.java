@@ -38,7 +38,7 @@ final class PlanParser {
             "target");
     private static final Set<String> PLAN_KEYS = union(CONDITION_DEFAULTS, Set.of("experiment_id", "description",
             "model", "seed", "samples", "baseline", "oracle", "contrasts", "correlations", "conditions", "ranking",
-            "dataset_filters", "data", "derived"));
+            "dataset_filters", "data", "derived", "generation"));
     private static final Set<String> CONDITION_KEYS = union(CONDITION_DEFAULTS, Set.of("name", "group", "placement",
             "surrogate", "surrogate_kind", "query_free", "requires_family", "description", "document_tokens"));
     /**
@@ -90,9 +90,122 @@ final class PlanParser {
         derived.forEach(d -> analysed.add(d.getName()));
         Optional<String> oracle = text(root, "$", "oracle");
         oracle.ifPresent(o -> requireCondition(analysed, "$.oracle", o));
-        return new Plan(source, baseDir, experimentId, text(root, "$", "description"), model(), modelPinned(), seed, samples,
+        Optional<GenerationSpec> generation = generation(baseDir, seed);
+        if (generation.isPresent() && ranking.isPresent()) {
+            throw new PlanException(source, "$.generation", "generated surrogates are written per document; a ranking plan"
+                    + " has one surrogate per query");
+        }
+        Plan plan = new Plan(source, baseDir, experimentId, text(root, "$", "description"), model(), modelPinned(), seed, samples,
                 baseline, oracle, pairs("contrasts", analysed, true), pairs("correlations", analysed, false), conditions,
-                ranking, datasetFilters(), data(), derived);
+                ranking, datasetFilters(), data(), derived, generation);
+        checkGenerated(plan);
+        return plan;
+    }
+
+    /**
+     * {@code "generation": {"model", "templates" | "templates_file", "max_new_tokens", "temperature", "top_p", "top_k",
+     * "seed", "first_line", "strip_quotes", "embedder"}}; the templates default to dkv's five.
+     */
+    private Optional<GenerationSpec> generation(Path baseDir, long planSeed) {
+        JsonNode node = root.get("generation");
+        if (node == null || node.isNull()) {
+            return Optional.empty();
+        }
+        String at = "$.generation";
+        if (!node.isObject()) {
+            throw new PlanException(source, at, "expected an object {model, templates, max_new_tokens, temperature, ...}");
+        }
+        rejectUnknown(node, at, Set.of("model", "templates", "templates_file", "max_new_tokens", "temperature", "top_p",
+                "top_k", "seed", "first_line", "strip_quotes", "embedder"));
+        Optional<ModelRef> model = modelAt(node.get("model"), at + ".model");
+        java.util.SequencedMap<String, String> templates = new LinkedHashMap<>(PromptTemplates.DEFAULTS);
+        JsonNode inline = node.get("templates");
+        Optional<String> file = text(node, at, "templates_file");
+        if (inline != null && !inline.isNull() && file.isPresent()) {
+            throw new PlanException(source, at + ".templates_file", "give templates or templates_file, not both");
+        }
+        try {
+            if (inline != null && !inline.isNull()) {
+                if (!inline.isObject() || inline.isEmpty()) {
+                    throw new PlanException(source, at + ".templates", "expected a non-empty object {\"name\": \"template\", ...}");
+                }
+                templates.clear();
+                for (var e : inline.properties()) {
+                    if (!e.getValue().isTextual()) {
+                        throw new PlanException(source, at + ".templates." + e.getKey(), "expected a string, found " + e.getValue());
+                    }
+                    templates.put(e.getKey(), e.getValue().asText());
+                }
+                PromptTemplates.check(templates, at + ".templates");
+            } else if (file.isPresent()) {
+                Path path = baseDir.resolve(file.get());
+                templates = PromptTemplates.load(path);
+                PromptTemplates.check(templates, path.toString());
+            }
+        } catch (PlanException e) {
+            throw e;
+        } catch (IllegalArgumentException e) {
+            throw new PlanException(source, e.getMessage());
+        }
+        long maxNew = integer(node, at, "max_new_tokens").orElse(45L);
+        if (maxNew < 1 || maxNew > 4096) {
+            throw new PlanException(source, at + ".max_new_tokens", "expected an integer from 1 to 4096, found " + maxNew);
+        }
+        double temperature = number(node, at, "temperature").orElse(0.0);
+        if (!(temperature >= 0 && temperature <= 10)) {
+            throw new PlanException(source, at + ".temperature", "expected a number from 0 (greedy) to 10, found " + temperature);
+        }
+        double topP = number(node, at, "top_p").orElse(1.0);
+        if (!(topP > 0 && topP <= 1)) {
+            throw new PlanException(source, at + ".top_p", "expected a number in (0, 1], found " + topP);
+        }
+        long topK = integer(node, at, "top_k").orElse(0L);
+        if (topK < 0 || topK > 1_000_000) {
+            throw new PlanException(source, at + ".top_k", "expected an integer >= 0 (0: no cut), found " + topK);
+        }
+        return Optional.of(new GenerationSpec(model, templates, (int) maxNew, temperature, topP, (int) topK,
+                integer(node, at, "seed").orElse(planSeed), bool(node, at, "first_line").orElse(true),
+                bool(node, at, "strip_quotes").orElse(true), text(node, at, "embedder")));
+    }
+
+    /**
+     * Generated conditions name a template of the generation block (or routed) and need its model; texts the workers
+     * only embed must not read generated text (they are embedded before it exists) nor share a template's name.
+     */
+    private void checkGenerated(Plan plan) {
+        for (PlanCondition c : plan.conditions()) {
+            if (!c.surrogateKind().equals(Optional.of("generated")) || !c.params().containsKey("template")) continue;
+            String template = c.params().get("template").asText();
+            if (plan.generation().isEmpty()) {
+                throw new PlanException(source, c.path() + ".template", "a generated template needs the plan's \"generation\""
+                        + " block (its model and templates)");
+            }
+            GenerationSpec g = plan.generation().get();
+            if (g.model().isEmpty()) {
+                throw new PlanException(source, "$.generation.model", "required: condition '" + c.name() + "' is generated");
+            }
+            if (!template.equals(GenerationSpec.ROUTED) && !g.templates().containsKey(template)) {
+                throw new PlanException(source, c.path() + ".template", "no template named '" + template + "' (known: "
+                        + String.join(", ", g.templates().keySet()) + ", or " + GenerationSpec.ROUTED + ")");
+            }
+        }
+        Map<String, PlanCondition> byName = new LinkedHashMap<>();
+        plan.conditions().forEach(c -> byName.put(c.name(), c));
+        for (PlanCondition c : plan.embeddedOnly()) {
+            if (plan.generation().orElseThrow().templates().containsKey(c.name())) {
+                throw new PlanException(source, c.path() + ".name", "'" + c.name() + "' is also a template's name; the"
+                        + " generator workers answer both under it: rename one");
+            }
+            for (PlanCondition at = c; at != null; ) {
+                if (plan.streamedTemplate(at).isPresent()) {
+                    throw new PlanException(source, c.path(), "routed member '" + c.name() + "' reads generated text ('"
+                            + at.name() + "'), but its query similarity is computed before that text exists; route over"
+                            + " the generated conditions themselves");
+                }
+                List<String> refs = references(at);
+                at = refs.isEmpty() ? null : byName.get(refs.getFirst());
+            }
+        }
     }
 
     /**
@@ -448,7 +561,10 @@ final class PlanParser {
     }
 
     private Optional<ModelRef> model() {
-        JsonNode node = root.get("model");
+        return modelAt(root.get("model"), "$.model");
+    }
+
+    private Optional<ModelRef> modelAt(JsonNode node, String at) {
         if (node == null || node.isNull()) {
             return Optional.empty();
         }
@@ -456,11 +572,11 @@ final class PlanParser {
             return Optional.of(ModelRef.newBuilder().setId(node.asText()).setRevision(null).build());
         }
         if (!node.isObject()) {
-            throw new PlanException(source, "$.model", "expected {\"id\": ..., \"revision\": ...} or a model id string");
+            throw new PlanException(source, at, "expected {\"id\": ..., \"revision\": ...} or a model id string");
         }
-        rejectUnknown(node, "$.model", Set.of("id", "revision", "pinned"));
-        String id = text(node, "$.model", "id").orElseThrow(() -> new PlanException(source, "$.model.id", "required"));
-        return Optional.of(ModelRef.newBuilder().setId(id).setRevision(text(node, "$.model", "revision").orElse(null)).build());
+        rejectUnknown(node, at, at.equals("$.model") ? Set.of("id", "revision", "pinned") : Set.of("id", "revision"));
+        String id = text(node, at, "id").orElseThrow(() -> new PlanException(source, at + ".id", "required"));
+        return Optional.of(ModelRef.newBuilder().setId(id).setRevision(text(node, at, "revision").orElse(null)).build());
     }
 
     /** {@code "model": {..., "pinned": true}}: the WorkItems name this model whatever {@code --model-dir} says. */
@@ -500,6 +616,17 @@ final class PlanParser {
             throw new PlanException(source, path + "." + key, "expected an integer, found " + value);
         }
         return Optional.of(value.asLong());
+    }
+
+    private Optional<Double> number(JsonNode node, String path, String key) {
+        JsonNode value = node.get(key);
+        if (value == null || value.isNull()) {
+            return Optional.empty();
+        }
+        if (!value.isNumber()) {
+            throw new PlanException(source, path + "." + key, "expected a number, found " + value);
+        }
+        return Optional.of(value.asDouble());
     }
 
     private Optional<Boolean> bool(JsonNode node, String path, String key) {

@@ -23,7 +23,8 @@ import java.util.Set;
  */
 public final class FileSurrogate implements SurrogateGenerator {
     public static final SurrogateKind PARAPHRASE = kind("paraphrase");
-    public static final SurrogateKind GENERATED = kind("generated");
+    /** {@code generated} without a template: the file form of {@link GeneratedSurrogate#KIND}. */
+    static final SurrogateKind GENERATED_FILE = kind("generated");
 
     private static final ObjectMapper JSON = new ObjectMapper();
 

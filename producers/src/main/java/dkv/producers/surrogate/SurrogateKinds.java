@@ -23,7 +23,7 @@ public final class SurrogateKinds {
             FrequentWordsSurrogate.KIND,
             QueryKeywordsReversedSurrogate.KIND,
             FileSurrogate.PARAPHRASE,
-            FileSurrogate.GENERATED);
+            GeneratedSurrogate.KIND);
 
     private static final Map<String, SurrogateKind> BY_NAME = new LinkedHashMap<>();
 

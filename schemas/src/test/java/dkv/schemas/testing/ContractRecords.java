@@ -7,6 +7,8 @@ import dkv.avro.ConditionSpec;
 import dkv.avro.Correlation;
 import dkv.avro.DeadLetter;
 import dkv.avro.ExperimentMeta;
+import dkv.avro.GenerationSettings;
+import dkv.avro.NamedText;
 import dkv.avro.LayerShares;
 import dkv.avro.ModelRef;
 import dkv.avro.PairedStats;
@@ -21,6 +23,9 @@ import dkv.avro.ScoreRecord;
 import dkv.avro.SegmentShares;
 import dkv.avro.SegmentTokens;
 import dkv.avro.StatsSnapshot;
+import dkv.avro.Surrogate;
+import dkv.avro.SurrogateRequest;
+import dkv.avro.SurrogateSource;
 import dkv.avro.WorkItem;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -38,7 +43,8 @@ public final class ContractRecords {
 
     /** One record of each type listed by {@link dkv.schemas.AvroSerde#contractTypes()}. */
     public static List<SpecificRecord> oneOfEach(int seed) {
-        return List.of(sample(seed), conditionSpec(seed), workItem(seed), scoreRecord(seed), statsSnapshot(seed), deadLetter(seed));
+        return List.of(sample(seed), conditionSpec(seed), workItem(seed), scoreRecord(seed), statsSnapshot(seed), deadLetter(seed),
+                surrogateRequest(seed), surrogate(seed));
     }
 
     public static Sample sample(int seed) {
@@ -73,6 +79,9 @@ public final class ContractRecords {
                 .setQueryFree(true)
                 .setCaptureAttention(true)
                 .setRequiresFamily("llama")
+                .setQuerySimilarity(0.5 + seed / 1000.0)
+                .setSurrogateTemplate("target_question")
+                .setSurrogateGenerator("mistral-7b-instruct")
                 .build();
     }
 
@@ -161,6 +170,30 @@ public final class ContractRecords {
                 .setValue(ByteBuffer.wrap(new byte[] {(byte) 0xC3, 0x01, 0, (byte) 0xFF}))
                 .setStage("decode").setError("org.apache.kafka.common.errors.SerializationException")
                 .setMessage("cannot decode WorkItem").setWorker("scorer-" + seed).setFailedAt(1_700_000_002_000L + seed)
+                .build();
+    }
+
+    public static SurrogateRequest surrogateRequest(int seed) {
+        return SurrogateRequest.newBuilder()
+                .setExperimentId("exp-" + seed).setSampleId("s" + seed).setPlanHash("h" + seed).setRequestHash("r" + seed)
+                .setDocument("Water boils at 100 °C at sea level; ünïcödé ✓ " + seed).setQuery("boiling point " + seed)
+                .setGenerator(new ModelRef("mistral-7b-instruct", "rev-" + seed))
+                .setTemplates(List.of(new NamedText("target_question", "Write a question.\n\nText: {document}")))
+                .setTexts(List.of(new NamedText("static_definitional", "What is this?")))
+                .setSettings(new GenerationSettings(30 + seed, 0.7, 0.9, 40, 1000L + seed, false, true))
+                .setEmbedder("all-MiniLM-L6-v2")
+                .setRequestedAt(1_700_000_003_000L + seed)
+                .build();
+    }
+
+    public static Surrogate surrogate(int seed) {
+        return Surrogate.newBuilder()
+                .setExperimentId("exp-" + seed).setSampleId("s" + seed).setName("target_question")
+                .setSource(SurrogateSource.GENERATED).setRequestHash("r" + seed)
+                .setText("at what temperature does water boil " + seed).setTokens(9).setQuerySimilarity(0.81)
+                .setGenerator(new ModelRef("mistral-7b-instruct", null)).setEmbedder("all-MiniLM-L6-v2")
+                .setGenerateMs(12.5).setEmbedMs(0.75).setWorker("generator-" + seed).setProducedAt(1_700_000_004_000L + seed)
+                .setError("none " + seed).setSimilarityError("none")
                 .build();
     }
 }

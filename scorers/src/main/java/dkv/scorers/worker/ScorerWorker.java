@@ -26,7 +26,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * id is the static group member id and names the transactional id, so a restarted worker with the same id
  * takes its partitions straight back and fences (aborts) the open transaction of its killed predecessor.
  */
-public final class ScorerWorker implements AutoCloseable {
+public final class ScorerWorker implements Worker {
     public static final String GROUP = "dkv-scorers";
 
     /**
@@ -69,19 +69,13 @@ public final class ScorerWorker implements AutoCloseable {
         this.options = options;
     }
 
-    /** Creates the dkv topics that are missing (the work topic with {@code workPartitions}); returns those created. */
-    public static List<String> ensureTopics(KafkaSettings settings, int workPartitions, short replicationFactor) {
-        try (Admin admin = Admin.create(settings.admin("scorer-admin"))) {
-            return TopicLayout.ensure(admin, TopicLayout.dkv(workPartitions, replicationFactor));
-        }
-    }
 
     /**
      * Starts consuming. {@code scoring} is this worker's prepare and score stages; {@code registry} receives the
      * pipeline's own meters (per stage queue and busy time, calls committed, aborted and dropped).
      */
     public static ScorerWorker start(KafkaSettings settings, Options options, ScoreBatchFunction scoring, MeterRegistry registry) {
-        ensureTopics(settings, options.workPartitions(), options.replicationFactor());
+        TransactionalWorker.ensureTopics(settings, options.workPartitions(), options.replicationFactor());
         TransactionalPipeline<String, WorkItem, ScoreBatchFunction.Prepared, String, ScoreRecord> pipeline =
                 TransactionalPipeline.<String, WorkItem, ScoreBatchFunction.Prepared, String, ScoreRecord>builder(settings)
                         .groupId(options.groupId())
