@@ -169,8 +169,9 @@ public final class BatchGeometry {
     }
 
     /**
-     * bool [B, 1, width, pastWidth + width] (true = may attend) for layers with {@code window}, or null when SDPA's
-     * causal flag is exact ({@link #isCausalFastPath}).
+     * bool [B, 1, width, pastWidth + width] (true = may attend) for layers with {@code window}; [B, 1, 1, width] when
+     * no row's keys depend on the query ({@link #keysOnly}: broadcast over queries); or null when SDPA's causal flag
+     * is exact ({@link #isCausalFastPath}).
      */
     public Tensor selfMask(Window window) {
         if (!selfMasks.containsKey(window)) throw new IllegalStateException("no mask prepared for window " + window);
@@ -193,7 +194,27 @@ public final class BatchGeometry {
         return pastWidth > 0 || probsWanted || !allCausal || crossMask != null || window.behind() < width - 1;
     }
 
+    /**
+     * Whether every query of a row sees the same keys: bidirectional rows without a past, probabilities or a cross
+     * memory, under a window that reaches across the whole width (an encoder's forward). Then the mask is one row of
+     * keys per sequence, {@code width} times smaller to build and upload than the full one.
+     */
+    private boolean keysOnly(Window window) {
+        if (pastWidth > 0 || probsWanted || crossMask != null) return false;
+        for (ForwardRequest r : rows) {
+            if (!(r.mask() instanceof AttentionMask.Bidirectional)) return false;
+        }
+        return window.behind() >= width - 1 && window.ahead() >= width - 1;
+    }
+
     private Tensor buildSelfMask(Window window) {
+        if (keysOnly(window)) {
+            boolean[] keys = new boolean[rows.size() * width];
+            for (int b = 0; b < rows.size(); b++) {
+                java.util.Arrays.fill(keys, b * width, b * width + rows.get(b).ids().length, true);
+            }
+            return Ops.upload(Tensors.fromBooleans(keys, rows.size(), 1, 1, width), device);
+        }
         int cols = pastWidth + width;
         boolean[] allowed = new boolean[rows.size() * width * cols];
         for (int b = 0; b < rows.size(); b++) {

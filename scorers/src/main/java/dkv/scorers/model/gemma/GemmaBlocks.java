@@ -40,7 +40,8 @@ public final class GemmaBlocks {
         Tensor apply(Tensor x) {
             Tensor result;
             try (TensorScope scope = TensorScope.open()) {
-                result = scope.keep(Ops.to(Ops.rmsNorm(Ops.to(x, DType.FLOAT32), onePlusWeight, eps), x.dtype()));
+                // the float32 weight makes Ops.rmsNorm compute in float32 and cast back once, as HF does
+                result = scope.keep(Ops.rmsNorm(x, onePlusWeight, eps));
             }
             return result;
         }
