@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dkv.avro.ConditionPair;
+import dkv.avro.CrossMask;
 import dkv.avro.DerivedCondition;
 import dkv.avro.ExperimentMeta;
 import dkv.avro.ModelRef;
@@ -244,6 +245,9 @@ public record Plan(
                 node.put("target", c.target().name());
             }
             c.documentTokens().ifPresent(n -> node.put("document_tokens", n));
+            if (c.crossMask() != CrossMask.PREFIX) {
+                node.put("cross_mask", c.crossMask().name());
+            }
         }
         ranking.ifPresent(r -> root.set("ranking", f.objectNode().put("max_candidates", r.maxCandidates())
                 .put("over_cap", r.overCap().name().toLowerCase(java.util.Locale.ROOT))));

@@ -2,6 +2,7 @@ package dkv.producers.plan;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dkv.avro.Placement;
+import dkv.avro.CrossMask;
 import dkv.avro.RopeCorrection;
 import dkv.avro.ScoreTarget;
 import java.util.Map;
@@ -17,6 +18,7 @@ import java.util.Optional;
  * @param params        the kind's parameters
  * @param target        the scored segment: the answer (answer likelihood) or the query (query likelihood)
  * @param documentTokens build the document to this many tokens (the selected passage, then other passages)
+ * @param crossMask     what ENCODER_COENCODE_MASKED hides from the decoder: the PREFIX, or the research's off-by-one
  */
 public record PlanCondition(
         String path,
@@ -37,7 +39,8 @@ public record PlanCondition(
         boolean captureAttention,
         Optional<String> requiresFamily,
         ScoreTarget target,
-        Optional<Integer> documentTokens) {
+        Optional<Integer> documentTokens,
+        CrossMask crossMask) {
 
     public boolean hasSurrogate() {
         return surrogateKind.isPresent();

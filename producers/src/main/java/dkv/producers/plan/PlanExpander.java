@@ -123,6 +123,7 @@ public final class PlanExpander {
                     .setCaptureAttention(c.captureAttention())
                     .setRequiresFamily(c.requiresFamily().orElse(null))
                     .setTarget(c.target())
+                    .setCrossMask(c.crossMask())
                     .setQuerySimilarity(similarity)
                     .setSurrogateTemplate(template.orElse(null))
                     .setSurrogateGenerator(template.flatMap(t -> answers.generator()).orElse(null))

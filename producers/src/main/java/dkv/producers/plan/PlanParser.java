@@ -6,6 +6,7 @@ import dkv.avro.DerivedCondition;
 import dkv.avro.DerivedKind;
 import dkv.avro.ModelRef;
 import dkv.avro.Placement;
+import dkv.avro.CrossMask;
 import dkv.avro.RopeCorrection;
 import dkv.avro.ScoreTarget;
 import dkv.producers.surrogate.KeywordsSurrogate;
@@ -34,7 +35,7 @@ import java.util.function.BiFunction;
 final class PlanParser {
     /** Keys that may appear at plan level as defaults and on a condition as overrides. */
     private static final Set<String> CONDITION_DEFAULTS = Set.of("query_template", "query_free_template",
-            "answer_template", "document_template", "separator", "rope_correction", "keep_bos", "capture_attention",
+            "answer_template", "document_template", "separator", "rope_correction", "keep_bos", "capture_attention", "cross_mask",
             "target");
     private static final Set<String> PLAN_KEYS = union(CONDITION_DEFAULTS, Set.of("experiment_id", "description",
             "model", "seed", "samples", "baseline", "oracle", "contrasts", "correlations", "conditions", "ranking",
@@ -470,7 +471,18 @@ final class PlanParser {
                 inherited(node, path, (n, p) -> bool(n, p, "capture_attention")).orElse(false),
                 family,
                 inherited(node, path, (n, p) -> enumValue(n, p, "target", ScoreTarget.class)).orElse(ScoreTarget.ANSWER),
-                documentTokens(node, path));
+                documentTokens(node, path),
+                crossMask(node, path, placement));
+    }
+
+    /** Only a masked co-encode condition hides anything from the decoder, so only it may choose what. */
+    private CrossMask crossMask(JsonNode node, String path, Placement placement) {
+        CrossMask mask = inherited(node, path, (n, p) -> enumValue(n, p, "cross_mask", CrossMask.class)).orElse(CrossMask.PREFIX);
+        if (mask != CrossMask.PREFIX && placement != Placement.ENCODER_COENCODE_MASKED && node.has("cross_mask")) {
+            throw new PlanException(source, path + ".cross_mask", "only placement ENCODER_COENCODE_MASKED hides encoder tokens; "
+                    + "this condition's placement is " + placement);
+        }
+        return placement == Placement.ENCODER_COENCODE_MASKED ? mask : CrossMask.PREFIX;
     }
 
     private Optional<Integer> documentTokens(JsonNode node, String path) {

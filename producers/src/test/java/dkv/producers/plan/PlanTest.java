@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dkv.avro.ConditionSpec;
+import dkv.avro.CrossMask;
 import dkv.avro.ExperimentMeta;
 import dkv.avro.ModelRef;
 import dkv.avro.Placement;
@@ -154,6 +155,24 @@ class PlanTest {
         assertEquals("t5gemma2", plan.conditions().get(2).requiresFamily().orElseThrow());
         assertEquals("t5gemma2", plan.conditions().get(3).requiresFamily().orElseThrow());
         assertTrue(plan.conditions().get(0).requiresFamily().isEmpty());
+    }
+
+    @Test
+    void aMaskedCoEncodeConditionMayAskForTheResearchOffByOneMask() {
+        String enc = "{\"name\": \"bare\", \"placement\": \"ENCODER_COENCODE\"}, "
+                + "{\"name\": \"masked\", \"placement\": \"ENCODER_COENCODE_MASKED\", \"surrogate_kind\": \"oracle\"";
+        Plan plain = parse("{\"baseline\": \"bare\", \"conditions\": [" + enc + "}]}");
+        Plan research = parse("{\"baseline\": \"bare\", \"conditions\": [" + enc + ", \"cross_mask\": \"RESEARCH_OFF_BY_ONE\"}]}");
+        assertEquals(CrossMask.PREFIX, plain.conditions().get(1).crossMask());
+        assertEquals(CrossMask.RESEARCH_OFF_BY_ONE, research.conditions().get(1).crossMask());
+        assertEquals(CrossMask.RESEARCH_OFF_BY_ONE,
+                research.expander(GeneratorResources.none(), Corpus.empty(42)).conditionsFor(sample()).get(1).getCrossMask());
+        assertFalse(plain.canonicalJson().contains("cross_mask"), "plans that do not ask keep their hashes");
+        assertNotEquals(plain.hash(), research.hash());
+        assertTrue(error("{\"conditions\": [{\"name\": \"bare\", \"cross_mask\": \"RESEARCH_OFF_BY_ONE\"}]}").getMessage()
+                .contains("$.conditions[0].cross_mask: only placement ENCODER_COENCODE_MASKED hides encoder tokens"));
+        assertTrue(error("{\"baseline\": \"bare\", \"conditions\": [" + enc + ", \"cross_mask\": \"HALF\"}]}").getMessage()
+                .contains("$.conditions[1].cross_mask: unknown value 'HALF'"));
     }
 
     @Test
