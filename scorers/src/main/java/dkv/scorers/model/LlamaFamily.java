@@ -88,9 +88,8 @@ public final class LlamaFamily implements ModelFamily {
     static Tensor rmsNorm(Tensor x, Tensor weight, double eps) {
         Tensor result;
         try (TensorScope scope = TensorScope.open()) {
-            // the weight multiplies after the cast back, in x's dtype, as HF does
-            Tensor normed = Ops.rmsNorm(Ops.to(x, DType.FLOAT32), null, eps);
-            result = scope.keep(Ops.mul(weight, Ops.to(normed, x.dtype())));
+            // normalised in float32 and cast back by Ops.rmsNorm; the weight multiplies after, in x's dtype, as HF does
+            result = scope.keep(Ops.mul(weight, Ops.rmsNorm(x, null, eps)));
         }
         return result;
     }
