@@ -118,17 +118,16 @@ public final class TextGenerator {
             List<ForwardResult> results = lm.forwardBatch(prefill);
             KvCacheBuffer buffer = KvCacheBuffer.allocateLike(results.getFirst().cache(), batch.size(), longest + budget);
             buffer.appendRows(results.stream().map(ForwardResult::cache).toList());
-            float[] logits = readLogits(results);
-            results.forEach(ForwardResult::close);
             List<Row> live = new ArrayList<>(batch);
+            int[] next = choose(live, results);
+            results.forEach(ForwardResult::close);
             try (buffer) {
                 while (true) {
-                    int vocab = logits.length / live.size();
                     List<Row> going = new ArrayList<>(live.size());
                     List<Integer> kept = new ArrayList<>(live.size());
                     for (int k = 0; k < live.size(); k++) {
                         Row row = live.get(k);
-                        row.accept(row.request.sampling().next(logits, k * vocab, vocab, row.random));
+                        row.accept(next[k]);
                         if (row.stop == null) {
                             going.add(row);
                             kept.add(k);
@@ -137,14 +136,14 @@ public final class TextGenerator {
                     if (going.isEmpty()) return;
                     if (going.size() < live.size()) buffer.keepRows(kept.stream().mapToInt(Integer::intValue).toArray());
                     live = going;
-                    logits = step(live, buffer);
+                    next = step(live, buffer);
                 }
             }
         }
     }
 
-    /** One new token per live row (the one just chosen), appended to the buffer in place; their next logits. */
-    private float[] step(List<Row> live, KvCacheBuffer buffer) {
+    /** One new token per live row (the one just chosen), appended to the buffer in place; their next tokens. */
+    private int[] step(List<Row> live, KvCacheBuffer buffer) {
         try (TensorScope _ = TensorScope.open()) {
             List<ForwardRequest> requests = new ArrayList<>(live.size());
             for (int k = 0; k < live.size(); k++) {
@@ -156,15 +155,33 @@ public final class TextGenerator {
             List<KvCache> fresh = new ArrayList<>(results.size());
             for (ForwardResult r : results) fresh.add(r.cache().view(r.cache().length() - 1, r.cache().length()));
             buffer.appendRows(fresh);
-            return readLogits(results);
+            return choose(live, results);
         }
     }
 
-    /** Every row's one logits row, [rows · vocab] float32 on the host, in one readback. */
-    private static float[] readLogits(List<ForwardResult> results) {
-        List<Tensor> rows = results.stream().map(ForwardResult::logits).toList();
-        Tensor all = rows.size() == 1 ? rows.getFirst() : Ops.cat(0, rows);
-        return Tensors.toFloatArray(all);
+    /**
+     * Every live row's next token from its one logits row. When every row decodes greedily the argmax runs on the
+     * device (the first highest logit, as on the host) and one id per row is read back; otherwise the float32 logits
+     * come to the host in one readback and each row samples with its own generator.
+     */
+    private static int[] choose(List<Row> live, List<ForwardResult> results) {
+        int[] next = new int[live.size()];
+        try (TensorScope _ = TensorScope.open()) {
+            List<Tensor> rows = results.stream().map(ForwardResult::logits).toList();
+            Tensor all = rows.size() == 1 ? rows.getFirst() : Ops.cat(0, rows);
+            if (live.stream().allMatch(r -> r.request.sampling().greedy())) {
+                long[] ids = Tensors.toLongArray(Ops.argmax(Ops.reshape(all, live.size(), -1), -1, false));
+                for (int k = 0; k < next.length; k++) next[k] = Math.toIntExact(ids[k]);
+            } else {
+                float[] logits = Tensors.toFloatArray(all);
+                int vocab = logits.length / live.size();
+                for (int k = 0; k < next.length; k++) {
+                    Row row = live.get(k);
+                    next[k] = row.request.sampling().next(logits, k * vocab, vocab, row.random);
+                }
+            }
+        }
+        return next;
     }
 
     /** One request's state while its batch runs. */

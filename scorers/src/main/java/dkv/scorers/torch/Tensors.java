@@ -123,6 +123,14 @@ public final class Tensors {
         }
     }
 
+    /** Values of an integer tensor, on any device, as int64, row-major. */
+    public static long[] toLongArray(Tensor t) {
+        try (Tensor h = hostCopy(t, DType.INT64)) {
+            long n = h.numel();
+            return h.dataPointer().reinterpret(8L * n).toArray(JAVA_LONG);
+        }
+    }
+
     /** Values as float64, row-major (exact for float32/bfloat16/float16 sources). */
     public static double[] toDoubleArray(Tensor t) {
         try (Tensor h = hostCopy(t, DType.FLOAT64)) {
