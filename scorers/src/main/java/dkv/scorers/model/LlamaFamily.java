@@ -153,18 +153,17 @@ public final class LlamaFamily implements ModelFamily {
                 Tensor keys = g.withPast(layer, true, key);
                 Tensor values = g.withPast(layer, false, value);
                 int groups = heads / kvHeads;
-                Tensor kr = Ops.repeatKvHeads(keys, groups);
-                Tensor vr = Ops.repeatKvHeads(values, groups);
                 double scale = 1.0 / Math.sqrt(headDim);
                 Tensor attended;
                 Tensor probs = null;
                 if (wantProbs) {
-                    Ops.Attention a = Ops.attentionWithProbs(query, kr, vr, mask, scale);
+                    Ops.Attention a = Ops.attentionWithProbs(query, Ops.repeatKvHeads(keys, groups), Ops.repeatKvHeads(values, groups),
+                            mask, scale);
                     attended = a.output();
                     // [B, H, n, L] → mean over heads → [B, n, L]
                     probs = scope.keep(Ops.meanLastDim(Ops.permute(a.probabilities(), 0, 2, 3, 1), false));
                 } else {
-                    attended = Ops.sdpa(query, kr, vr, mask, causal, scale);
+                    attended = Ops.groupedSdpa(query, keys, values, mask, causal, scale);
                 }
                 Tensor merged = Ops.reshape(Ops.transpose(attended, 1, 2), batch, n, (long) heads * headDim);
                 result = new AttentionOutput(scope.keep(linear(merged, o, oBias)), scope.keep(keys), scope.keep(values), probs);

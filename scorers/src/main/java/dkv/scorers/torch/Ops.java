@@ -671,6 +671,38 @@ public final class Ops {
     }
 
     /** GQA: [B, Hkv, L, D] → [B, Hkv·groups, L, D], each KV head repeated {@code groups} times in place. */
+    /**
+     * Attention of {@code q} [B, H, n, D] over grouped keys and values [B, kvH, L, D] (H a multiple of kvH; query head
+     * h reads kv head h / (H / kvH), as {@link #repeatKvHeads} lays them out). With a mask the query heads of each kv
+     * head are folded into the query axis ([B, kvH, g·n, D], the mask repeated along it), so the keys and values are
+     * read where they are instead of copied H / kvH times per call; without one (SDPA's causal flag, which the folding
+     * would break) the keys and values are repeated. Same dot products either way.
+     */
+    public static Tensor groupedSdpa(Tensor q, Tensor k, Tensor v, Tensor mask, boolean isCausal, double scale) {
+        long heads = q.size(1);
+        long kvHeads = k.size(1);
+        int groups = Math.toIntExact(heads / kvHeads);
+        if (groups == 1) return sdpa(q, k, v, mask, isCausal, scale);
+        Tensor result;
+        try (TensorScope scope = TensorScope.open()) {
+            if (mask == null) {
+                result = scope.keep(sdpa(q, repeatKvHeads(k, groups), repeatKvHeads(v, groups), null, isCausal, scale));
+            } else {
+                long b = q.size(0);
+                long n = q.size(2);
+                long d = q.size(3);
+                Tensor folded = reshape(q, b, kvHeads, groups * n, d);
+                Tensor foldedMask = mask;
+                if (mask.size(2) != 1) {
+                    long[] m = mask.shape();
+                    foldedMask = reshape(expand(unsqueeze(mask, 2), m[0], m[1], groups, m[2], m[3]), m[0], m[1], groups * m[2], m[3]);
+                }
+                result = scope.keep(reshape(sdpa(folded, k, v, foldedMask, false, scale), b, heads, n, d));
+            }
+        }
+        return result;
+    }
+
     public static Tensor repeatKvHeads(Tensor kv, int groups) {
         if (groups == 1) {
             return alias(kv);

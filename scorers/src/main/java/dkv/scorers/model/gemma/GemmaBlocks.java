@@ -105,20 +105,19 @@ public final class GemmaBlocks {
                 long selfColumns = keys.size(2);
                 Tensor allKeys = cross == null ? keys : Ops.cat(2, keys, cross.keys());
                 Tensor allValues = cross == null ? values : Ops.cat(2, values, cross.values());
-                Tensor kr = Ops.repeatKvHeads(allKeys, heads / kvHeads);
-                Tensor vr = Ops.repeatKvHeads(allValues, heads / kvHeads);
                 Tensor attended;
                 Tensor selfProbs = null;
                 Tensor crossProbs = null;
                 if (wantProbs) {
-                    Ops.Attention a = Ops.attentionWithProbs(query, kr, vr, mask, scale);
+                    Ops.Attention a = Ops.attentionWithProbs(query, Ops.repeatKvHeads(allKeys, heads / kvHeads),
+                            Ops.repeatKvHeads(allValues, heads / kvHeads), mask, scale);
                     attended = a.output();
                     // [B, H, n, L] → mean over heads → [B, n, L], split where the cross keys begin
                     Tensor probs = Ops.meanLastDim(Ops.permute(a.probabilities(), 0, 2, 3, 1), false);
                     selfProbs = scope.keep(Ops.narrow(probs, -1, 0, selfColumns));
                     if (cross != null) crossProbs = scope.keep(Ops.narrow(probs, -1, selfColumns, probs.size(-1) - selfColumns));
                 } else {
-                    attended = Ops.sdpa(query, kr, vr, mask, causal, scale);
+                    attended = Ops.groupedSdpa(query, allKeys, allValues, mask, causal, scale);
                 }
                 Tensor merged = Ops.reshape(Ops.transpose(attended, 1, 2), batch, n, qWidth);
                 result = new AttentionOutput(scope.keep(Ops.linear(merged, o)), scope.keep(keys), scope.keep(values),

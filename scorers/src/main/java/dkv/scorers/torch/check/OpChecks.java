@@ -502,6 +502,14 @@ public final class OpChecks {
                 Tensor additive64 = Ops.to(additive.tensor, DType.FLOAT64);
                 compare("sdpa(float64 mask)" + tag, Ops.sdpa(q.tensor, k.tensor, v.tensor, additive64, false, scale),
                         HostTensor.attention(q.host, k.host, v.host, additive.host, true, false, scale)[0]);
+                // grouped: 2 query heads per kv head, folded into the query axis under a mask, repeated without one
+                Input qg = input(layout, this::normal, b, 2 * h, lq, d);
+                Tensor mask4 = Ops.reshape(m.tensor, 1, 1, lq, lk);
+                compare("groupedSdpa(bool mask)" + tag, Ops.groupedSdpa(qg.tensor, k.tensor, v.tensor, mask4, false, scale),
+                        HostTensor.attention(qg.host, repeatHeads(k.host, 2), repeatHeads(v.host, 2), m.host, false, false, scale)[0]);
+                Input qgc = input(layout, this::normal, b, 2 * h, lq, d);
+                compare("groupedSdpa(causal)" + tag, Ops.groupedSdpa(qgc.tensor, kc.tensor, vc.tensor, null, true, scale),
+                        HostTensor.attention(qgc.host, repeatHeads(kc.host, 2), repeatHeads(vc.host, 2), null, false, true, scale)[0]);
                 Ops.Attention explicit = Ops.attentionWithProbs(q.tensor, k.tensor, v.tensor, m.tensor, scale);
                 HostTensor[] want = HostTensor.attention(q.host, k.host, v.host, m.host, false, false, scale);
                 compare("attentionWithProbs.output" + tag, explicit.output(), want[0]);
