@@ -296,13 +296,17 @@ class CacheInvariantTest {
                 spec("trunc", Placement.PREFIX_TRUNCATED, SURROGATE, "\n", RopeCorrection.HALF_SPLIT));
         SampleScorer scorer = new SampleScorer(model);
         scorer.score(SAMPLE, conditions, ScoreOptions.defaults());  // warm
-        // Only building the records falls between the two clocks. A GC pause there can still take 20% of one
-        // call on a loaded machine, so the lower bound has to hold in one of a few calls; the upper in all.
+        // score_ms shares out the score stage (the device work); the host's prepare stage overlaps the previous call
+        // in the pipelines and is not counted, so the clock outside brackets the score stage alone. Only building
+        // the records falls between the two clocks. A GC pause there can still take 20% of one call on a loaded
+        // machine, so the lower bound has to hold in one of a few calls; the upper in all.
         double bestShare = 0;
         String seen = "";
         for (int attempt = 0; attempt < 5 && bestShare <= 0.8; attempt++) {
+            SampleScorer.PreparedCall prepared = scorer.prepare(List.of(new SampleScorer.SampleWork(SAMPLE, conditions)),
+                    ScoreOptions.defaults());
             long t0 = System.nanoTime();
-            List<ScoreRecord> records = scorer.score(SAMPLE, conditions, ScoreOptions.defaults());
+            List<ScoreRecord> records = scorer.score(prepared).getFirst();
             double outside = (System.nanoTime() - t0) / 1e6;
             double sum = records.stream().mapToDouble(ScoreRecord::getScoreMs).sum();
             records.forEach(r -> assertTrue(r.getScoreMs() > 0, r.getCondition()));
