@@ -9,7 +9,6 @@ import dkv.scorers.generate.GenerationRequest;
 import dkv.scorers.generate.Sampling;
 import dkv.scorers.generate.TextGenerator;
 import dkv.scorers.model.CausalLm;
-import dkv.scorers.model.LoadedModel;
 import dkv.scorers.model.ModelFamilies;
 import dkv.scorers.model.ModelSnapshot;
 import dkv.scorers.torch.TorchException;
@@ -99,12 +98,7 @@ public final class GenerateCommand implements Callable<Integer> {
                     + (sampling.greedy() ? "greedy" : "sampling: temperature " + temperature + ", top-p " + topP + ", top-k " + topK
                     + ", seed " + seed) + (chat ? ", chat template " + template.file() : "") + ")");
             err.flush();
-            LoadedModel loaded = model.load(err, "generate");
-            if (!(loaded instanceof CausalLm lm)) {
-                loaded.close();
-                throw new IllegalArgumentException(model.modelDir + ": a " + loaded.shape() + " model cannot generate here (causal LMs only)");
-            }
-            try (lm) {
+            try (CausalLm lm = model.loadCausal(err, "generate")) {
                 TextGenerator generator = new TextGenerator(lm, batch);
                 long t0 = System.nanoTime();
                 long[] totals = write(input, generator, template, sampling);
