@@ -3,10 +3,9 @@ package dkv.scorers.worker.generator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dkv.scorers.generate.GenerationFixture;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.URISyntaxException;
-import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -20,25 +19,15 @@ final class ChatFixture {
 
     private ChatFixture() {}
 
-    static Path resource(String name) {
-        URL url = ChatFixture.class.getResource("/fixtures/" + name);
-        if (url == null) throw new IllegalStateException("fixture " + name + " missing from test resources");
-        try {
-            return Path.of(url.toURI());
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
     /** The llama fixture copied into {@code dir} (which it returns) with the Llama-2 chat template. */
     static Path llamaChat(Path dir) {
         try {
-            Path llama = resource("llama");
+            Path llama = GenerationFixture.dir("llama");
             for (String f : new String[] {"config.json", "model.safetensors", "tokenizer.json"}) {
                 Files.copy(llama.resolve(f), dir.resolve(f));
             }
             JsonNode llama2 = null;
-            for (JsonNode t : JSON.readTree(resource("generation").resolve("chat.json").toFile()).get("templates")) {
+            for (JsonNode t : GenerationFixture.json("chat.json").get("templates")) {
                 if (t.get("name").asText().equals("llama2")) llama2 = t;
             }
             if (llama2 == null) throw new IllegalStateException("chat.json has no llama2 template");

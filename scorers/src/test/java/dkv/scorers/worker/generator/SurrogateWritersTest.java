@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dkv.avro.GenerationSettings;
 import dkv.scorers.generate.ChatTemplate;
 import dkv.scorers.generate.Generation;
+import dkv.scorers.generate.GenerationFixture;
 import dkv.scorers.generate.GenerationRequest;
 import dkv.scorers.generate.Sampling;
 import dkv.scorers.generate.TextGenerator;
@@ -77,7 +78,7 @@ class SurrogateWritersTest {
 
     @Test
     void aSnapshotWithoutAChatTemplateFailsBeforeItsWeightsLoad() {
-        Path llama = ChatFixture.resource("llama");
+        Path llama = GenerationFixture.dir("llama");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> SurrogateWriters.engine(llama, "x", Device.cpu(), DType.FLOAT32, 4));
         assertEquals(llama.resolve("tokenizer_config.json") + ": no chat_template (and no chat_template.jinja): not a chat model", e.getMessage());
