@@ -11,7 +11,7 @@ import java.nio.file.Path;
 import java.util.Optional;
 import picocli.CommandLine.Option;
 
-/** Where the scoring model and libtorch come from, shared by {@code dkv score} and {@code dkv scorer}. */
+/** Where the model and libtorch come from, shared by {@code dkv score}, {@code scorer}, {@code generate}, {@code generator} and {@code embed}. */
 public final class ScorerModelOptions {
 
     @Option(names = "--model", required = true, paramLabel = "DIR",
