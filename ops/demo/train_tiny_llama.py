@@ -176,6 +176,17 @@ def save(model, tok, out):
     assert raw.encode("hello").ids[0] == tok.token_to_id(BOS), "tokenizer.json does not add BOS"
 
 
+# dkv's own chat template for the demo model (it was never instruction-tuned): a user turn is laid out as the
+# training text was, the message and then a blank line and "Question:", so the model continues with a question
+# about the passage at the end of the message. `dkv demo --generated` renders the prompt templates through it.
+CHAT_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}{% if message['role'] != 'user' %}"
+    "{{ raise_exception('dkv-tiny-llama was not trained on chat turns: user messages only') }}{% endif %}"
+    "{% if not loop.first %}{{ '\\n\\n' }}{% endif %}{{ message['content'] }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '\\n\\nQuestion:' }}{% endif %}"
+)
+
+
 def make_portable(out):
     """Small edits so readers other than transformers 5 load the snapshot (idempotent)."""
     # Readers that predate transformers 5's `rope_parameters` look for a top-level rope_theta.
@@ -188,6 +199,8 @@ def make_portable(out):
     tok_config = json.loads(tok_config_path.read_text())
     tok_config["tokenizer_class"] = "PreTrainedTokenizerFast"
     tok_config_path.write_text(json.dumps(tok_config, indent=2, sort_keys=True) + "\n")
+    # The demo's chat template, as a file of its own (transformers 5 and dkv read chat_template.jinja).
+    (out / "chat_template.jinja").write_text(CHAT_TEMPLATE)
     # safetensors writes 0600; containers read the mounted model as another user.
     for path in out.iterdir():
         path.chmod(0o644)

@@ -16,7 +16,8 @@
 - end to end on the tiny shape: make_model.py, make_workload.py, hf_bench.py (research and batched agree
   within 1e-4), compare.py reading a Java-style JSONL; the same for gemma3-tiny (hf_bench.py) and for the
   encoder-decoder path (make_t5gemma_model.py, make_workload.py --layout t5gemma-v3, hf_t5gemma_bench.py);
-- java_timing.py recovers a stand-in command's per-pair rate from the difference of its two runs.
+- java_timing.py recovers a stand-in command's per-pair rate from the difference of its two runs;
+- hf_generate_bench.py (the generation benchmark): prompts, the no-EOS view, HF generate at two batch sizes, compare.
 """
 import json
 import os
@@ -458,6 +459,78 @@ class T5EndToEndTest(unittest.TestCase):
         self.assertAlmostEqual(cmp["nll"]["max_abs_diff_vs_batched"], 0.125, delta=1e-6)
         java_row = next(row for row in cmp["rows"] if row["name"] == "java")
         self.assertAlmostEqual(java_row["vs_batched"], 3.0, delta=0.01)
+
+
+class GenerateBenchTest(unittest.TestCase):
+    """hf_generate_bench.py as run_generate.sh runs it, on the tiny shape: prompts over the model's words, the no-EOS
+    view, HF generate at two batch sizes (same greedy tokens, exactly N new each), and compare against Java-style
+    outputs made from HF's tokens with one prompt changed."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="dkv-generate-bench-test-")
+        env = dict(os.environ, OMP_NUM_THREADS="1")
+        bench = os.path.join(HERE, "hf_generate_bench.py")
+        cls.bench = staticmethod(lambda *args: subprocess.run([PYTHON, bench, *args], check=True, env=env,  # noqa: E731
+                                                            capture_output=True, text=True).stdout)
+        model = os.path.join(cls.dir, "model")
+        subprocess.run([PYTHON, os.path.join(HERE, "make_model.py"), "--out", model, "--shape", "tiny", "--device", "cpu",
+                        "--dtype", "float32"], check=True, env=env, capture_output=True)
+        cls.prompts = os.path.join(cls.dir, "prompts.jsonl")
+        cls.workload = json.loads(cls.bench("workload", "--model", model, "--out", cls.prompts, "--docs", "4"))
+        cls.view = os.path.join(cls.dir, "view")
+        cls.view_info = json.loads(cls.bench("view", "--model", model, "--out", cls.view))
+        cls.results = os.path.join(cls.dir, "hf.json")
+        cls.bench("hf", "--model", cls.view, "--prompts", cls.prompts, "--out", cls.results, "--batch-sizes", "3,20",
+                "--max-new-tokens", "5", "--device", "cpu", "--threads", "1")
+        with open(cls.results) as f:
+            cls.hf = json.load(f)
+
+    def test_prompts_and_view(self):
+        self.assertEqual((self.workload["prompts"], self.workload["documents"], self.workload["templates"]), (20, 4, 5))
+        self.assertTrue(90 <= self.workload["doc_tokens_min"] <= self.workload["doc_tokens_max"] <= 110, self.workload)
+        self.assertEqual(self.view_info["eos_token_id"], 2000)
+        with open(os.path.join(self.view, "generation_config.json")) as f:
+            self.assertEqual(json.load(f)["eos_token_id"], 2000)
+        self.assertTrue(os.path.islink(os.path.join(self.view, "config.json")))
+        # made again in place: the view replaces its own files, and refuses a directory it did not make
+        self.bench("view", "--model", os.path.join(self.dir, "model"), "--out", self.view)
+        with self.assertRaises(subprocess.CalledProcessError):
+            self.bench("view", "--model", os.path.join(self.dir, "model"), "--out", os.path.join(self.dir, "model"))
+
+    def test_hf_generates_exactly_n_new_tokens_the_same_at_every_batch_size(self):
+        small, large = self.hf["tokens"]["3"], self.hf["tokens"]["20"]
+        self.assertEqual(len(small), 20)
+        self.assertTrue(all(len(t) == 5 for t in small.values()))
+        self.assertEqual(small, large)
+        self.assertGreater(len({tuple(t) for t in small.values()}), 1, "every prompt generated the same tokens")
+        self.assertEqual([s["new_tokens"] for s in self.hf["sizes"]], [100, 100])
+
+    def test_compare(self):
+        tokens = self.hf["tokens"][str(self.hf["best"])]
+        out = os.path.join(self.dir, "java-b20.jsonl")
+        changed = sorted(tokens)[7]
+        with open(out, "w") as f:
+            for key, t in tokens.items():
+                f.write(json.dumps({"id": key, "new_tokens": t[:3] + [7, 7] if key == changed else t, "text": ""}) + "\n")
+        with open(os.path.join(self.dir, "java-b20.repeated.jsonl"), "w") as f:
+            for k in range(3):
+                for key, t in tokens.items():
+                    f.write(json.dumps({"id": f"{key}~r{k}", "new_tokens": t, "text": ""}) + "\n")
+        best = next(s for s in self.hf["sizes"] if s["batch_size"] == self.hf["best"])
+        timing = os.path.join(self.dir, "java-b20-timing.json")
+        with open(timing, "w") as f:
+            json.dump({"pairs": 40, "seconds": best["seconds"], "peak_bytes": 2 ** 30}, f)  # twice HF's rate
+        summary = os.path.join(self.dir, "compare.json")
+        text = self.bench("compare", "--hf", self.results, "--java", f"20={out},{timing}", "--java",
+                        f"3={out},{os.path.join(self.dir, 'missing.json')}", "--json", summary)
+        self.assertIn("goal >= 1.5x: met", text)
+        with open(summary) as f:
+            cmp = json.load(f)
+        self.assertAlmostEqual(cmp["ratio_new_tokens_per_s"], 2.0, delta=0.01)
+        self.assertEqual(cmp["agreement"]["java_vs_hf"]["identical"], 19)
+        self.assertAlmostEqual(cmp["agreement"]["java_vs_hf"]["mean_prefix_share"], (19 + 3 / 5) / 20, delta=1e-4)
+        self.assertEqual(cmp["java"][0]["new_tokens"], 200)
 
 
 class JavaTimingTest(unittest.TestCase):

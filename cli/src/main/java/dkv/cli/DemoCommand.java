@@ -20,6 +20,8 @@ import dkv.producers.dataset.ReaderOptions;
 import dkv.producers.plan.Plan;
 import dkv.producers.surrogate.GeneratorResources;
 import dkv.schemas.Topics;
+import dkv.scorers.generate.ChatTemplate;
+import dkv.scorers.model.CausalLm;
 import dkv.scorers.model.LoadedModel;
 import dkv.scorers.model.ModelFamilies;
 import dkv.scorers.model.ModelSnapshot;
@@ -29,7 +31,6 @@ import dkv.scorers.worker.ScoreBatchFunction;
 import dkv.scorers.worker.ScorerMetrics;
 import dkv.scorers.worker.ScorerWorker;
 import dkv.scorers.worker.Worker;
-import dkv.scorers.worker.generator.ExtractiveStandIn;
 import dkv.scorers.worker.generator.GenerateBatchFunction;
 import dkv.scorers.worker.generator.GeneratorWorker;
 import dkv.scorers.worker.generator.LexicalEmbedder;
@@ -69,6 +70,8 @@ public final class DemoCommand implements Callable<Integer> {
     /** Measured on the 2-core build machine: the demo plan over this many samples takes about a minute. */
     static final int DEFAULT_SAMPLES = 100;
     private static final int WORKERS = 2;
+    /** Prompts the demo's generator decodes together: a poll window of 4 documents × 5 templates. */
+    private static final int GENERATION_BATCH = 20;
 
     @Spec
     CommandSpec spec;
@@ -142,6 +145,9 @@ public final class DemoCommand implements Callable<Integer> {
             }
             ModelSnapshot snapshot = ModelSnapshot.open(modelDir);
             ModelFamilies.familyOf(snapshot);
+            if (generated) {
+                ChatTemplate.of(modelDir); // the generator renders each prompt through it: a snapshot without one fails here
+            }
             String modelId = loaded.model().map(ModelRef::getId).orElse(snapshot.name());
             Dataset data = Dataset.of(samplesFile, Optional.empty(), new ReaderOptions(PassageChoice.parse("selected"), loaded.seed(), false));
             WorkPlan work = WorkPlan.prepare(loaded, data, new GeneratorResources(Optional.of(modelDir), loaded.baseDir(), Optional.empty()),
@@ -191,7 +197,7 @@ public final class DemoCommand implements Callable<Integer> {
             CompletableFuture<Long> produced;
             Progress quiet = new Progress(work.planned(), Duration.ofHours(1), System::nanoTime, line -> {});
             if (generated) {
-                GeneratorWorker generator = startGenerator(loaded, torch, settings, err);
+                GeneratorWorker generator = startGenerator(loaded, lm, sharedModel, torch, settings, err);
                 open.add(generator);
                 workers.add(generator);
                 SurrogateJoin join = new SurrogateJoin(settings, Topics.WORK, 64, Duration.ZERO, line -> err.println("dkv demo: " + line),
@@ -271,15 +277,18 @@ public final class DemoCommand implements Callable<Integer> {
     }
 
     /**
-     * One generator worker for the plan's generator model: the generation engine where this build has one
-     * ({@link SurrogateWriters#engine}), else the extractive stand-in, said so; similarities from {@code --embedder}, else the
-     * lexical stand-in, said so.
+     * One generator worker on the demo's loaded model (the scorers' model: the bundled tiny Llama unless --model says
+     * otherwise), sharing their turns on it: the generation engine ({@link SurrogateWriters#engine}) with the snapshot's
+     * chat template; similarities from {@code --embedder}, else the lexical stand-in, said so.
      */
-    private GeneratorWorker startGenerator(Plan loaded, ScorerModelOptions torch, KafkaSettings settings, PrintWriter err) {
+    private GeneratorWorker startGenerator(Plan loaded, LoadedModel lm, Object sharedModel, ScorerModelOptions torch,
+            KafkaSettings settings, PrintWriter err) {
         String generatorId = loaded.generation().orElseThrow().model().map(ModelRef::getId).orElse("none");
-        SurrogateWriter writer = SurrogateWriters.engine(torch.modelDir, generatorId, torch.device(), torch.dtype())
-                .orElseGet(() -> new ExtractiveStandIn(generatorId));
-        err.println("dkv demo: generator: " + writer.describe());
+        if (!(lm instanceof CausalLm causal)) {
+            throw new IllegalArgumentException(torch.modelDir + ": a " + lm.shape() + " model cannot generate surrogates (causal LMs only)");
+        }
+        SurrogateWriter writer = SurrogateWriters.engine(causal, false, generatorId, GENERATION_BATCH);
+        err.println("dkv demo: generator '" + generatorId + "': " + writer.describe());
         SurrogateEmbedder embedding;
         if (embedder != null) {
             embedding = SurrogateEmbedder.of(TextEncoder.require(torch.load(embedder, err, "demo")), embedder.getFileName().toString());
@@ -289,7 +298,7 @@ public final class DemoCommand implements Callable<Integer> {
         }
         String id = "demo-generator-0";
         GeneratorWorker worker = GeneratorWorker.start(settings, GeneratorWorker.options(id),
-                new GenerateBatchFunction(Optional.of(writer), Optional.of(embedding), id, new Object(), System::currentTimeMillis),
+                new GenerateBatchFunction(Optional.of(writer), Optional.of(embedding), id, sharedModel, System::currentTimeMillis),
                 PrometheusMetrics.registry());
         err.println("dkv demo: 1 generator worker in group " + GeneratorWorker.GROUP);
         return worker;

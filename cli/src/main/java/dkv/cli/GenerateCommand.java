@@ -9,7 +9,6 @@ import dkv.scorers.generate.GenerationRequest;
 import dkv.scorers.generate.Sampling;
 import dkv.scorers.generate.TextGenerator;
 import dkv.scorers.model.CausalLm;
-import dkv.scorers.model.LoadedModel;
 import dkv.scorers.model.ModelFamilies;
 import dkv.scorers.model.ModelSnapshot;
 import dkv.scorers.torch.TorchException;
@@ -43,7 +42,10 @@ import picocli.CommandLine.Spec;
                 + " (new_tokens end at the first EOS, inclusive; an item that cannot be generated gets an 'error' field).")
 public final class GenerateCommand implements Callable<Integer> {
 
-    /** Prompts handed to the generator per call; it sorts them by length and cuts them into batches itself. */
+    /**
+     * Prompts handed to the generator per call at least; it sorts them by length and cuts them into batches itself. A
+     * call holds a whole number of batches ({@link #promptsPerCall}), so only the input's last batch can be short.
+     */
     static final int PROMPTS_PER_CALL = 256;
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -99,12 +101,7 @@ public final class GenerateCommand implements Callable<Integer> {
                     + (sampling.greedy() ? "greedy" : "sampling: temperature " + temperature + ", top-p " + topP + ", top-k " + topK
                     + ", seed " + seed) + (chat ? ", chat template " + template.file() : "") + ")");
             err.flush();
-            LoadedModel loaded = model.load(err, "generate");
-            if (!(loaded instanceof CausalLm lm)) {
-                loaded.close();
-                throw new IllegalArgumentException(model.modelDir + ": a " + loaded.shape() + " model cannot generate here (causal LMs only)");
-            }
-            try (lm) {
+            try (CausalLm lm = model.loadCausal(err, "generate")) {
                 TextGenerator generator = new TextGenerator(lm, batch);
                 long t0 = System.nanoTime();
                 long[] totals = write(input, generator, template, sampling);
@@ -125,7 +122,7 @@ public final class GenerateCommand implements Callable<Integer> {
         try {
             if (out.toAbsolutePath().getParent() != null) Files.createDirectories(out.toAbsolutePath().getParent());
             try (BufferedWriter writer = Files.newBufferedWriter(out, StandardCharsets.UTF_8)) {
-                input.forEachChunk(PROMPTS_PER_CALL, chunk -> {
+                input.forEachChunk(promptsPerCall(batch), chunk -> {
                     List<GenerationRequest> requests = new ArrayList<>();
                     List<Integer> positions = new ArrayList<>();
                     String[] refused = new String[chunk.size()];
@@ -159,6 +156,11 @@ public final class GenerateCommand implements Callable<Integer> {
             throw new UncheckedIOException("cannot write " + out + ": " + e.getMessage(), e);
         }
         return totals;
+    }
+
+    /** The smallest whole number of batches holding {@link #PROMPTS_PER_CALL} prompts. */
+    static int promptsPerCall(int batch) {
+        return batch * Math.max(1, (PROMPTS_PER_CALL + batch - 1) / batch);
     }
 
     /** A line's generator seed: the run's seed and the id's text, mixed (SplitMix64 of seed ⊕ the id's hash). */

@@ -3,6 +3,8 @@ package dkv.cli;
 import dkv.platform.config.KafkaSettings;
 import dkv.platform.metrics.PrometheusMetrics;
 import dkv.schemas.Topics;
+import dkv.scorers.generate.ChatTemplate;
+import dkv.scorers.model.CausalLm;
 import dkv.scorers.model.TextEncoder;
 import dkv.scorers.torch.TorchException;
 import dkv.scorers.worker.generator.ExtractiveStandIn;
@@ -43,9 +45,14 @@ public final class GeneratorCommand implements Callable<Integer> {
             description = "the generator id requests must name to be answered here (default: the model directory's name)")
     String modelId;
 
-    @Option(names = "--stand-in", description = "write extractive stand-ins (frequent document words, no language model) "
-            + "instead of generating: for trying the stream where this build has no generation engine")
+    @Option(names = "--stand-in", description = "write extractive stand-ins (frequent document words, no language model: "
+            + "not generated text) instead of generating, without loading --model: for trying the stream")
     boolean standIn;
+
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "32",
+            description = "prompts decoded together at most (default: ${DEFAULT-VALUE}; a poll window's prompts are sorted "
+                    + "by length and cut into batches)")
+    int batch;
 
     @Option(names = "--embedder", paramLabel = "DIR",
             description = "BERT sentence-transformers snapshot (e.g. all-MiniLM-L6-v2) for the query similarities")
@@ -74,32 +81,34 @@ public final class GeneratorCommand implements Callable<Integer> {
             }
             KafkaSettings settings = kafka.settings("dkv-generator");
             String served = modelId != null ? modelId : model.modelDir.toAbsolutePath().normalize().getFileName().toString();
-            SurrogateWriter writer = writer(model, served, standIn, err);
-            Optional<SurrogateEmbedder> embedder = embedder(err);
-            GenerateBatchFunction function = new GenerateBatchFunction(Optional.of(writer), embedder, id, new Object(),
-                    System::currentTimeMillis);
-            GeneratorWorker.Options options = new GeneratorWorker.Options(GeneratorWorker.GROUP, id, maxPollRecords, identity.workPartitions,
-                    identity.replicationFactor);
-            GeneratorWorker worker = GeneratorWorker.start(settings, options, function, PrometheusMetrics.registry());
-            Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("dkv-generator-stop").unstarted(worker::close));
-            err.println("dkv generator: worker " + id + " (group " + GeneratorWorker.GROUP + ") serving generator '" + served
-                    + "' on " + settings.bootstrapServers() + ": " + writer.describe());
-            err.flush();
-            long reported = -1;
-            while (!worker.awaitTermination(STATUS_INTERVAL)) {
-                long now = function.written() + function.failed() + function.refused();
-                if (now != reported) {
-                    reported = now;
-                    err.printf("dkv generator: %s wrote %d surrogates, %d without text, %d requests to %s%n", id, function.written(),
-                            function.failed(), function.refused(), Topics.DEAD);
-                    err.flush();
+            if (batch < 1) throw new IllegalArgumentException("--batch must be ≥ 1, got " + batch);
+            try (SurrogateWriter writer = writer(model, served, standIn, batch, err)) {
+                Optional<SurrogateEmbedder> embedder = embedder(err);
+                GenerateBatchFunction function = new GenerateBatchFunction(Optional.of(writer), embedder, id, new Object(),
+                        System::currentTimeMillis);
+                GeneratorWorker.Options options = new GeneratorWorker.Options(GeneratorWorker.GROUP, id, maxPollRecords, identity.workPartitions,
+                        identity.replicationFactor);
+                GeneratorWorker worker = GeneratorWorker.start(settings, options, function, PrometheusMetrics.registry());
+                Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("dkv-generator-stop").unstarted(worker::close));
+                err.println("dkv generator: worker " + id + " (group " + GeneratorWorker.GROUP + ") serving generator '" + served
+                        + "' on " + settings.bootstrapServers() + ": " + writer.describe());
+                err.flush();
+                long reported = -1;
+                while (!worker.awaitTermination(STATUS_INTERVAL)) {
+                    long now = function.written() + function.failed() + function.refused();
+                    if (now != reported) {
+                        reported = now;
+                        err.printf("dkv generator: %s wrote %d surrogates, %d without text, %d requests to %s%n", id, function.written(),
+                                function.failed(), function.refused(), Topics.DEAD);
+                        err.flush();
+                    }
                 }
+                if (worker.failure().isPresent()) {
+                    err.println("dkv generator: worker " + id + " stopped: " + worker.failure().get());
+                    return 1;
+                }
+                return 0;
             }
-            if (worker.failure().isPresent()) {
-                err.println("dkv generator: worker " + id + " stopped: " + worker.failure().get());
-                return 1;
-            }
-            return 0;
         } catch (IllegalArgumentException | IllegalStateException | java.io.UncheckedIOException | TorchException
                  | org.apache.kafka.common.KafkaException e) {
             err.println("dkv generator: " + e.getMessage());
@@ -108,17 +117,21 @@ public final class GeneratorCommand implements Callable<Integer> {
     }
 
     /**
-     * The engine for {@code --model} ({@link SurrogateWriters#engine}), or with {@code standIn} the extractive stand-in;
-     * without an engine in this build, an error that names the stand-in.
+     * The generation engine over {@code --model} ({@link SurrogateWriters#engine}; the chat template is checked before
+     * the weights load), or with {@code standIn} the extractive stand-in, which loads nothing.
      */
-    static SurrogateWriter writer(ScorerModelOptions model, String served, boolean standIn, PrintWriter err) {
+    static SurrogateWriter writer(ScorerModelOptions model, String served, boolean standIn, int batch, PrintWriter err) {
         if (standIn) {
             return new ExtractiveStandIn(served);
         }
-        model.runtime(err, "generator");
-        return SurrogateWriters.engine(model.modelDir, served, model.device(), model.dtype()).orElseThrow(() ->
-                new IllegalArgumentException("this build has no text generation engine for " + model.modelDir
-                        + "; --stand-in answers with extractive stand-ins (not generated text)"));
+        ChatTemplate.of(model.modelDir); // a snapshot without a chat template fails here, before libtorch and the weights
+        CausalLm lm = model.loadCausal(err, "generator");
+        try {
+            return SurrogateWriters.engine(lm, true, served, batch);
+        } catch (RuntimeException e) {
+            lm.close();
+            throw e;
+        }
     }
 
     private Optional<SurrogateEmbedder> embedder(PrintWriter err) {

@@ -1,5 +1,6 @@
 package dkv.cli;
 
+import dkv.scorers.model.CausalLm;
 import dkv.scorers.model.LoadedModel;
 import dkv.scorers.model.ModelFamilies;
 import dkv.scorers.torch.DType;
@@ -10,7 +11,7 @@ import java.nio.file.Path;
 import java.util.Optional;
 import picocli.CommandLine.Option;
 
-/** Where the scoring model and libtorch come from, shared by {@code dkv score} and {@code dkv scorer}. */
+/** Where the model and libtorch come from, shared by {@code dkv score}, {@code scorer}, {@code generate}, {@code generator} and {@code embed}. */
 public final class ScorerModelOptions {
 
     @Option(names = "--model", required = true, paramLabel = "DIR",
@@ -49,6 +50,14 @@ public final class ScorerModelOptions {
     /** Loads libtorch (its description goes to {@code log}) and then the model onto the chosen device. */
     public LoadedModel load(PrintWriter log, String command) {
         return load(modelDir, log, command);
+    }
+
+    /** {@link #load(PrintWriter, String)} for commands that generate: anything but a causal LM is an error naming it. */
+    public CausalLm loadCausal(PrintWriter log, String command) {
+        LoadedModel loaded = load(log, command);
+        if (loaded instanceof CausalLm lm) return lm;
+        loaded.close();
+        throw new IllegalArgumentException(modelDir + ": a " + loaded.shape() + " model cannot generate here (causal LMs only)");
     }
 
     /** Loads libtorch for the chosen device; its description goes to {@code log}. */

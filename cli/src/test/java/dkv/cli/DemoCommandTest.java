@@ -1,8 +1,10 @@
 package dkv.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dkv.scorers.generate.ChatTemplate;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,38 +39,43 @@ class DemoCommandTest {
     }
 
     /**
-     * {@code dkv demo --generated}: a generator worker answers the documents (with the extractive stand-in, said so: this
-     * build has no generation engine), the producer joins its surrogates into the work, and the routed and best-of
-     * conditions reach the report.
+     * {@code dkv demo --generated} as shipped ({@code demo/}: the bundled tiny Llama, its chat template, plan-generated.json
+     * with dkv's five templates): the generator worker generates with the engine on the scorers' model and says so, the
+     * producer joins its surrogates into the work, and the routed and best-of conditions reach the report.
      */
     @Test
-    @Timeout(180)
-    void theGeneratedVariantJoinsSurrogatesIntoTheWorkAndSaysItsTextsAreStandIns() throws Exception {
-        Path samples = dir.resolve("samples.jsonl");
-        Files.write(samples, Files.readAllLines(ScoreCommandTest.SAMPLES, StandardCharsets.UTF_8));
-        Path plan = dir.resolve("plan-generated.json");
-        Files.writeString(plan, """
-                {"experiment_id": "demo-generated-test", "samples": 3, "baseline": "bare",
-                 "generation": {"model": "tiny-generator", "templates": {"a": "Ask: {document}", "b": "Keywords: {document}"}},
-                 "conditions": [{"name": "bare"},
-                   {"name": "gen_a", "placement": "PREFIX_TRUNCATED", "surrogate_kind": "generated", "template": "a"},
-                   {"name": "gen_b", "placement": "PREFIX_TRUNCATED", "surrogate_kind": "generated", "template": "b"},
-                   {"name": "gen_routed", "placement": "SUFFIX", "surrogate_kind": "generated", "template": "routed"}],
-                 "derived": [{"name": "generated_routed", "kind": "routed", "members": ["gen_a", "gen_b"]},
-                             {"name": "generated_best_of", "kind": "best_of", "members": ["gen_a", "gen_b"]}]}""");
+    @Timeout(240)
+    void theGeneratedVariantGeneratesWithTheBundledModelAndJoinsTheSurrogatesIntoTheWork() throws Exception {
         Path out = dir.resolve("out");
-        CliRun run = CliRun.dkv("demo", "--generated", "--model", ScoreCommandTest.FIXTURE_MODEL.toString(),
-                "--dataset", samples.toString(), "--plan", plan.toString(), "--samples", "3", "--out", out.toString(),
+        Path demo = Path.of("..", "demo");
+        CliRun run = CliRun.dkv("demo", "--generated", "--demo-dir", demo.toString(), "--samples", "3", "--out", out.toString(),
                 "--http-port", "0");
         assertEquals(0, run.exit(), run.err());
-        assertTrue(run.err().contains("generator: extractive stand-in for 'tiny-generator'"), run.err());
-        assertTrue(run.err().contains("not generated text"), run.err());
+        assertTrue(run.err().contains("generator 'dkv-tiny-llama': text generation with llama model " + demo.resolve("model")), run.err());
+        assertTrue(run.err().contains("chat template " + demo.resolve("model").resolve("chat_template.jinja")), run.err());
+        assertFalse(run.err().contains("extractive"), run.err());
         assertTrue(run.err().contains("lexical stand-in"), run.err());
-        assertTrue(run.err().contains("12/12 scores"), "progress reached every planned score:\n" + run.err());
+        assertTrue(run.err().contains("27/27 scores"), "progress reached every planned score:\n" + run.err());
         String markdown = Files.readString(out.resolve("report.md"));
-        for (String condition : new String[] {"gen_routed", "generated_routed", "generated_best_of"}) {
+        for (String condition : new String[] {"gen_target_question", "generated_routed", "generated_best_of", "static_routed"}) {
             assertTrue(markdown.contains(condition), condition + " missing from the report:\n" + markdown);
         }
+    }
+
+    /** The demo model's template (dkv's own) renders in dkv as transformers 5.17 {@code apply_chat_template} renders it. */
+    @Test
+    void theDemoModelsChatTemplateLaysAUserTurnOutAsItsTrainingText() {
+        assertEquals("<s>Ask: doc\n\nQuestion:", ChatTemplate.of(Path.of("..", "demo", "model")).renderUserTurn("Ask: doc"));
+    }
+
+    /** A model without a chat template cannot be the demo's generator: one line, before the broker starts. */
+    @Test
+    void theGeneratedVariantNeedsAModelWithAChatTemplate() throws Exception {
+        CliRun run = CliRun.dkv("demo", "--generated", "--demo-dir", Path.of("..", "demo").toString(),
+                "--model", ScoreCommandTest.FIXTURE_MODEL.toString(), "--out", dir.resolve("out").toString());
+        assertEquals(2, run.exit());
+        assertEquals("dkv demo: " + ScoreCommandTest.FIXTURE_MODEL.resolve("tokenizer_config.json")
+                + ": no chat_template (and no chat_template.jinja): not a chat model", run.err().strip());
     }
 
     @Test

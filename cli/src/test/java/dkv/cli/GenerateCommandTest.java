@@ -177,4 +177,14 @@ class GenerateCommandTest {
             assertEquals(1, run.err().strip().lines().count(), "one line: " + run.err());
         }
     }
+
+    @Test
+    void eachCallToTheGeneratorHoldsWholeBatches() {
+        assertEquals(256, GenerateCommand.promptsPerCall(16));
+        assertEquals(256, GenerateCommand.promptsPerCall(32));
+        assertEquals(320, GenerateCommand.promptsPerCall(80));
+        assertEquals(320, GenerateCommand.promptsPerCall(160));
+        assertEquals(300, GenerateCommand.promptsPerCall(300));
+        assertEquals(258, GenerateCommand.promptsPerCall(3));
+    }
 }

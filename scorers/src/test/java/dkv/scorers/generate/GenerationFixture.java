@@ -9,7 +9,7 @@ import java.net.URL;
 import java.nio.file.Path;
 
 /** The test resources of ops/reference/generation_fixtures.py: tiny model directories and HF's recorded outputs. */
-final class GenerationFixture {
+public final class GenerationFixture {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -17,7 +17,7 @@ final class GenerationFixture {
     }
 
     /** A fixture directory under test resources' {@code fixtures/}. */
-    static Path dir(String name) {
+    public static Path dir(String name) {
         URL url = GenerationFixture.class.getResource("/fixtures/" + name);
         if (url == null) throw new IllegalStateException("fixture " + name + " missing from test resources");
         try {
@@ -28,7 +28,7 @@ final class GenerationFixture {
     }
 
     /** {@code generation/<file>} parsed. */
-    static JsonNode json(String file) {
+    public static JsonNode json(String file) {
         try {
             return JSON.readTree(dir("generation").resolve(file).toFile());
         } catch (IOException e) {

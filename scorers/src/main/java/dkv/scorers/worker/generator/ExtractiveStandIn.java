@@ -10,8 +10,9 @@ import java.util.Set;
 /**
  * A deterministic {@link SurrogateWriter} without a language model: each template gets a different run of the
  * document's most frequent content words (3 to 8 of them, by the template's name). It extracts, it does not generate,
- * and says so in {@link #describe}: tests use it to check the service, and the demo uses it where this build has no
- * generation engine. An empty document gives an empty text (which the service reports as an empty generation).
+ * and says so in {@link #describe}: tests use it to check the service without a model, and {@code dkv generator
+ * --stand-in} to try the stream without loading one. An empty document gives an empty text (which the service reports
+ * as an empty generation).
  */
 public final class ExtractiveStandIn implements SurrogateWriter {
     private static final Set<String> STOPWORDS = Set.of("the", "and", "for", "are", "was", "were", "with", "that", "this",

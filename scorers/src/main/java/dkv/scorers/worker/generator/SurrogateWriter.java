@@ -6,10 +6,11 @@ import java.util.List;
 /**
  * The port through which the generator service gets surrogate texts written: prompts in, one text per prompt out, in
  * order. The service owns everything around it (Kafka, prompt rendering, seeds, post-processing, embeddings); an
- * implementation only decodes. The engine behind {@code dkv generator --model DIR} is made by
- * {@link SurrogateWriters#engine}; {@link ExtractiveStandIn} is a deterministic implementation without a model.
+ * implementation only decodes. The engine behind {@code dkv generator --model DIR} and {@code dkv demo --generated} is
+ * made by {@link SurrogateWriters#engine}; {@link ExtractiveStandIn} is a deterministic stand-in without a model (tests,
+ * {@code dkv generator --stand-in}). Closing a writer releases the model it loaded, if any.
  */
-public interface SurrogateWriter {
+public interface SurrogateWriter extends AutoCloseable {
 
     /** The generator model id this writer serves; requests naming another are refused. */
     String modelId();
@@ -22,6 +23,10 @@ public interface SurrogateWriter {
      * model's context, say) gets {@link Written#failed}; an exception means the call could not be attempted at all.
      */
     List<Written> write(List<Prompt> prompts);
+
+    /** Releases what the writer holds (a model it loaded); nothing by default. */
+    @Override
+    default void close() {}
 
     /**
      * One prompt: the chat turn to send ({@code message}, the template with the document in place), with the template

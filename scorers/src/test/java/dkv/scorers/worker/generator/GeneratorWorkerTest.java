@@ -16,9 +16,12 @@ import dkv.platform.testing.TopicReader;
 import dkv.platform.testing.TopicReader.Isolation;
 import dkv.schemas.AvroSerde;
 import dkv.schemas.Topics;
+import dkv.scorers.torch.DType;
+import dkv.scorers.torch.Device;
 import dkv.scorers.worker.TransactionalWorker;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,6 +42,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The generator service on the embedded broker: dkv.docs → dkv.surrogates exactly once, poison to dkv.dead. */
 class GeneratorWorkerTest {
@@ -173,6 +177,68 @@ class GeneratorWorkerTest {
         assertTrue(reasons.get(experiment + "/other").contains("wants generator 'mistral-7b-instruct' but this worker serves '"
                 + GENERATOR + "'"));
         assertTrue(reasons.get(experiment + "/twice").contains("name 'a' appears twice"));
+    }
+
+    /**
+     * The real engine behind the worker: a tiny llama with a chat template answers every template of every document,
+     * greedy and seeded, with the texts (post-processed) and token counts the engine gives for the same prompts and seeds
+     * outside the stream; a document too long for the model's context is each of its surrogates' reason.
+     */
+    @Test
+    void theGenerationEngineAnswersDocumentsThroughTheModelsChatTemplate(@TempDir Path dir) throws Exception {
+        String experiment = SharedKafka.uniqueName("gen-engine");
+        GenerationSettings sampled = GenerationSettings.newBuilder().setMaxNewTokens(8).setTemperature(0.7).setTopP(0.95).build();
+        GenerationSettings greedy = GenerationSettings.newBuilder().setMaxNewTokens(8).build();
+        List<SurrogateRequest> requests = List.of(
+                withSettings(request(experiment, "rust", "Rust is iron oxide formed by oxidation.", "what is rust", TEMPLATES, List.of()), greedy),
+                withSettings(request(experiment, "copper", "Copper conducts electricity and heat.", "does copper conduct", TEMPLATES,
+                        List.of()), sampled),
+                withSettings(request(experiment, "long", "iron ".repeat(300), "q", List.of("target_question"), List.of()), greedy));
+        send(requests.stream().map(r -> encoded(r)).toList());
+        TransactionalWorker.Options options = new TransactionalWorker.Options(SharedKafka.uniqueName("gen-group"),
+                SharedKafka.uniqueName("generator"), 100, Topics.DEFAULT_WORK_PARTITIONS, (short) 1);
+        Path model = ChatFixture.llamaChat(dir);
+        try (SurrogateWriter engine = SurrogateWriters.engine(model, GENERATOR, Device.cpu(), DType.FLOAT32, 4)) {
+            GeneratorWorker worker = GeneratorWorker.start(SharedKafka.settings(), options, function(engine, options.workerId()),
+                    new SimpleMeterRegistry());
+            List<Surrogate> committed;
+            try {
+                committed = surrogates(experiment, r -> r.size() >= 2 * TEMPLATES.size() + 1);
+            } finally {
+                worker.close();
+            }
+            assertTrue(worker.failure().isEmpty(), () -> "worker failed: " + worker.failure().orElseThrow());
+            assertEquals(2 * TEMPLATES.size() + 1, committed.size(), "one surrogate per template and document");
+            for (Surrogate s : committed) {
+                SurrogateRequest r = requests.stream().filter(q -> q.getSampleId().equals(s.getSampleId())).findFirst().orElseThrow();
+                NamedText template = r.getTemplates().stream().filter(t -> t.getName().equals(s.getName())).findFirst().orElseThrow();
+                SurrogateWriter.Written alone = engine.write(List.of(new SurrogateWriter.Prompt(r.getSampleId(), template.getName(),
+                        r.getDocument(), GenerateBatchFunction.render(template.getText(), r.getDocument()), r.getSettings(),
+                        GenerateBatchFunction.promptSeed(r.getSettings().getSeed(), experiment, r.getSampleId(), template.getName()))))
+                        .getFirst();
+                String key = s.getSampleId() + "/" + s.getName();
+                if (s.getSampleId().equals("long")) {
+                    assertNull(s.getText(), key);
+                    assertTrue(s.getError().contains("leaves no room in the model's context of 256"), s.getError());
+                    assertEquals(alone.failure(), s.getError());
+                    continue;
+                }
+                String expected = PostProcessing.apply(alone.text(), r.getSettings());
+                if (expected.isEmpty()) {
+                    assertTrue(s.getError().startsWith("empty generation"), key + ": " + s);
+                } else {
+                    assertEquals(expected, s.getText(), key);
+                    assertEquals(alone.newTokens(), s.getTokens(), key);
+                    assertNotNull(s.getQuerySimilarity(), key);
+                }
+            }
+            assertTrue(committed.stream().filter(s -> s.getText() != null).count() >= TEMPLATES.size(),
+                    "most of the tiny model's generations have a first line: " + committed);
+        }
+    }
+
+    private static SurrogateRequest withSettings(SurrogateRequest r, GenerationSettings settings) {
+        return SurrogateRequest.newBuilder(r).setSettings(settings).build();
     }
 
     static SurrogateRequest request(String experiment, String sample, String document, String query, List<String> templates,
