@@ -40,8 +40,9 @@ public final class GemmaBlocks {
         Tensor apply(Tensor x) {
             Tensor result;
             try (TensorScope scope = TensorScope.open()) {
-                // the float32 weight makes Ops.rmsNorm compute in float32 and cast back once, as HF does
-                result = scope.keep(Ops.rmsNorm(x, onePlusWeight, eps));
+                // input and weight both float32, so libtorch's fused kernel applies (a bf16 input with a float32
+                // weight may take its composite path instead); cast back once, as HF does
+                result = scope.keep(Ops.to(Ops.rmsNorm(Ops.to(x, DType.FLOAT32), onePlusWeight, eps), x.dtype()));
             }
             return result;
         }
