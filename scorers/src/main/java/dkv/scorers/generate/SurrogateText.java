@@ -11,20 +11,23 @@ public final class SurrogateText {
     private SurrogateText() {
     }
 
-    /** The cleaned surrogate; empty when the text has no visible characters. */
+    /** The cleaned surrogate: the first non-empty line without its surrounding quotes; empty when there is none. */
     public static String clean(String generated) {
-        for (String line : generated.strip().split("\\R")) {
-            String s = stripQuotes(line.strip());
-            if (!s.isEmpty()) return s;
-        }
-        return "";
+        return stripQuotes(firstLine(generated));
     }
 
-    private static String stripQuotes(String s) {
+    /** The first line with visible characters, stripped; empty when there is none. */
+    public static String firstLine(String text) {
+        return text.strip().lines().map(String::strip).filter(line -> !line.isEmpty()).findFirst().orElse("");
+    }
+
+    /** {@code s} stripped, without the quote characters around it. */
+    public static String stripQuotes(String s) {
+        String t = s.strip();
         int from = 0;
-        int to = s.length();
-        while (from < to && QUOTES.indexOf(s.charAt(from)) >= 0) from++;
-        while (to > from && QUOTES.indexOf(s.charAt(to - 1)) >= 0) to--;
-        return s.substring(from, to).strip();
+        int to = t.length();
+        while (from < to && QUOTES.indexOf(t.charAt(from)) >= 0) from++;
+        while (to > from && QUOTES.indexOf(t.charAt(to - 1)) >= 0) to--;
+        return t.substring(from, to).strip();
     }
 }

@@ -1,26 +1,17 @@
 package dkv.scorers.worker.generator;
 
 import dkv.avro.GenerationSettings;
+import dkv.scorers.generate.SurrogateText;
 
 /** What the research did to a generated query before using it: keep the first non-empty line, strip whitespace and quotes. */
 final class PostProcessing {
-    private static final String QUOTES = "\"'`“”‘’«»";
 
     private PostProcessing() {}
 
+    /** The plan's post-processing of one generated text: its first line and no surrounding quotes, where asked. */
     static String apply(String text, GenerationSettings settings) {
         String out = text == null ? "" : text;
-        if (settings.getFirstLine()) {
-            out = out.strip().lines().map(String::strip).filter(line -> !line.isEmpty()).findFirst().orElse("");
-        }
-        out = out.strip();
-        if (settings.getStripQuotes()) {
-            int start = 0;
-            int end = out.length();
-            while (start < end && QUOTES.indexOf(out.charAt(start)) >= 0) start++;
-            while (end > start && QUOTES.indexOf(out.charAt(end - 1)) >= 0) end--;
-            out = out.substring(start, end).strip();
-        }
-        return out;
+        if (settings.getFirstLine()) out = SurrogateText.firstLine(out);
+        return settings.getStripQuotes() ? SurrogateText.stripQuotes(out) : out.strip();
     }
 }
