@@ -10,6 +10,7 @@ import dkv.avro.StatsSnapshot;
 import dkv.platform.broker.EmbeddedKafkaBroker;
 import dkv.platform.config.KafkaSettings;
 import dkv.platform.metrics.PrometheusMetrics;
+import dkv.platform.pipeline.StagedCalls;
 import dkv.producers.Progress;
 import dkv.producers.WorkPlan;
 import dkv.producers.WorkPublisher;
@@ -186,7 +187,7 @@ public final class DemoCommand implements Callable<Integer> {
                 String id = "demo-scorer-" + i;
                 ScorerMetrics m = new ScorerMetrics(PrometheusMetrics.registry(), id);
                 WorkItemScorer scorer = new WorkItemScorer(served, ScoreOptions.defaults().withAttention(attention).withWorker(id));
-                ScorerWorker worker = ScorerWorker.start(settings, ScorerWorker.Options.of(id).withMaxPollRecords(2),
+                ScorerWorker worker = ScorerWorker.start(settings, Worker.Options.of(ScorerWorker.GROUP, id).withMaxPollRecords(2), StagedCalls.Settings.defaults(),
                         new ScoreBatchFunction(scorer, m, Topics.SCORES, sharedModel), PrometheusMetrics.registry());
                 workers.add(worker);
                 metrics.add(m);

@@ -79,7 +79,7 @@ public final class ScorerCommand implements Callable<Integer> {
             KafkaSettings settings = kafka.settings("dkv-scorer");
             int pollRecords = maxPollRecords != null ? maxPollRecords : model.device().isCuda() ? GPU_POLL_RECORDS : CPU_POLL_RECORDS;
             ScorerWorker.Options options = new ScorerWorker.Options(ScorerWorker.GROUP, id, pollRecords, identity.workPartitions,
-                    identity.replicationFactor, pipeline.settings());
+                    identity.replicationFactor);
             PrometheusMeterRegistry registry = PrometheusMetrics.registry();
             endpoint = metricsEndpoint.start(err, "dkv scorer");
             LoadedModel lm = model.load(err, "scorer");
@@ -87,7 +87,7 @@ public final class ScorerCommand implements Callable<Integer> {
             ScorerMetrics metrics = new ScorerMetrics(registry, id);
             WorkItemScorer scorer = new WorkItemScorer(served, batching.applyTo(ScoreOptions.defaults().withAttention(attention))
                     .withWorker(id));
-            ScorerWorker worker = ScorerWorker.start(settings, options, ScoreBatchFunction.of(scorer, metrics), registry);
+            ScorerWorker worker = ScorerWorker.start(settings, options, pipeline.settings(), ScoreBatchFunction.of(scorer, metrics), registry);
             // SIGTERM: score and commit the calls in flight and leave the group before the JVM halts
             Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("dkv-scorer-stop").unstarted(() -> {
                 boolean wasRunning = worker.isRunning();

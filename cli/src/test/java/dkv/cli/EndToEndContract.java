@@ -14,6 +14,7 @@ import dkv.avro.ScoreRecord;
 import dkv.avro.StatsSnapshot;
 import dkv.platform.config.KafkaSettings;
 import dkv.platform.kafka.TopicLayout;
+import dkv.platform.pipeline.StagedCalls;
 import dkv.platform.testing.TopicReader;
 import dkv.producers.Progress;
 import dkv.producers.WorkPlan;
@@ -186,7 +187,7 @@ abstract class EndToEndContract {
         WorkItemScorer scorer = new WorkItemScorer(ServedModel.of(lm, MODEL_ID), ScoreOptions.defaults().withWorker(id));
         ScoreBatchFunction scoring = new ScoreBatchFunction(scorer, new ScorerMetrics(registry, id), Topics.SCORES, new Object());
         ScorerWorker.Options options = new ScorerWorker.Options(group, id, 4, Topics.DEFAULT_WORK_PARTITIONS, (short) 1);
-        return ScorerWorker.start(settings, options, scoring, registry);
+        return ScorerWorker.start(settings, options, StagedCalls.Settings.defaults(), scoring, registry);
     }
 
     private static String workerId(String group) {

@@ -29,38 +29,6 @@ import org.apache.kafka.common.serialization.StringSerializer;
 public final class ScorerWorker implements Worker {
     public static final String GROUP = "dkv-scorers";
 
-    /**
-     * @param workerId          stable across restarts of this worker (see {@link WorkerIds})
-     * @param maxPollRecords    WorkItems per transaction at most
-     * @param workPartitions    partitions of {@code dkv.work} / {@code dkv.scores} when this worker creates them
-     * @param replicationFactor of the topics this worker creates
-     * @param stages            prefetch (prepared calls waiting for the score stage) and prepare threads
-     */
-    public record Options(String groupId, String workerId, int maxPollRecords, int workPartitions, short replicationFactor,
-                          StagedCalls.Settings stages) {
-        public Options {
-            if (maxPollRecords < 1) {
-                throw new IllegalArgumentException("--max-poll-records must be at least 1, got " + maxPollRecords);
-            }
-        }
-
-        public Options(String groupId, String workerId, int maxPollRecords, int workPartitions, short replicationFactor) {
-            this(groupId, workerId, maxPollRecords, workPartitions, replicationFactor, StagedCalls.Settings.defaults());
-        }
-
-        public static Options of(String workerId) {
-            return new Options(GROUP, workerId, 4, Topics.DEFAULT_WORK_PARTITIONS, (short) 1);
-        }
-
-        public Options withMaxPollRecords(int records) {
-            return new Options(groupId, workerId, records, workPartitions, replicationFactor, stages);
-        }
-
-        public Options withStages(StagedCalls.Settings settings) {
-            return new Options(groupId, workerId, maxPollRecords, workPartitions, replicationFactor, settings);
-        }
-    }
-
     private final TransactionalPipeline<String, WorkItem, ScoreBatchFunction.Prepared, String, ScoreRecord> pipeline;
     private final Options options;
 
@@ -71,10 +39,12 @@ public final class ScorerWorker implements Worker {
 
 
     /**
-     * Starts consuming. {@code scoring} is this worker's prepare and score stages; {@code registry} receives the
+     * Starts consuming. {@code scoring} is this worker's prepare and score stages, {@code stages} how many calls are
+     * prepared ahead and on how many threads; {@code registry} receives the
      * pipeline's own meters (per stage queue and busy time, calls committed, aborted and dropped).
      */
-    public static ScorerWorker start(KafkaSettings settings, Options options, ScoreBatchFunction scoring, MeterRegistry registry) {
+    public static ScorerWorker start(KafkaSettings settings, Options options, StagedCalls.Settings stages, ScoreBatchFunction scoring,
+                                     MeterRegistry registry) {
         TransactionalWorker.ensureTopics(settings, options.workPartitions(), options.replicationFactor());
         TransactionalPipeline<String, WorkItem, ScoreBatchFunction.Prepared, String, ScoreRecord> pipeline =
                 TransactionalPipeline.<String, WorkItem, ScoreBatchFunction.Prepared, String, ScoreRecord>builder(settings)
@@ -83,7 +53,7 @@ public final class ScorerWorker implements Worker {
                         .input(List.of(Topics.WORK), new StringDeserializer(), AvroSerde.of(WorkItem.class))
                         .output(new StringSerializer(), AvroSerde.of(ScoreRecord.class))
                         .stages(scoring)
-                        .stagedCalls(options.stages())
+                        .stagedCalls(stages)
                         .deadLetterTopic(Topics.DEAD)
                         .maxPollRecords(options.maxPollRecords())
                         .meterRegistry(registry)

@@ -25,29 +25,6 @@ import org.apache.kafka.common.serialization.StringSerializer;
  */
 public class TransactionalWorker<V extends SpecificRecord, OV extends SpecificRecord> implements Worker {
 
-    /**
-     * @param workerId          stable across restarts of this worker (see {@link WorkerIds})
-     * @param maxPollRecords    input records per transaction at most
-     * @param workPartitions    partitions of the partitioned dkv topics when this worker creates them
-     * @param replicationFactor of the topics this worker creates
-     */
-    public record Options(String groupId, String workerId, int maxPollRecords, int workPartitions, short replicationFactor) {
-        public Options {
-            if (maxPollRecords < 1) {
-                throw new IllegalArgumentException("--max-poll-records must be at least 1, got " + maxPollRecords);
-            }
-        }
-
-        /** Four records per transaction, the default partitions, replication 1. */
-        public static Options of(String groupId, String workerId) {
-            return new Options(groupId, workerId, 4, Topics.DEFAULT_WORK_PARTITIONS, (short) 1);
-        }
-
-        public Options withMaxPollRecords(int records) {
-            return new Options(groupId, workerId, records, workPartitions, replicationFactor);
-        }
-    }
-
     private final TransactionalProcessor<String, V, String, OV> processor;
     private final Options options;
 

@@ -18,7 +18,6 @@ import dkv.schemas.AvroSerde;
 import dkv.schemas.Topics;
 import dkv.scorers.torch.DType;
 import dkv.scorers.torch.Device;
-import dkv.scorers.worker.TransactionalWorker;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -66,7 +65,7 @@ class GeneratorWorkerTest {
                     "does copper conduct electricity", TEMPLATES, List.of()));
         }
         send(requests.stream().map(r -> encoded(r)).toList());
-        TransactionalWorker.Options options = new TransactionalWorker.Options(SharedKafka.uniqueName("gen-group"),
+        GeneratorWorker.Options options = new GeneratorWorker.Options(SharedKafka.uniqueName("gen-group"),
                 SharedKafka.uniqueName("generator"), 2, Topics.DEFAULT_WORK_PARTITIONS, (short) 1);
 
         Map<String, AtomicInteger> writes = new ConcurrentHashMap<>();
@@ -132,7 +131,7 @@ class GeneratorWorkerTest {
         for (SurrogateRequest r : List.of(good, empty, nothing, otherModel, twice)) records.add(encoded(r));
         send(records);
 
-        TransactionalWorker.Options options = new TransactionalWorker.Options(SharedKafka.uniqueName("gen-group"),
+        GeneratorWorker.Options options = new GeneratorWorker.Options(SharedKafka.uniqueName("gen-group"),
                 SharedKafka.uniqueName("generator"), 100, Topics.DEFAULT_WORK_PARTITIONS, (short) 1);
         SurrogateWriter refusingOne = standIn(prompts -> {}, (prompts, out) -> {
             for (int i = 0; i < prompts.size(); i++) {
@@ -195,7 +194,7 @@ class GeneratorWorkerTest {
                         List.of()), sampled),
                 withSettings(request(experiment, "long", "iron ".repeat(300), "q", List.of("target_question"), List.of()), greedy));
         send(requests.stream().map(r -> encoded(r)).toList());
-        TransactionalWorker.Options options = new TransactionalWorker.Options(SharedKafka.uniqueName("gen-group"),
+        GeneratorWorker.Options options = new GeneratorWorker.Options(SharedKafka.uniqueName("gen-group"),
                 SharedKafka.uniqueName("generator"), 100, Topics.DEFAULT_WORK_PARTITIONS, (short) 1);
         Path model = ChatFixture.llamaChat(dir);
         try (SurrogateWriter engine = SurrogateWriters.engine(model, GENERATOR, Device.cpu(), DType.FLOAT32, 4)) {
