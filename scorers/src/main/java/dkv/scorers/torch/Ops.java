@@ -462,7 +462,8 @@ public final class Ops {
 
     /**
      * Exact GELU ({@code gelu}, BERT's activation): 0.5·x·(1 + erf(x/√2)), computed in float32 for 16-bit inputs as
-     * torch does. Spelled out for the same reason as {@link #geluTanh}: gelu's string argument cannot be passed.
+     * torch does: {@code aten::gelu(approximate="none")}, or spelled out where the string cannot be passed, as
+     * {@link #geluTanh}.
      */
     public static Tensor gelu(Tensor x) {
         if (fusedKernels()) return call("aten::gelu", "", x.handle(), new TorchAbi.Str("none"));
@@ -670,7 +671,6 @@ public final class Ops {
         return new Attention(output, probs);
     }
 
-    /** GQA: [B, Hkv, L, D] → [B, Hkv·groups, L, D], each KV head repeated {@code groups} times in place. */
     /**
      * Attention of {@code q} [B, H, n, D] over grouped keys and values [B, kvH, L, D] (H a multiple of kvH; query head
      * h reads kv head h / (H / kvH), as {@link #repeatKvHeads} lays them out). With a mask the query heads of each kv
@@ -703,6 +703,7 @@ public final class Ops {
         return result;
     }
 
+    /** GQA: [B, Hkv, L, D] → [B, Hkv·groups, L, D], each KV head repeated {@code groups} times in place. */
     public static Tensor repeatKvHeads(Tensor kv, int groups) {
         if (groups == 1) {
             return alias(kv);

@@ -627,9 +627,8 @@ final class TorchAbi {
         }
         try {
             MemorySegment out = scratch.get().out;
-            MemorySegment chars = cString(value);  // cached; libtorch copies the characters
-            check((int) newString.invokeExact(chars, (long) value.getBytes(java.nio.charset.StandardCharsets.UTF_8).length, out),
-                    "torch_new_string_handle");
+            MemorySegment chars = cString(value);  // cached, NUL-terminated; libtorch copies the characters
+            check((int) newString.invokeExact(chars, chars.byteSize() - 1, out), "torch_new_string_handle");
             return out.get(ADDRESS, 0).address();
         } catch (Throwable t) {
             throw wrap(op + ": building a str argument", t);

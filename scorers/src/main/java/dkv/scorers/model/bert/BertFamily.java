@@ -70,8 +70,8 @@ public final class BertFamily implements ModelFamily {
         Tensor forward(Tensor x) {
             Tensor result;
             try (TensorScope scope = TensorScope.open()) {
-                // normalised in float32, the affine part in x's dtype
-                Tensor normed = Ops.to(Ops.layerNorm(Ops.to(x, DType.FLOAT32), null, null, eps), x.dtype());
+                // normalised in float32 (Ops.layerNorm's precision for 16-bit x), the affine part in x's dtype
+                Tensor normed = Ops.layerNorm(x, null, null, eps);
                 result = scope.keep(Ops.add(Ops.mul(normed, weight), bias));
             }
             return result;

@@ -68,13 +68,8 @@ public final class GlmFamily implements ModelFamily {
      * torch's kernels do for 16-bit inputs; the result in x's dtype.
      */
     static Tensor layerNorm(Tensor x, Norm norm, double eps) {
-        Tensor result;
-        try (TensorScope scope = TensorScope.open()) {
-            Tensor affine = Ops.layerNorm(Ops.to(x, DType.FLOAT32), Ops.to(norm.weight(), DType.FLOAT32),
-                    Ops.to(norm.bias(), DType.FLOAT32), eps);
-            result = scope.keep(Ops.to(affine, x.dtype()));
-        }
-        return result;
+        // weight and bias share x's dtype (cast on load), so libtorch's fused kernel applies
+        return Ops.layerNorm(x, norm.weight(), norm.bias(), eps);
     }
 
     /** A LayerNorm's parameters ({@code <name>.weight}, {@code <name>.bias}). */
