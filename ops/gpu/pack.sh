@@ -4,7 +4,7 @@
 # of one module (default: cli, i.e. everything), xz-compressed to stay under the 64 MiB a call may carry.
 # The CPU libtorch jar stays behind (the GPU host uses its own torch through PYTORCH_LIBRARY_PATH), and
 # jars with per-platform natives keep only linux-x86_64.
-# Usage: ./mvnw -q -DskipTests install && [DKV_PACK_SCORE_ONLY=1] ops/gpu/pack.sh [module]
+# Usage: ./mvnw -q -DskipTests install && [DKV_PACK_SCORE_ONLY=1 | DKV_PACK_STREAM=1] ops/gpu/pack.sh [module]
 # On the GPU machine: source ops/gpu/unpack.sh  → exports DKV_JAVA and DKV_LIB
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -13,7 +13,15 @@ jdk=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 stage=$(mktemp -d /tmp/dkv-pack.XXXXXX)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p .runtime "$stage/lib"
-"$jdk/bin/jlink" --add-modules java.base,java.logging,java.management,java.naming,java.security.jgss,java.security.sasl,java.sql,jdk.unsupported,jdk.crypto.ec,jdk.httpserver,java.net.http,jdk.management,jdk.jfr,java.xml,java.desktop \
+# DKV_PACK_STREAM=1: the services through the embedded broker (scorer, produce, export: ops/gpu/scale-out.sh,
+# stream-vs-offline.sh) in what may travel beside the working tree — the broker stays, and what those services never
+# load goes: java.desktop, jdk.jfr and java.net.http in the runtime image; log4j-core (it needs java.desktop's
+# java.beans; without it Kafka's log4j API calls fall back to its simple logger and the broker disables its logging
+# endpoint), the Jinja engine's jars (generator), commons-math3 (aggregator) and
+# SentencePiece (GLM). (Lucene stays: the producer counts document frequencies.)
+modules=java.base,java.logging,java.management,java.naming,java.security.jgss,java.security.sasl,java.sql,jdk.unsupported,jdk.crypto.ec,jdk.httpserver,jdk.management,java.xml
+[ "${DKV_PACK_STREAM:-0}" = 1 ] || modules=$modules,jdk.jfr,java.net.http,java.desktop
+"$jdk/bin/jlink" --add-modules "$modules" \
   --strip-debug --no-header-files --no-man-pages --compress=zip-0 --output "$stage/jre"
 ./mvnw -q -o -pl "$module" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$stage/lib"
 cp "$module"/target/dkv-*.jar "$stage/lib/"
@@ -32,6 +40,11 @@ if [ "${DKV_PACK_SCORE_ONLY:-0}" = 1 ]; then
     "$stage"/lib/kafka-metadata-* "$stage"/lib/kafka-raft-* "$stage"/lib/kafka-storage-* "$stage"/lib/kafka-coordinator-common-* \
     "$stage"/lib/kafka-share-coordinator-* "$stage"/lib/kafka-transaction-coordinator-* "$stage"/lib/log4j-* \
     "$stage"/lib/jackson-module-scala* "$stage"/lib/jackson-dataformat-csv-*
+fi
+if [ "${DKV_PACK_STREAM:-0}" = 1 ]; then
+  rm -f "$stage"/lib/jinjava-* "$stage"/lib/javassist-* "$stage"/lib/commons-net-* \
+    "$stage"/lib/java-ipv6-* "$stage"/lib/big-math-* "$stage"/lib/jackson-dataformat-yaml-* \
+    "$stage"/lib/algebra-* "$stage"/lib/commons-math3-* "$stage"/lib/sentencepiece-* "$stage"/lib/log4j-core-*
 fi
 for jar in "$stage"/lib/sentencepiece-*.jar; do slim "$jar" 'native/lib/linux-aarch64/*' 'native/lib/osx-*' 'native/lib/win-*'; done
 for jar in "$stage"/lib/tokenizers-*.jar; do slim "$jar" 'native/lib/linux-aarch64/*' 'native/lib/osx-*' 'native/lib/win-*'; done

@@ -4,7 +4,7 @@
 # (`dkv scorer --device cuda:I`, same consumer group) started and serving the model, then `dkv produce` of
 # SAMPLES benchmark samples x the benchmark plan's 8 conditions (after an untimed warm-up experiment of
 # WARMUP_SAMPLES_PER_WORKER (64) samples per worker, so that the group has settled and every worker has run its
-# first batches); timed from the start of `produce` until
+# first batches); timed from the start of `produce` (the reader, `dkv export`, started a few seconds before) until
 # `dkv export --expect SAMPLES x 8` has read every score committed on dkv.scores (so a lost or duplicated score
 # fails the run). The workers' own counters (dkv_scorer_records_total) show work scored twice after rebalances.
 # Model and workload: the random Mistral-7B-shaped bf16 model and MS MARCO-like samples of ops/gpu/bench
@@ -79,16 +79,21 @@ for n in $counts; do
     --timeout-ms 300000 --out "$run/warmup.jsonl" > "$run/export-warmup.log" 2>&1 \
     || { echo "warm-up of $n-worker run failed: $(tail -1 "$run/export-warmup.log")" >&2; exit 1; }
   warm_scored=$(records_total "${ports[@]}")
+  # the reader starts first (its JVM start and group join are not the scorers' time), then the clock and produce
+  "${dkv[@]}" export --bootstrap "$bootstrap" --experiment bench --expect "$total" --idle-timeout-ms 300000 --timeout-ms 600000 \
+    --out "$run/scores.jsonl" > "$run/export.log" 2>&1 & export_pid=$!
+  sleep 3
   start=$(date +%s.%N)
   "${dkv[@]}" produce --bootstrap "$bootstrap" --plan "$run_dir/plan.json" --dataset "$run_dir/work.jsonl" \
     --model-id bench-mistral > "$run/produce.log" 2>&1
+  produced=$(date +%s.%N)
   # done = every score committed: `dkv export --expect` returns once it has read all of them (read_committed)
-  "${dkv[@]}" export --bootstrap "$bootstrap" --experiment bench --expect "$total" --idle-timeout-ms 300000 --timeout-ms 600000 \
-    --out "$run/scores.jsonl" > "$run/export.log" 2>&1 || { echo "export of $n-worker run failed: $(tail -1 "$run/export.log")" >&2; exit 1; }
+  wait "$export_pid" || { echo "export of $n-worker run failed: $(tail -1 "$run/export.log")" >&2; exit 1; }
   end=$(date +%s.%N)
   scored=$(( $(records_total "${ports[@]}") - warm_scored ))  # more than $total when a rebalance made a batch be scored twice
   "$PYTHON" -c "s=$end-$start; print(f'{$n:7d}  {$total:6d}  {s:7.1f}  {$total/s:8.1f}   (scored {$scored}: {$scored - $total} re-scored after rebalances)')" \
     | tee -a "$run_dir/scale-out.txt"
+  "$PYTHON" -c "print(f'  produce returned after {$produced - $start:.1f} s; the last score read {$end - $produced:.1f} s later')"
   tail -1 "$run/export.log"
   cleanup; pids=()
 done

@@ -111,10 +111,10 @@ public final class BatchGeometry {
         KvCacheBuffer buffer = null;
         for (int b = 0; b < rows.size(); b++) {
             ForwardRequest r = rows.get(b);
-            KvCacheBuffer.Slot slot = r.past().slot();
-            if (slot == null || slot.row() != b || !slot.current() || r.ids().length != width) return null;
-            if (buffer != null && slot.buffer() != buffer) return null;
-            buffer = slot.buffer();
+            KvCacheBuffer.Range range = r.past().range();
+            if (range == null || range.row() != b || !range.wholeCurrentRow() || r.ids().length != width) return null;
+            if (buffer != null && range.buffer() != buffer) return null;
+            buffer = range.buffer();
         }
         return buffer.rows() == rows.size() && buffer.end() + width <= buffer.capacity() ? buffer : null;
     }
@@ -348,7 +348,8 @@ public final class BatchGeometry {
     /**
      * Per-row results as views of the batch's outputs: per layer keys/values [B, kvHeads, pastWidth + width, d], self
      * probabilities [B, width, pastWidth + width] and cross probabilities [B, width, memoryWidth] (empty lists when
-     * none), and the logits of {@link #logitRows}. Every view is kept in {@code scope}'s parent.
+     * none), and the logits of {@link #logitRows}. Every view is kept in {@code scope}'s parent. Rows that appended in
+     * place to a {@link KvCacheBuffer} get lazy caches of its columns instead (views made there on first use).
      */
     public List<ForwardResult> results(List<Tensor> keys, List<Tensor> values, List<Tensor> selfProbs, List<Tensor> crossProbs,
                                        Tensor logits, TensorScope scope) {
@@ -359,6 +360,17 @@ public final class BatchGeometry {
             int past = r.past().length();
             int n = r.ids().length;
             int from = pastWidth - past;
+            int count = r.logitsTo() - r.logitsFrom();
+            Tensor rowLogits = count == 0 ? null : scope.keep(Ops.narrow(logits, 0, logitRow, count));
+            logitRow += count;
+            Positions rowPositions = r.past().positions().concat(r.positions());
+            if (inPlace != null && !r.attentionProbs()) {
+                // the new entries went into the buffer's next columns: the row's cache is a lazy view of them
+                KvCache cache = new KvCache(inPlace.range(b, inPlace.end() - past, inPlace.end() + n), rowPositions,
+                        scope.enclosing());
+                out.add(new ForwardResult(cache, rowLogits, List.of(), List.of()));
+                continue;
+            }
             List<Tensor> rowKeys = new ArrayList<>(keys.size());
             List<Tensor> rowValues = new ArrayList<>(values.size());
             List<Tensor> rowProbs = new ArrayList<>();
@@ -375,11 +387,7 @@ public final class BatchGeometry {
                     }
                 }
             }
-            int count = r.logitsTo() - r.logitsFrom();
-            Tensor rowLogits = count == 0 ? null : scope.keep(Ops.narrow(logits, 0, logitRow, count));
-            logitRow += count;
-            out.add(new ForwardResult(new KvCache(rowKeys, rowValues, r.past().positions().concat(r.positions())),
-                    rowLogits, rowProbs, rowCross));
+            out.add(new ForwardResult(new KvCache(rowKeys, rowValues, rowPositions), rowLogits, rowProbs, rowCross));
         }
         return out;
     }

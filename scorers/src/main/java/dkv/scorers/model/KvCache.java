@@ -2,6 +2,7 @@ package dkv.scorers.model;
 
 import dkv.scorers.torch.Ops;
 import dkv.scorers.torch.Tensor;
+import dkv.scorers.torch.TensorScope;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -9,24 +10,29 @@ import java.util.List;
  * An explicit, inspectable KV cache: per layer the keys and values [1, kvHeads, length, headDim] and, per
  * entry, the {@link Positions} its key was rotated to (2D for GLM). Views ({@link #view}) share storage; {@link #concat} copies.
  * Closing closes its tensor handles (views of another cache leave that cache's storage alive).
+ *
+ * <p>The caches a batched forward hands back, and those over columns of a {@link KvCacheBuffer} row, are lazy: their
+ * per-layer views are made on first use (in the scope that was current when the cache was made), because a forward of
+ * B rows would otherwise make B · layers · 2 views that mostly nobody reads (a decode step's whole host time; a
+ * continuation's results). A buffer's lazy cache reads its storage: using it after {@link KvCacheBuffer#keepRows} or
+ * close is refused.
  */
 public final class KvCache implements AutoCloseable {
 
-    private final List<Tensor> keys;
-    private final List<Tensor> values;
+    /** Per layer, null until made (buffer-backed caches only). */
+    private final Tensor[] keys;
+    private final Tensor[] values;
     private final Positions positions;
-    /** The {@link KvCacheBuffer} row this cache views whole, or null: lets a forward append in place. */
-    private final KvCacheBuffer.Slot slot;
+    /** Where a lazy cache's entries live (a buffer's columns, a batch's row), or null for a cache of its own tensors. */
+    private final LazyEntries lazy;
+    /** Where lazily made views belong (null: to this cache alone). */
+    private final TensorScope owner;
 
     public KvCache(List<Tensor> keys, List<Tensor> values, long[] positions) {
         this(keys, values, Positions.of(positions));
     }
 
     public KvCache(List<Tensor> keys, List<Tensor> values, Positions positions) {
-        this(keys, values, positions, null);
-    }
-
-    KvCache(List<Tensor> keys, List<Tensor> values, Positions positions, KvCacheBuffer.Slot slot) {
         if (keys.size() != values.size()) throw new IllegalArgumentException("keys and values differ in layer count");
         for (int l = 0; l < keys.size(); l++) {
             if (keys.get(l).size(2) != positions.size() || values.get(l).size(2) != positions.size()) {
@@ -34,15 +40,41 @@ public final class KvCache implements AutoCloseable {
                         + positions.size());
             }
         }
-        this.keys = List.copyOf(keys);
-        this.values = List.copyOf(values);
+        this.keys = keys.toArray(Tensor[]::new);
+        this.values = values.toArray(Tensor[]::new);
         this.positions = positions;
-        this.slot = slot;
+        this.lazy = null;
+        this.owner = null;
     }
 
-    /** The buffer row this cache is the whole filled part of (null for any other cache). */
-    KvCacheBuffer.Slot slot() {
-        return slot;
+    /** A lazy cache of {@code entries}, whose views will belong to {@code owner}. */
+    KvCache(LazyEntries entries, Positions positions, TensorScope owner) {
+        if (entries.length() != positions.size()) {
+            throw new IllegalArgumentException(entries + " holds " + entries.length() + " entries, positions " + positions.size());
+        }
+        this.keys = new Tensor[entries.layers()];
+        this.values = new Tensor[keys.length];
+        this.positions = positions;
+        this.lazy = entries;
+        this.owner = owner;
+    }
+
+    /** Entries held elsewhere, per layer made into views of [1, kvHeads, length, headDim] on first use. */
+    interface LazyEntries {
+        int layers();
+
+        int length();
+
+        /** Layer {@code layer}'s keys (or values), a view. */
+        Tensor view(int layer, boolean keysWanted);
+
+        /** Entries {@code [from, to)} of these. */
+        LazyEntries slice(int from, int to);
+    }
+
+    /** The buffer columns this cache views (null for any other cache). */
+    KvCacheBuffer.Range range() {
+        return lazy instanceof KvCacheBuffer.Range r ? r : null;
     }
 
     /** A cache with no entries (and no layers). */
@@ -59,15 +91,17 @@ public final class KvCache implements AutoCloseable {
     }
 
     public int layers() {
-        return keys.size();
+        return keys.length;
     }
 
     public Tensor keys(int layer) {
-        return keys.get(layer);
+        if (keys[layer] == null) keys[layer] = TensorScope.within(owner, () -> lazy.view(layer, true));
+        return keys[layer];
     }
 
     public Tensor values(int layer) {
-        return values.get(layer);
+        if (values[layer] == null) values[layer] = TensorScope.within(owner, () -> lazy.view(layer, false));
+        return values[layer];
     }
 
     /** The positions each entry's key carries. */
@@ -80,11 +114,12 @@ public final class KvCache implements AutoCloseable {
         if (from < 0 || to > length() || from > to) {
             throw new IndexOutOfBoundsException("view [" + from + ", " + to + ") of a cache of " + length());
         }
-        List<Tensor> k = new ArrayList<>(keys.size());
-        List<Tensor> v = new ArrayList<>(values.size());
-        for (int l = 0; l < keys.size(); l++) {
-            k.add(Ops.narrow(keys.get(l), 2, from, to - from));
-            v.add(Ops.narrow(values.get(l), 2, from, to - from));
+        if (lazy != null) return new KvCache(lazy.slice(from, to), positions.slice(from, to), TensorScope.current());
+        List<Tensor> k = new ArrayList<>(keys.length);
+        List<Tensor> v = new ArrayList<>(values.length);
+        for (int l = 0; l < keys.length; l++) {
+            k.add(Ops.narrow(keys[l], 2, from, to - from));
+            v.add(Ops.narrow(values[l], 2, from, to - from));
         }
         return new KvCache(k, v, positions.slice(from, to));
     }
@@ -105,13 +140,13 @@ public final class KvCache implements AutoCloseable {
 
     @Override
     public void close() {
-        keys.forEach(Tensor::close);
-        values.forEach(Tensor::close);
+        for (Tensor t : keys) if (t != null) t.close();
+        for (Tensor t : values) if (t != null) t.close();
     }
 
     @Override
     public String toString() {
         return "KvCache[" + layers() + " layers x " + length() + " entries"
-                + (layers() > 0 ? ", " + keys.getFirst() : "") + "]";
+                + (lazy != null ? ", " + lazy : layers() > 0 ? ", " + keys[0] : "") + "]";
     }
 }

@@ -9,23 +9,64 @@ import dkv.scorers.torch.Tensors;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * A KV cache that grows in place (generation), for one row or a batch of rows: per layer one storage
  * [rows, kvHeads, capacity, headDim] allocated once. Every row's entries are right-aligned at a common end column
  * ({@link #end()}), row b filling {@code [end − length(b), end)} — exactly {@link BatchGeometry}'s right-aligned past
  * layout, so a forward whose rows are this buffer's rows ({@link #row}) stacks the pasts as one view and writes its
- * new entries straight into the next free columns ({@link BatchGeometry#withPast}); {@link #appendRows} then only
- * moves the end. Appending never copies the past, so a step costs its own entries, not the whole history.
+ * new entries straight into the next free columns ({@link BatchGeometry#withPast}), its results are lazy views of those
+ * columns, and {@link #appendRows} then only moves the end: a decode step makes no per-row, per-layer tensors. Appending never copies the past, so a step costs its own entries, not the whole history.
  *
  * <p>Free columns past the end are scratch until appended: a second forward before an append overwrites them.
  */
 public final class KvCacheBuffer implements AutoCloseable {
 
-    /** A view's claim to be buffer row {@code row}, whole, as of {@code end} and storage {@code generation}. */
-    record Slot(KvCacheBuffer buffer, int row, int end, int generation) {
-        boolean current() {
-            return buffer.end == end && buffer.generation == generation && !buffer.closed;
+    /** Columns {@code [from, to)} of buffer row {@code row}, as laid out in storage {@code generation}. */
+    record Range(KvCacheBuffer buffer, int row, int from, int to, int generation) implements KvCache.LazyEntries {
+
+        @Override
+        public int layers() {
+            return buffer.layers();
+        }
+
+        @Override
+        public int length() {
+            return to - from;
+        }
+
+        /** Whether these columns are the row's whole filled part now: a forward may append after them in place. */
+        boolean wholeCurrentRow() {
+            return usable() && to == buffer.end && to - from == buffer.lengths[row];
+        }
+
+        /** Whether these are exactly the {@code count} columns before {@code end} of row {@code row} of {@code b}. */
+        boolean isTarget(KvCacheBuffer b, int row, int end, int count) {
+            return buffer == b && usable() && this.row == row && to == end && to - from == count;
+        }
+
+        @Override
+        public Range slice(int a, int b) {
+            return new Range(buffer, row, from + a, from + b, generation);
+        }
+
+        /** Layer {@code layer}'s keys (or values) of these columns, [1, kvHeads, to − from, headDim], a view. */
+        @Override
+        public Tensor view(int layer, boolean keysWanted) {
+            if (!usable()) {
+                throw new IllegalStateException("a view of cache buffer row " + row + " read after the buffer dropped rows or closed");
+            }
+            return target(buffer.storage(layer, keysWanted), row, from, to - from);
+        }
+
+        private boolean usable() {
+            return buffer.generation == generation && !buffer.closed;
+        }
+
+        @Override
+        public String toString() {
+            return "buffer row " + row + " columns [" + from + ", " + to + ")";
         }
     }
 
@@ -144,6 +185,8 @@ public final class KvCacheBuffer implements AutoCloseable {
                 KvCache e = entries.get(b);
                 int count = e.length();
                 if (count == 0) continue;
+                // entries a forward wrote straight into these columns (a lazy view of them): nothing to copy
+                if (e.range() != null && e.range().isTarget(this, b, end + n, count)) continue;
                 for (int l = 0; l < keys.size(); l++) {
                     copyUnlessInPlace(target(keys.get(l), b, end + n - count, count), e.keys(l));
                     copyUnlessInPlace(target(values.get(l), b, end + n - count, count), e.values(l));
@@ -170,17 +213,24 @@ public final class KvCacheBuffer implements AutoCloseable {
         Ops.copyInto(target, source);
     }
 
-    /** Row {@code row}'s filled entries as views of the storage (valid until the next append or {@link #keepRows}). */
+    /**
+     * Row {@code row}'s filled entries as a lazy view of the storage: its per-layer views are made on first use, in the
+     * scope open now. Its columns stay as they are across appends; after {@link #keepRows} or close, views it had
+     * made stay readable while unmade ones are refused.
+     */
     public KvCache row(int row) {
         if (closed) throw new IllegalStateException("cache buffer is closed");
-        int n = lengths[row];
-        List<Tensor> k = new ArrayList<>(keys.size());
-        List<Tensor> v = new ArrayList<>(values.size());
-        for (int l = 0; l < keys.size(); l++) {
-            k.add(target(keys.get(l), row, end - n, n));
-            v.add(target(values.get(l), row, end - n, n));
-        }
-        return new KvCache(k, v, positions[row], new Slot(this, row, end, generation));
+        Objects.checkIndex(row, rows());
+        return new KvCache(range(row, end - lengths[row], end), positions[row], TensorScope.current());
+    }
+
+    /** Columns {@code [from, to)} of row {@code row} as they are laid out now. */
+    Range range(int row, int from, int to) {
+        return new Range(this, row, from, to, generation);
+    }
+
+    int layers() {
+        return keys.size();
     }
 
     /** The filled entries of a single-row buffer as views of the storage. */

@@ -1,6 +1,7 @@
 package dkv.scorers.torch;
 
 import java.util.ArrayList;
+import java.util.function.Supplier;
 
 /**
  * Owns every tensor created on this thread while it is the innermost open scope, and closes them when it
@@ -35,6 +36,34 @@ public final class TensorScope implements AutoCloseable {
         TensorScope scope = new TensorScope(CURRENT.get());
         CURRENT.set(scope);
         return scope;
+    }
+
+    /** The innermost open scope on this thread, or null when none is open. */
+    public static TensorScope current() {
+        return CURRENT.get();
+    }
+
+    /** The scope this one is nested in (where {@link #keep} moves tensors), or null. */
+    public TensorScope enclosing() {
+        return parent;
+    }
+
+    /**
+     * Runs {@code make} with {@code scope} as the current scope, so what it creates is owned there (with null: by the
+     * caller), then restores the current scope. For tensors made lazily on behalf of an object that belongs to an
+     * outer scope (a cache's views materialised on first use).
+     */
+    public static <T> T within(TensorScope scope, Supplier<T> make) {
+        if (scope != null && (scope.closed || scope.owner != Thread.currentThread())) {
+            throw new IllegalStateException("making tensors for a scope that is closed or belongs to another thread");
+        }
+        TensorScope saved = CURRENT.get();
+        CURRENT.set(scope);
+        try {
+            return make.get();
+        } finally {
+            CURRENT.set(saved);
+        }
     }
 
     static void register(Tensor t) {

@@ -220,7 +220,11 @@ class BatchGeometryTest {
                     inPlace.add(new ForwardRequest(new int[] {next[b]}, position, buffer.row(b), AttentionMask.causal(), 0, 1, false));
                     plain.add(new ForwardRequest(new int[] {next[b]}, position, first.get(b).cache(), AttentionMask.causal(), 0, 1, false));
                 }
+                long live = Tensor.liveHandles();
                 List<ForwardResult> viaBuffer = model.forwardBatch(inPlace);
+                // what outlives the step is one logits view per row: the caches are lazy views of the buffer, not
+                // rows × layers × 2 tensor handles (the host cost of a decode step)
+                assertEquals(prompts.length, Tensor.liveHandles() - live, "tensors left by an in-place decode step");
                 List<ForwardResult> viaConcat = model.forwardBatch(plain);
                 for (int b = 0; b < prompts.length; b++) {
                     Tensor newKey = viaBuffer.get(b).cache().view(prompts[b].length, prompts[b].length + 1).keys(0);

@@ -94,9 +94,13 @@ class KvCacheBufferTest {
             var gap = assertThrows(IllegalArgumentException.class, () -> buffer.appendRows(List.of(random(r, 2, 3), random(r, 1, 6), random(r, 1, 4))));
             assertEquals("row 1 takes 1 entries while others take 2: only an empty row may take fewer (they would leave a gap)", gap.getMessage());
             KvCache kept = buffer.row(2);
+            Tensor keptKeys = kept.keys(0);
             buffer.keepRows(new int[] {2, 0});
             assertEquals(2, buffer.rows());
-            assertArrayEquals(Tensors.toFloatArray(kept.keys(0)), Tensors.toFloatArray(buffer.row(0).keys(0)));
+            assertArrayEquals(Tensors.toFloatArray(keptKeys), Tensors.toFloatArray(buffer.row(0).keys(0)),
+                    "a view made before the rows were dropped still reads the old storage");
+            var stale = assertThrows(IllegalStateException.class, () -> kept.values(0));
+            assertEquals("a view of cache buffer row 2 read after the buffer dropped rows or closed", stale.getMessage());
             assertEquals(KvCache.concat(prompts.get(0), steps.get(0)).positions(), buffer.row(1).positions());
         }
     }
