@@ -298,7 +298,7 @@ public final class DemoCommand implements Callable<Integer> {
             err.println("dkv demo: query similarities from the lexical stand-in (shared words), not a sentence encoder (--embedder DIR)");
         }
         String id = "demo-generator-0";
-        GeneratorWorker worker = GeneratorWorker.start(settings, GeneratorWorker.options(id),
+        GeneratorWorker worker = GeneratorWorker.start(settings, GeneratorWorker.options(id), StagedCalls.Settings.defaults(),
                 new GenerateBatchFunction(Optional.of(writer), Optional.of(embedding), id, sharedModel, System::currentTimeMillis),
                 PrometheusMetrics.registry());
         err.println("dkv demo: 1 generator worker in group " + GeneratorWorker.GROUP);

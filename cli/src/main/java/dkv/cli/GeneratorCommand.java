@@ -2,6 +2,7 @@ package dkv.cli;
 
 import dkv.platform.config.KafkaSettings;
 import dkv.platform.metrics.PrometheusMetrics;
+import dkv.platform.pipeline.StagedCalls;
 import dkv.schemas.Topics;
 import dkv.scorers.generate.ChatTemplate;
 import dkv.scorers.model.CausalLm;
@@ -71,6 +72,16 @@ public final class GeneratorCommand implements Callable<Integer> {
             description = "documents per transaction and batched generation call at most (default: ${DEFAULT-VALUE})")
     int maxPollRecords;
 
+    // the scorer's PipelineOptions, in the generator's words: its prepare stage checks requests and renders prompts
+    @Option(names = "--prefetch", defaultValue = "" + StagedCalls.Settings.DEFAULT_PREFETCH, paramLabel = "N",
+            description = "calls prepared ahead (requests checked, prompts rendered) while one is generated; at most N wait in"
+                    + " memory (default: ${DEFAULT-VALUE})")
+    int prefetch;
+
+    @Option(names = "--prepare-threads", defaultValue = "" + StagedCalls.Settings.DEFAULT_PREPARE_THREADS, paramLabel = "N",
+            description = "CPU worker threads that prepare calls (default: ${DEFAULT-VALUE})")
+    int prepareThreads;
+
     @Override
     public Integer call() throws InterruptedException {
         PrintWriter err = spec.commandLine().getErr();
@@ -82,13 +93,14 @@ public final class GeneratorCommand implements Callable<Integer> {
             KafkaSettings settings = kafka.settings("dkv-generator");
             String served = modelId != null ? modelId : model.modelDir.toAbsolutePath().normalize().getFileName().toString();
             if (batch < 1) throw new IllegalArgumentException("--batch must be ≥ 1, got " + batch);
+            StagedCalls.Settings stages = new StagedCalls.Settings(prefetch, prepareThreads);
             try (SurrogateWriter writer = writer(model, served, standIn, batch, err)) {
                 Optional<SurrogateEmbedder> embedder = embedder(err);
                 GenerateBatchFunction function = new GenerateBatchFunction(Optional.of(writer), embedder, id, new Object(),
                         System::currentTimeMillis);
                 GeneratorWorker.Options options = new GeneratorWorker.Options(GeneratorWorker.GROUP, id, maxPollRecords, identity.workPartitions,
                         identity.replicationFactor);
-                GeneratorWorker worker = GeneratorWorker.start(settings, options, function, PrometheusMetrics.registry());
+                GeneratorWorker worker = GeneratorWorker.start(settings, options, stages, function, PrometheusMetrics.registry());
                 Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("dkv-generator-stop").unstarted(worker::close));
                 err.println("dkv generator: worker " + id + " (group " + GeneratorWorker.GROUP + ") serving generator '" + served
                         + "' on " + settings.bootstrapServers() + ": " + writer.describe());

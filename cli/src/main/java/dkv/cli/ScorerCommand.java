@@ -1,7 +1,7 @@
 package dkv.cli;
 
 import dkv.platform.config.KafkaSettings;
-import dkv.platform.kafka.TransactionalProcessor;
+import dkv.platform.kafka.Partitions;
 import dkv.platform.metrics.PrometheusMetrics;
 import dkv.scorers.model.LoadedModel;
 import dkv.scorers.score.ScoreOptions;
@@ -111,7 +111,7 @@ public final class ScorerCommand implements Callable<Integer> {
                 if (!now.equals(held)) {
                     held = now;
                     err.println("dkv scorer: " + id + " holds " + (held.isEmpty() ? "no partitions" : held.size() + " partitions: "
-                            + TransactionalProcessor.compact(held)));
+                            + Partitions.compact(held)));
                     err.flush();
                 }
                 if (System.nanoTime() - lastReport >= STATUS_INTERVAL.toNanos()

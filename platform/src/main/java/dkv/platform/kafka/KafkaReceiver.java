@@ -159,6 +159,18 @@ public final class KafkaReceiver<K, V> {
         }
     }
 
+    /**
+     * Stops polling and closes the consumer as a killed process would: nothing more is committed, and the consumer
+     * does not leave the group (a static member's partitions wait for its successor, or for the session to time
+     * out). Returns at once; batches not yet committed stay uncommitted. For tests and for a service that halts.
+     */
+    public void halt() {
+        PollLoop<?> l = loop;
+        if (l != null) {
+            l.halt();
+        }
+    }
+
     /** The partitions held as of the latest rebalance: empty until the consumer has joined the group. */
     public Set<TopicPartition> assignment() {
         return held;
@@ -401,6 +413,7 @@ public final class KafkaReceiver<K, V> {
         private final AtomicBoolean waitingForDemand = new AtomicBoolean();
         private final ConcurrentLinkedQueue<PollTask> tasks = new ConcurrentLinkedQueue<>();
         private volatile boolean stopping;
+        private volatile boolean halting;
         private volatile boolean draining;
         private volatile boolean finished;
         private boolean completed;
@@ -428,6 +441,11 @@ public final class KafkaReceiver<K, V> {
         void drain() {
             draining = true;
             wake();
+        }
+
+        void halt() {
+            halting = true;
+            stop();
         }
 
         void submit(PollTask task) {
@@ -471,7 +489,12 @@ public final class KafkaReceiver<K, V> {
                         step(c);
                     }
                 }
-                mode.close(c);
+                if (halting) { // as a killed process: no commit, no LeaveGroup, no waiting
+                    c.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.REMAIN_IN_GROUP)
+                            .withTimeout(Duration.ZERO));
+                } else {
+                    mode.close(c);
+                }
                 c = null;
                 if (!completed) {
                     sink.complete();

@@ -71,7 +71,7 @@ import reactor.core.scheduler.Schedulers;
  * stage, a fenced producer or any other non-abortable error stops the pipeline ({@link #failure()}).
  *
  * <p>Graceful stop ({@link #close()}): no more polls; the calls in flight are scored and committed; then the worker
- * leaves the group.
+ * leaves the group. {@link #halt()} stops as a killed process would instead, for the exactly-once tests.
  */
 public final class TransactionalPipeline<K, V, P, OK, OV> implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TransactionalPipeline.class);
@@ -107,8 +107,10 @@ public final class TransactionalPipeline<K, V, P, OK, OV> implements AutoCloseab
     private final Counter recordsDead;
     private final CountDownLatch terminated = new CountDownLatch(1);
     private volatile Throwable failure;
+    private volatile boolean halted;
     private Disposable subscription; // guarded by this
     private boolean closed; // guarded by this
+    private boolean producerClosed; // guarded by this
 
     /** A call on its way through the stages. */
     private record Decoded<K, V>(ReceivedBatch<byte[], byte[]> batch, List<ConsumerRecord<K, V>> records,
@@ -132,7 +134,7 @@ public final class TransactionalPipeline<K, V, P, OK, OV> implements AutoCloseab
                 .withConsumerOverrides(consumerOverrides)
                 .withListener(new Rebalance())).withClientMetrics(config.registry);
         Map<String, Object> producerOverrides = new HashMap<>();
-        producerOverrides.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, TransactionalProcessor.transactionalId(config.groupId, config.workerId));
+        producerOverrides.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId(config.groupId, config.workerId));
         producerOverrides.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         producerOverrides.put(ProducerConfig.ACKS_CONFIG, "all");
         producerOverrides.put(ProducerConfig.LINGER_MS_CONFIG, 5);
@@ -160,6 +162,11 @@ public final class TransactionalPipeline<K, V, P, OK, OV> implements AutoCloseab
         return new Builder<>(settings);
     }
 
+    /** The transactional id is stable per worker, so a restarted worker fences its dead predecessor. */
+    public static String transactionalId(String groupId, String workerId) {
+        return groupId + "/" + workerId;
+    }
+
     /** Fences a killed predecessor (same transactional id), then starts polling; returns once running. */
     public synchronized TransactionalPipeline<K, V, P, OK, OV> start() {
         if (subscription != null || closed) {
@@ -170,6 +177,10 @@ public final class TransactionalPipeline<K, V, P, OK, OV> implements AutoCloseab
                 .concatMap(this::commit, 1)
                 .publishOn(commitThread)
                 .doOnError(e -> {
+                    if (halted) { // the clients were closed under the calls in flight: that is the halt, not a failure
+                        log.debug("pipeline {}: halted: {}", config.workerId, e.toString());
+                        return;
+                    }
                     failure = e;
                     log.error("pipeline {} of group {} stopped", config.workerId, config.groupId, e);
                 })
@@ -178,10 +189,10 @@ public final class TransactionalPipeline<K, V, P, OK, OV> implements AutoCloseab
         return this;
     }
 
-    /** Decode and prepare, on a CPU worker thread. A call already invalidated by a rebalance is not prepared. */
+    /** Decode and prepare, on a CPU worker thread. A call already invalidated by a rebalance (or a halt) is not prepared. */
     private Prepared<K, V, P> decodeAndPrepare(ReceivedBatch<byte[], byte[]> batch) throws Exception {
         Decoded<K, V> decoded = decode.busy(() -> decode(batch));
-        if (!batch.isValid()) {
+        if (halted || !batch.isValid()) {
             return new Prepared<>(decoded, null);
         }
         return new Prepared<>(decoded, config.stages.prepare(List.copyOf(decoded.records())));
@@ -205,9 +216,9 @@ public final class TransactionalPipeline<K, V, P, OK, OV> implements AutoCloseab
         return new Decoded<>(batch, records, sources, dead);
     }
 
-    /** On the score thread. A call invalidated while it waited is dropped here, before any device work. */
+    /** On the score thread. A call invalidated while it waited (or after a halt) is dropped here, before any device work. */
     private Scored<K, V, OK, OV> score(Prepared<K, V, P> call) {
-        if (!call.decoded().batch().isValid() || call.prepared() == null) {
+        if (halted || !call.decoded().batch().isValid() || call.prepared() == null) {
             return new Scored<>(call.decoded(), null);
         }
         List<Outcome<OK, OV>> outcomes = config.stages.score(call.prepared());
@@ -225,7 +236,7 @@ public final class TransactionalPipeline<K, V, P, OK, OV> implements AutoCloseab
             commit.taken();
             long t0 = System.nanoTime();
             ReceivedBatch<byte[], byte[]> batch = scored.decoded().batch();
-            if (scored.outcomes() == null || !batch.isValid()) {
+            if (halted || scored.outcomes() == null || !batch.isValid()) {
                 droppedCalls.increment();
                 return Mono.just(false);
             }
@@ -268,18 +279,28 @@ public final class TransactionalPipeline<K, V, P, OK, OV> implements AutoCloseab
         return encoded;
     }
 
-    /** Poll thread: one transaction with the call's outputs and offsets; false if it aborted (the call is read again). */
+    /**
+     * Poll thread: one transaction with the call's outputs and offsets; false if it aborted (the call is read again)
+     * or the pipeline was halted (then the transaction is left as it is, neither committed nor aborted).
+     */
     private boolean transact(List<ProducerRecord<byte[], byte[]>> out, Map<TopicPartition, OffsetAndMetadata> offsets,
                              ConsumerGroupMetadata group, int records, int dead) {
+        if (halted) {
+            return false;
+        }
         try {
             producer.beginTransaction();
             out.forEach(producer::send); // a failed send makes commitTransaction throw, which aborts the call
             producer.sendOffsetsToTransaction(offsets, group);
             producer.commitTransaction();
-        } catch (ProducerFencedException | InvalidProducerEpochException | OutOfOrderSequenceException
-                 | AuthorizationException | UnsupportedVersionException e) {
-            throw e; // fatal: another instance owns this transactional id, or the cluster refuses us
-        } catch (KafkaException e) {
+        } catch (RuntimeException e) {
+            if (halted) { // the producer was closed under this transaction: as a killed process, leave it open
+                log.debug("pipeline {}: halted during a transaction: {}", config.workerId, e.toString());
+                return false;
+            }
+            if (fatal(e)) {
+                throw e;
+            }
             log.warn("pipeline {}: transaction aborted, re-reading the call: {}", config.workerId, e.toString());
             producer.abortTransaction();
             abortedCalls.increment();
@@ -290,6 +311,13 @@ public final class TransactionalPipeline<K, V, P, OK, OV> implements AutoCloseab
         recordsDead.increment(dead);
         config.commitListener.committed(records, out.size() - dead, dead);
         return true;
+    }
+
+    /** Another instance owns this transactional id, the cluster refuses us, or not Kafka's error at all: stop. */
+    private static boolean fatal(RuntimeException e) {
+        return !(e instanceof KafkaException) || e instanceof ProducerFencedException || e instanceof InvalidProducerEpochException
+                || e instanceof OutOfOrderSequenceException || e instanceof AuthorizationException
+                || e instanceof UnsupportedVersionException;
     }
 
     /** Why the pipeline stopped on its own, if it did. */
@@ -341,16 +369,40 @@ public final class TransactionalPipeline<K, V, P, OK, OV> implements AutoCloseab
         }
     }
 
-    /** After the last commit (or a failure): leave the group, release the clients and threads. */
+    /**
+     * Stops at once as if the process had died (for tests of exactly-once): the open transaction, if any, is neither
+     * committed nor aborted, the sends buffered for it are dropped, and the consumer closes without leaving the group;
+     * no call in flight goes on to another stage, and none is committed. A successor with the same worker id (so the
+     * same {@code transactional.id}) aborts what was left open and reads those calls again.
+     *
+     * <p>Callable from any thread, a stage's own included (e.g. from inside the score stage): it does not wait for the
+     * call being scored, which runs to its end and is dropped; {@link #awaitTermination} says when the threads are
+     * done. Once it returns, this pipeline's producer sends nothing more.
+     */
+    public void halt() {
+        boolean running;
+        synchronized (this) {
+            if (halted) {
+                return;
+            }
+            halted = true;
+            closed = true;
+            running = subscription != null;
+        }
+        log.debug("pipeline {}: halting", config.workerId);
+        closeProducer(Duration.ZERO); // drops what is buffered; a transaction in progress fails on the poll thread
+        receiver.halt();
+        if (!running) { // never started: release the rest here
+            shutDown();
+        }
+    }
+
+    /** After the last commit (or a failure, or a halt): leave the group, release the clients and threads. */
     private void shutDown() {
         try {
             receiver.close();
             producerMetrics.close();
-            try {
-                producer.close(Duration.ofSeconds(10));
-            } catch (RuntimeException e) {
-                log.warn("pipeline {}: producer close: {}", config.workerId, e.toString());
-            }
+            closeProducer(Duration.ofSeconds(10));
             calls.close();
             decode.close();
             commit.close();
@@ -360,20 +412,35 @@ public final class TransactionalPipeline<K, V, P, OK, OV> implements AutoCloseab
         }
     }
 
+    /** Once: gracefully (sends and an abort in progress complete within {@code timeout}), or at once when halting. */
+    private void closeProducer(Duration timeout) {
+        synchronized (this) {
+            if (producerClosed) {
+                return;
+            }
+            producerClosed = true;
+        }
+        try {
+            producer.close(timeout);
+        } catch (RuntimeException e) {
+            log.warn("pipeline {}: producer close: {}", config.workerId, e.toString());
+        }
+    }
+
     private final class Rebalance implements ConsumerRebalanceListener {
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-            log.debug("pipeline {}: revoked {}", config.workerId, TransactionalProcessor.compact(partitions));
+            log.debug("pipeline {}: revoked {}", config.workerId, Partitions.compact(partitions));
         }
 
         @Override
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
-            log.debug("pipeline {}: lost {}", config.workerId, TransactionalProcessor.compact(partitions));
+            log.debug("pipeline {}: lost {}", config.workerId, Partitions.compact(partitions));
         }
 
         @Override
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-            log.debug("pipeline {}: assigned {}", config.workerId, TransactionalProcessor.compact(partitions));
+            log.debug("pipeline {}: assigned {}", config.workerId, Partitions.compact(partitions));
         }
     }
 

@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
  * {@code experiment_id/sample_id/condition}. An item that cannot be scored for a reason of its own
  * ({@link IllegalArgumentException}: wrong model, unsupported condition, malformed, untokenizable) becomes
  * a failed outcome, i.e. a dead letter with the reason, and the rest of the batch goes on. Any other error
- * (the runtime failing) propagates: the processor stops and the batch is re-read by the next worker,
+ * (the runtime failing) propagates: the pipeline stops and the call is re-read by the next worker,
  * instead of dead-lettering good work.
  */
 public final class ScoreBatchFunction implements TransactionalPipeline.Stages<String, WorkItem, ScoreBatchFunction.Prepared, String, ScoreRecord> {

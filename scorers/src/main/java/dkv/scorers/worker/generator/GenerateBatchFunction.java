@@ -7,7 +7,7 @@ import dkv.avro.Surrogate;
 import dkv.avro.SurrogateRequest;
 import dkv.avro.SurrogateSource;
 import dkv.platform.kafka.Outcome;
-import dkv.platform.kafka.TransactionalProcessor;
+import dkv.platform.kafka.TransactionalPipeline;
 import dkv.schemas.Topics;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -25,19 +25,22 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One poll window of documents awaiting surrogates ({@code dkv.docs}) → {@link Surrogate}s on {@code dkv.surrogates},
- * keyed {@code experiment/sample/name}: every template of every valid request is written in one call of the
- * {@link SurrogateWriter}, post-processed, and embedded with the request's query in one call of the
- * {@link SurrogateEmbedder}; the cosine similarity of each surrogate to the real query goes into its record.
+ * The generator's prepare and score stages ({@link TransactionalPipeline}): one poll window of documents awaiting
+ * surrogates ({@code dkv.docs}) → {@link Surrogate}s on {@code dkv.surrogates}, keyed {@code experiment/sample/name}.
+ * The prepare stage (host work) checks each request and renders its prompts; the score stage writes every template of
+ * every valid request in one call of the {@link SurrogateWriter}, post-processes the texts, and embeds them with the
+ * request's query in one call of the {@link SurrogateEmbedder}; the cosine similarity of each surrogate to the real
+ * query goes into its record.
  *
  * <p>A request that cannot be answered at all (no value, nothing asked, names twice, a template without a generator,
  * another generator model than this worker's, bad settings) is a failed outcome, i.e. a dead letter with the reason.
  * What fails for one surrogate only is that surrogate's reason, and the stream goes on: an empty generation or a
  * prompt the writer refuses sets {@code error}; a missing embedding model, or another one than the request asks for,
  * sets {@code similarity_error}. An exception of the writer or embedder (the runtime failing) propagates: the
- * processor stops and the batch is re-read by the next worker instead of dead-lettering good requests.
+ * pipeline stops and the call is re-read by the next worker instead of dead-lettering good requests.
  */
-public final class GenerateBatchFunction implements TransactionalProcessor.BatchFunction<String, SurrogateRequest, String, Surrogate> {
+public final class GenerateBatchFunction
+        implements TransactionalPipeline.Stages<String, SurrogateRequest, GenerateBatchFunction.Prepared, String, Surrogate> {
     private static final Logger log = LoggerFactory.getLogger(GenerateBatchFunction.class);
 
     private final Optional<SurrogateWriter> writer;
@@ -78,12 +81,20 @@ public final class GenerateBatchFunction implements TransactionalProcessor.Batch
         return refused.get();
     }
 
-    /** A request that passed {@link #check}, with its prompts' place in the batch's one writer call. */
+    /** A request that passed {@link #check}, with its prompts' place in the call's one writer call. */
     private record Accepted(SurrogateRequest request, int firstPrompt) {}
 
+    /**
+     * A poll's requests checked and the accepted ones' prompts rendered, waiting for the score stage.
+     *
+     * @param checked per record, {@link Accepted} or the {@link IllegalArgumentException} that refuses it
+     */
+    record Prepared(List<ConsumerRecord<String, SurrogateRequest>> batch, List<Object> checked, List<SurrogateWriter.Prompt> prompts) {}
+
+    /** The prepare stage (CPU worker threads): every request of the poll checked, every template of the valid ones rendered. */
     @Override
-    public List<Outcome<String, Surrogate>> apply(List<ConsumerRecord<String, SurrogateRequest>> batch) {
-        List<Object> checked = new ArrayList<>(batch.size()); // Accepted or IllegalArgumentException, per record
+    public Prepared prepare(List<ConsumerRecord<String, SurrogateRequest>> batch) {
+        List<Object> checked = new ArrayList<>(batch.size());
         List<SurrogateWriter.Prompt> prompts = new ArrayList<>();
         for (ConsumerRecord<String, SurrogateRequest> record : batch) {
             try {
@@ -96,6 +107,18 @@ public final class GenerateBatchFunction implements TransactionalProcessor.Batch
                 checked.add(e);
             }
         }
+        return new Prepared(List.copyOf(batch), checked, prompts);
+    }
+
+    /**
+     * The score stage (the one thread that may use the model): the call's prompts written and its texts embedded while
+     * holding the gate; one outcome per record, a refused request's a dead letter.
+     */
+    @Override
+    public List<Outcome<String, Surrogate>> score(Prepared prepared) {
+        List<ConsumerRecord<String, SurrogateRequest>> batch = prepared.batch();
+        List<Object> checked = prepared.checked();
+        List<SurrogateWriter.Prompt> prompts = prepared.prompts();
         List<SurrogateWriter.Written> texts = List.of();
         double generateMs = 0;
         List<Outcome<String, Surrogate>> outcomes = new ArrayList<>(batch.size());

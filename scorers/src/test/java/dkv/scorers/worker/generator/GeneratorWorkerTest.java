@@ -11,6 +11,7 @@ import dkv.avro.ModelRef;
 import dkv.avro.NamedText;
 import dkv.avro.Surrogate;
 import dkv.avro.SurrogateRequest;
+import dkv.platform.pipeline.StagedCalls;
 import dkv.platform.testing.SharedKafka;
 import dkv.platform.testing.TopicReader;
 import dkv.platform.testing.TopicReader.Isolation;
@@ -51,7 +52,8 @@ class GeneratorWorkerTest {
     private static final AvroSerde<Surrogate> SURROGATES = AvroSerde.of(Surrogate.class);
 
     /**
-     * Run 1 is killed (halted: no commit, no abort) while it generates its third batch; run 2 with the same worker id
+     * Run 1 is killed (halted: no commit, no abort) while it generates its third batch, once the two before it are
+     * committed (the pipeline commits a call after its score stage, on another thread); run 2 with the same worker id
      * finishes. Every (sample, template) is committed exactly once with the text the writer gave, batches committed
      * before the kill are not generated again, and the killed batch is.
      */
@@ -72,19 +74,26 @@ class GeneratorWorkerTest {
         AtomicInteger calls = new AtomicInteger();
         AtomicReference<GeneratorWorker> first = new AtomicReference<>();
         Set<String> inKilledBatch = ConcurrentHashMap.newKeySet();
+        Set<String> beforeTheKill = ConcurrentHashMap.newKeySet();
         SurrogateWriter killing = writer(prompts -> {
-            if (calls.incrementAndGet() == 3) {
+            int call = calls.incrementAndGet();
+            if (call < 3) {
+                prompts.forEach(p -> beforeTheKill.add(p.sampleId() + "/" + p.template()));
+            } else if (call == 3) {
+                // calls 1 and 2 committed first, so that the kill falls after them as it would in a one-call-at-a-time loop
+                surrogates(experiment, r -> r.stream().map(s -> s.getSampleId() + "/" + s.getName()).toList().containsAll(beforeTheKill));
                 prompts.forEach(p -> inKilledBatch.add(p.sampleId() + "/" + p.template()));
-                first.get().halt(); // from the processing thread: returns at once, nothing of this batch is sent
+                first.get().halt(); // from the score thread: returns at once, nothing of this batch is committed
             }
         }, writes);
-        first.set(GeneratorWorker.start(SharedKafka.settings(), options, function(killing, options.workerId()), new SimpleMeterRegistry()));
+        first.set(GeneratorWorker.start(SharedKafka.settings(), options, StagedCalls.Settings.defaults(),
+                function(killing, options.workerId()), new SimpleMeterRegistry()));
         assertTrue(first.get().awaitTermination(Duration.ofSeconds(60)), "run 1 was killed");
         assertTrue(first.get().failure().isEmpty(), () -> "run 1 stopped by the kill only: " + first.get().failure().get());
         assertEquals(3, calls.get());
         assertTrue(inKilledBatch.size() > 0);
 
-        GeneratorWorker second = GeneratorWorker.start(SharedKafka.settings(), options,
+        GeneratorWorker second = GeneratorWorker.start(SharedKafka.settings(), options, StagedCalls.Settings.defaults(),
                 function(writer(prompts -> {}, writes), options.workerId()), new SimpleMeterRegistry());
         List<Surrogate> committed;
         try {
@@ -141,7 +150,7 @@ class GeneratorWorkerTest {
             }
         });
         String workerId = options.workerId();
-        GeneratorWorker worker = GeneratorWorker.start(SharedKafka.settings(), options,
+        GeneratorWorker worker = GeneratorWorker.start(SharedKafka.settings(), options, StagedCalls.Settings.defaults(),
                 new GenerateBatchFunction(Optional.of(refusingOne), Optional.empty(), workerId, new Object(), () -> 7L),
                 new SimpleMeterRegistry());
         List<Surrogate> answers;
@@ -198,8 +207,8 @@ class GeneratorWorkerTest {
                 SharedKafka.uniqueName("generator"), 100, Topics.DEFAULT_WORK_PARTITIONS, (short) 1);
         Path model = ChatFixture.llamaChat(dir);
         try (SurrogateWriter engine = SurrogateWriters.engine(model, GENERATOR, Device.cpu(), DType.FLOAT32, 4)) {
-            GeneratorWorker worker = GeneratorWorker.start(SharedKafka.settings(), options, function(engine, options.workerId()),
-                    new SimpleMeterRegistry());
+            GeneratorWorker worker = GeneratorWorker.start(SharedKafka.settings(), options, StagedCalls.Settings.defaults(),
+                    function(engine, options.workerId()), new SimpleMeterRegistry());
             List<Surrogate> committed;
             try {
                 committed = surrogates(experiment, r -> r.size() >= 2 * TEMPLATES.size() + 1);
