@@ -26,8 +26,8 @@ public final class DerivedScores {
                 .setCorrelations(List.of())
                 .setPlannedSamples(plannedSamples)
                 .setPlannedConditions(SCORED.size())
-                .setDerived(List.of(new DerivedCondition("routed", DerivedKind.ROUTED, MEMBERS),
-                        new DerivedCondition("best", DerivedKind.BEST_OF, MEMBERS)))
+                .setDerived(List.of(new DerivedCondition("routed", DerivedKind.ROUTED, MEMBERS, List.of()),
+                        new DerivedCondition("best", DerivedKind.BEST_OF, MEMBERS, List.of())))
                 .build();
     }
 

@@ -20,7 +20,8 @@ import picocli.CommandLine.Option;
 /** Offline re-analysis: score JSON lines in, the aggregator's statistics as JSON out. */
 @Command(name = "aggregate", mixinStandardHelpOptions = true,
         description = "Compute paired statistics offline from score JSON lines "
-                + "(experiment_id, sample_id, condition, nll; query_similarity for routed derived conditions).")
+                + "(experiment_id, sample_id, condition, nll; query_similarity for routed and rank_average derived "
+                + "conditions).")
 public final class AggregateCommand implements Callable<Integer> {
 
     /** How to analyse a score file; shared with {@code dkv report --scores}. */
@@ -41,9 +42,12 @@ public final class AggregateCommand implements Callable<Integer> {
         @Option(names = "--contrast", paramLabel = "NAME=A:B", description = "δ = NLL_B − NLL_A (repeatable)")
         List<String> contrast = new ArrayList<>();
 
-        @Option(names = "--derived", paramLabel = "NAME=KIND:A,B,...",
+        @Option(names = "--derived", paramLabel = "NAME=KIND:A,B,...[/SA,SB,...]",
                 description = "a derived condition picked per sample among scored members (repeatable): routed = highest "
-                        + "query_similarity, best_of = lowest NLL; ties go to the member listed first")
+                        + "query_similarity, best_of = lowest NLL, routed_by_nll = lowest NLL of the member's signal, "
+                        + "rank_average = best mean of the query_similarity rank and the signal rank (average ranks); "
+                        + "the signals (conditions scoring the query on each member's cache, in members order) follow "
+                        + "a slash; ties go to the member listed first")
         List<String> derived = new ArrayList<>();
 
         @Option(names = "--alpha", defaultValue = "0.05", description = "confidence-sequence α (default ${DEFAULT-VALUE})")
@@ -101,7 +105,7 @@ public final class AggregateCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Unroutable samples are easy to miss in the JSON: a routed condition over fewer samples than expected. */
+    /** Unroutable samples are easy to miss in the JSON: a similarity router over fewer samples than expected. */
     private static String derivedSummary(StatsSnapshot s) {
         StringBuilder out = new StringBuilder();
         s.getDerived().forEach(d -> out.append(String.format(", %s: %d samples%s", d.getName(), d.getSamples(),

@@ -126,6 +126,53 @@ class SchemaEvolutionTest {
         assertNull(read.getQuerySimilarity());
     }
 
+    /**
+     * dkv.scores holds records whose meta was written before derived conditions could route by a signal NLL: the
+     * aggregator reads their routed and best-of conditions with no signals.
+     */
+    @Test
+    void aV3ScoreRecordsDerivedConditionsAreReadWithoutSignals() throws IOException {
+        Schema v3 = SchemaHistory.parse("dkv.avro.ScoreRecord.v3.avsc");
+        GenericRecord old = new GenericData.Record(v3);
+        for (Schema.Field f : v3.getFields()) {
+            old.put(f.name(), f.hasDefaultValue() ? GenericData.get().getDefaultValue(f) : null);
+        }
+        GenericRecord model = new GenericData.Record(v3.getField("model").schema());
+        model.put("id", "mistral-7b");
+        GenericRecord segments = new GenericData.Record(v3.getField("segments").schema());
+        for (Schema.Field f : segments.getSchema().getFields()) segments.put(f.name(), 3);
+        Schema metaSchema = v3.getField("meta").schema().getTypes().get(1);
+        Schema derivedSchema = metaSchema.getField("derived").schema().getElementType();
+        GenericRecord derived = new GenericData.Record(derivedSchema);
+        derived.put("name", "pool_routed");
+        derived.put("kind", new GenericData.EnumSymbol(derivedSchema.getField("kind").schema(), "ROUTED"));
+        derived.put("members", List.of("gen_a", "gen_b"));
+        GenericRecord meta = new GenericData.Record(metaSchema);
+        for (Schema.Field f : metaSchema.getFields()) {
+            meta.put(f.name(), f.hasDefaultValue() ? GenericData.get().getDefaultValue(f) : null);
+        }
+        meta.put("baseline", "bare");
+        meta.put("derived", List.of(derived));
+        for (String f : List.of("experiment_id", "sample_id", "condition", "plan_hash", "worker", "device", "dtype")) {
+            old.put(f, f);
+        }
+        old.put("model", model);
+        old.put("segments", segments);
+        old.put("meta", meta);
+        old.put("nll_mean", 1.25);
+        old.put("nll_sum", 3.75);
+        old.put("answer_tokens", 3);
+        old.put("score_ms", 4.0);
+        old.put("scored_at", 17L);
+
+        ScoreRecord read = AvroSerde.of(ScoreRecord.class).decode(writeWith(v3, old));
+
+        dkv.avro.DerivedCondition d = read.getMeta().getDerived().getFirst();
+        assertEquals(dkv.avro.DerivedKind.ROUTED, d.getKind());
+        assertEquals(List.of("gen_a", "gen_b"), d.getMembers());
+        assertEquals(List.of(), d.getSignals(), "written before signals existed");
+    }
+
     @Test
     void aV1WorkItemIsReadWithNoCandidatesAndDefaultConditionFields() throws IOException {
         Schema v1 = SchemaHistory.parse("dkv.avro.WorkItem.v1.avsc");

@@ -81,12 +81,15 @@ public final class StatsJson {
         return node;
     }
 
-    /** The plan's word for a derived kind: {@code routed} or {@code best_of}. */
+    /** The plan's word for a derived kind: {@code routed}, {@code best_of}, {@code routed_by_nll} or {@code rank_average}. */
     public static String kind(DerivedKind kind) {
         return kind.name().toLowerCase(Locale.ROOT);
     }
 
-    /** {@code {name: {kind, members, samples, awaiting_samples, unroutable_samples, member_picks: {member: n}}}}. */
+    /**
+     * {@code {name: {kind, members, signals, samples, awaiting_samples, unroutable_samples, member_picks: {member: n}}}};
+     * {@code signals} is empty for the kinds that route by none.
+     */
     public static ObjectNode derived(List<DerivedStats> derived) {
         ObjectNode node = MAPPER.createObjectNode();
         for (DerivedStats d : derived) {
@@ -94,6 +97,8 @@ public final class StatsJson {
             entry.put("kind", kind(d.getKind()));
             ArrayNode members = entry.putArray("members");
             d.getMembers().forEach(members::add);
+            ArrayNode signals = entry.putArray("signals");
+            d.getSignals().forEach(signals::add);
             entry.put("samples", d.getSamples());
             entry.put("awaiting_samples", d.getAwaitingSamples());
             entry.put("unroutable_samples", d.getUnroutableSamples());
@@ -105,7 +110,10 @@ public final class StatsJson {
         return node;
     }
 
-    /** {@code {"<routed>|<best_of>": {routed, best_of, n, agreement, routed_mean_delta, best_of_mean_delta, gap_closed}}}. */
+    /**
+     * {@code {"<router>|<best_of>": {routed, best_of, n, agreement, routed_mean_delta, best_of_mean_delta, gap_closed}}};
+     * {@code routed} names the router, of any routing kind.
+     */
     public static ObjectNode routing(List<RoutingAgreement> routing) {
         ObjectNode node = MAPPER.createObjectNode();
         for (RoutingAgreement r : routing) {

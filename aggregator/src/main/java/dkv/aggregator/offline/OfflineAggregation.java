@@ -19,8 +19,9 @@ public final class OfflineAggregation {
 
     /**
      * Options common to all experiments of the input; {@code nStar} ≤ 0 means "the experiment's sample count".
-     * Derived conditions are computed from the lines as the live aggregator computes them from records (a ROUTED
-     * one reads the lines' {@code query_similarity}).
+     * Derived conditions are computed from the lines as the live aggregator computes them from records (ROUTED and
+     * RANK_AVERAGE read the lines' {@code query_similarity}; ROUTED_BY_NLL and RANK_AVERAGE the NLLs of their signal
+     * conditions' lines).
      */
     public record Options(String baseline, String oracle, List<ExperimentPlan.Pair> contrasts,
                           List<ExperimentPlan.Pair> correlations, double alpha, double nStar,

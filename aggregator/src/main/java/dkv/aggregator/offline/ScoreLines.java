@@ -16,7 +16,7 @@ import java.util.List;
  * Reads scores as JSON lines with {@code experiment_id, sample_id, condition, nll}; blank lines are skipped. A
  * ranking score also has {@code candidate_id} and {@code relevance}, and optionally {@code query_id} (default: the
  * sample id); with {@code ranking} every line must have them. An optional {@code query_similarity} (number or
- * null) is what routed derived conditions pick by.
+ * null) is what derived conditions routing by similarity (routed, rank_average) read.
  */
 public final class ScoreLines {
     private static final ObjectMapper JSON = new ObjectMapper();

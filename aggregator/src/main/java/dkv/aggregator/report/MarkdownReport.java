@@ -131,15 +131,19 @@ public final class MarkdownReport {
         if (derived.isEmpty()) {
             return;
         }
-        md.append("## Derived conditions\n\nPicked per sample among scored members once all of them are scored: "
-                + "*routed* takes the member whose surrogate is most similar to the query, *best_of* the one with the "
-                + "lowest NLL (hindsight oracle); ties go to the member listed first. Their statistics are in the tables "
-                + "above.\n\n| derived | kind | members (times picked) | samples | awaiting members | unroutable |\n"
+        md.append("## Derived conditions\n\nPicked per sample among scored members once all of them (and their "
+                + "signals) are scored: *routed* takes the member whose surrogate is most similar to the query, "
+                + "*routed_by_nll* the one whose signal (its cache scored with the query as target) has the lowest NLL, "
+                + "*rank_average* the best mean of the two ranks, *best_of* the one with the lowest NLL (hindsight "
+                + "oracle); ties go to the member listed first. Their statistics are in the tables above; signals are "
+                + "query NLLs and are compared with nothing.\n\n"
+                + "| derived | kind | members (times picked) | samples | awaiting members | unroutable |\n"
                 + "|---|---|---|---|---|---|\n");
         for (DerivedStats d : derived) {
             List<String> members = new ArrayList<>();
             for (int m = 0; m < d.getMembers().size(); m++) {
-                members.add(d.getMembers().get(m) + " (" + d.getMemberPicks().get(m) + ")");
+                members.add(d.getMembers().get(m) + (d.getSignals().isEmpty() ? "" : " via " + d.getSignals().get(m))
+                        + " (" + d.getMemberPicks().get(m) + ")");
             }
             md.append(String.format(Locale.ROOT, "| %s | %s | %s | %d | %d | %d |%n", d.getName(),
                     StatsJson.kind(d.getKind()), String.join(", ", members), d.getSamples(), d.getAwaitingSamples(),
@@ -149,10 +153,10 @@ public final class MarkdownReport {
         if (routing.isEmpty()) {
             return;
         }
-        md.append("Routing against the oracle over the same members (samples with the baseline and both): agreement = "
-                + "share of samples where the routed pick has the lowest NLL; gap closed = mean δ routed / mean δ "
+        md.append("Each router against the oracle over the same members (samples with the baseline and both): agreement "
+                + "= share of samples where the router's pick has the lowest NLL; gap closed = mean δ routed / mean δ "
                 + "best-of (— where the best-of δ's 95% CI includes 0).\n\n"
-                + "| routed | best of | n | agreement | mean δ routed | mean δ best of | gap closed |\n"
+                + "| router | best of | n | agreement | mean δ routed | mean δ best of | gap closed |\n"
                 + "|---|---|---|---|---|---|---|\n");
         for (RoutingAgreement r : routing) {
             md.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %s | %s |%n", r.getRouted(), r.getBestOf(),

@@ -1,6 +1,5 @@
 package dkv.aggregator.state;
 
-import dkv.avro.DerivedKind;
 import dkv.avro.DerivedStats;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -12,12 +11,13 @@ import java.util.Map;
 import java.util.function.ToDoubleFunction;
 
 /**
- * An experiment's derived conditions: keeps the query similarities that ROUTED members arrive with, picks each
- * sample's member once the last member is scored, and counts what was picked and what could not be derived.
+ * An experiment's derived conditions: keeps the query similarities that members of similarity routers (ROUTED,
+ * RANK_AVERAGE) arrive with, picks each sample's member once the last of its inputs — members, and for ROUTED_BY_NLL
+ * and RANK_AVERAGE their signals — is scored, and counts what was picked and what could not be derived.
  *
- * <p>A derived NLL is decided exactly once per sample: only the record that completes the members can trigger
+ * <p>A derived NLL is decided exactly once per sample: only the record that completes the inputs can trigger
  * it, and de-duplication happens before a record gets here. So the counts are a function of the first record of
- * each (sample, member), like every other statistic, and a replay reaches the same ones.
+ * each (sample, input), like every other statistic, and a replay reaches the same ones.
  */
 final class DerivedConditions {
 
@@ -38,8 +38,9 @@ final class DerivedConditions {
 
     private final List<Tally> tallies = new ArrayList<>();
     private final Map<String, Tally> byName = new HashMap<>();
-    private final Map<String, List<Tally>> byMember = new HashMap<>();
-    /** Column of each member of a ROUTED condition in the per-sample similarity rows. */
+    /** The derived conditions that each member or signal is an input of. */
+    private final Map<String, List<Tally>> byInput = new HashMap<>();
+    /** Column of each member of a similarity router in the per-sample similarity rows. */
     private final Map<String, Integer> similarityColumn = new LinkedHashMap<>();
     private final Map<String, double[]> similarityBySample = new HashMap<>();
 
@@ -49,10 +50,13 @@ final class DerivedConditions {
             tallies.add(tally);
             byName.put(d.name(), tally);
             for (String member : d.members()) {
-                byMember.computeIfAbsent(member, k -> new ArrayList<>()).add(tally);
-                if (d.kind() == DerivedKind.ROUTED) {
+                byInput.computeIfAbsent(member, k -> new ArrayList<>()).add(tally);
+                if (d.bySimilarity()) {
                     similarityColumn.putIfAbsent(member, similarityColumn.size());
                 }
+            }
+            for (String signal : d.signals()) {
+                byInput.computeIfAbsent(signal, k -> new ArrayList<>()).add(tally);
             }
         }
     }
@@ -68,7 +72,7 @@ final class DerivedConditions {
      * @param nllOf      the sample's NLL of a condition, NaN where not scored yet
      */
     List<Derivation> accept(String unit, String condition, Double similarity, ToDoubleFunction<String> nllOf) {
-        List<Tally> affected = byMember.get(condition);
+        List<Tally> affected = byInput.get(condition);
         if (affected == null) {
             return List.of();
         }
@@ -80,16 +84,13 @@ final class DerivedConditions {
         List<Derivation> out = new ArrayList<>(1);
         for (Tally tally : affected) {
             List<String> members = tally.plan.members();
-            double[] nll = new double[members.size()];
-            boolean complete = true;
-            for (int m = 0; m < nll.length && complete; m++) {
-                nll[m] = nllOf.applyAsDouble(members.get(m));
-                complete = !Double.isNaN(nll[m]);
+            double[] nll = nlls(members, nllOf);
+            double[] signal = tally.plan.bySignal() ? nlls(tally.plan.signals(), nllOf) : null;
+            if (nll == null || (tally.plan.bySignal() && signal == null)) {
+                continue; // awaiting the other inputs
             }
-            if (!complete) {
-                continue; // awaiting the other members
-            }
-            int pick = MemberPick.of(tally.plan.kind(), nll, similarities(unit, members, tally.plan.kind()));
+            int pick = MemberPick.of(tally.plan.kind(), nll,
+                    tally.plan.bySimilarity() ? similarities(unit, members) : null, signal);
             if (pick == MemberPick.NONE) {
                 tally.unroutable++;
                 continue;
@@ -101,10 +102,19 @@ final class DerivedConditions {
         return out;
     }
 
-    private double[] similarities(String unit, List<String> members, DerivedKind kind) {
-        if (kind != DerivedKind.ROUTED) {
-            return null;
+    /** The conditions' NLLs in order, or null while one is not scored yet. */
+    private static double[] nlls(List<String> conditions, ToDoubleFunction<String> nllOf) {
+        double[] out = new double[conditions.size()];
+        for (int m = 0; m < out.length; m++) {
+            out[m] = nllOf.applyAsDouble(conditions.get(m));
+            if (Double.isNaN(out[m])) {
+                return null;
+            }
         }
+        return out;
+    }
+
+    private double[] similarities(String unit, List<String> members) {
         double[] row = similarityBySample.get(unit);
         double[] out = new double[members.size()];
         for (int m = 0; m < out.length; m++) {
@@ -127,17 +137,25 @@ final class DerivedConditions {
                     .setKind(tally.plan.kind())
                     .setMembers(tally.plan.members())
                     .setSamples(tally.samples)
-                    .setAwaitingSamples(awaiting(tally.plan.members(), rows, columnOf))
+                    .setAwaitingSamples(awaiting(inputs(tally.plan), rows, columnOf))
                     .setUnroutableSamples(tally.unroutable)
                     .setMemberPicks(Arrays.stream(tally.picks).boxed().toList())
+                    .setSignals(tally.plan.signals())
                     .build());
         }
         return out;
     }
 
-    /** Samples with some members scored but not all: their derived NLL is not known yet. */
-    private static long awaiting(List<String> members, Collection<double[]> rows, Map<String, Integer> columnOf) {
-        int[] columns = members.stream().mapToInt(m -> columnOf.getOrDefault(m, Integer.MAX_VALUE)).toArray();
+    /** What a pick waits for: the members, then the signals. */
+    private static List<String> inputs(ExperimentPlan.Derived d) {
+        List<String> inputs = new ArrayList<>(d.members());
+        inputs.addAll(d.signals());
+        return inputs;
+    }
+
+    /** Samples with some inputs scored but not all: their derived NLL is not known yet. */
+    private static long awaiting(List<String> inputs, Collection<double[]> rows, Map<String, Integer> columnOf) {
+        int[] columns = inputs.stream().mapToInt(m -> columnOf.getOrDefault(m, Integer.MAX_VALUE)).toArray();
         long awaiting = 0;
         for (double[] row : rows) {
             int present = 0;

@@ -32,11 +32,12 @@ import java.util.Map;
  * relevance and NLLs also feed the ranking statistics. Every fixed-n statistic is recomputed from the NLL table at snapshot time in sample-id order, so it does
  * not depend on arrival order; only the anytime p-values (running minima) do.
  *
- * <p>A derived condition (routed, best-of) becomes a column of the same table when the record completing its
- * members arrives, and from there takes exactly the path of a scored condition: comparisons, monitors,
- * multiple-comparison families, quintiles, contrasts and correlations. Only counts of scored records (records,
- * complete samples, final) leave its column out. Ranking units get no derived columns: a pick per candidate is
- * not a ranking (plans refuse derived conditions with ranking).
+ * <p>A derived condition (routed, best-of, routed by NLL, rank average) becomes a column of the same table when the
+ * record completing its inputs arrives, and from there takes exactly the path of a scored condition: comparisons,
+ * monitors, multiple-comparison families, quintiles, contrasts and correlations. Only counts of scored records
+ * (records, complete samples, final) leave its column out. A routing signal is the other way round: a scored column
+ * that counts as a record but is compared with nothing, since its NLL is a query NLL. Ranking units get no derived
+ * columns: a pick per candidate is not a ranking (plans refuse derived conditions with ranking).
  */
 public final class ExperimentState {
     private final String experimentId;
@@ -179,7 +180,7 @@ public final class ExperimentState {
         if (derived.isDerived(condition)) {
             derivedColumns.set(created);
         }
-        if (!condition.equals(plan.baseline())) {
+        if (!condition.equals(plan.baseline()) && !plan.isSignal(condition)) {
             Comparison comparison = new Comparison(condition, condition, plan.baseline(), Kind.CONDITION, sequence);
             vsBaseline.put(condition, comparison);
             register(comparison);
@@ -270,11 +271,11 @@ public final class ExperimentState {
                 .build();
     }
 
-    /** Each ROUTED condition against each BEST_OF condition over the same members, in plan order. */
+    /** Each router (every kind but BEST_OF) against each BEST_OF condition over the same members, in plan order. */
     private List<RoutingAgreement> routing(List<double[]> samples) {
         List<RoutingAgreement> out = new ArrayList<>();
         for (ExperimentPlan.Derived routed : plan.derived()) {
-            if (routed.kind() != DerivedKind.ROUTED) {
+            if (routed.kind() == DerivedKind.BEST_OF) {
                 continue;
             }
             for (ExperimentPlan.Derived best : plan.derived()) {

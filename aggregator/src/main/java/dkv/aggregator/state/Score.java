@@ -7,7 +7,7 @@ import dkv.avro.ScoreRecord;
  * The part of a score the aggregator analyses; attention is null when the condition did not capture it. In a
  * ranking experiment {@code sampleId} is the query and {@code candidate} the scored candidate; else it is null.
  * {@code querySimilarity} is the condition's surrogate-to-query cosine where the producer computed one (what a
- * routed derived condition picks by); else null.
+ * routed or rank_average derived condition reads); else null.
  */
 public record Score(String experimentId, String sampleId, String condition, double nll, int suffixTokens,
                     AttentionShares attention, Candidate candidate, Double querySimilarity) {

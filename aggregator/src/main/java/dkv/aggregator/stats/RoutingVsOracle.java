@@ -1,8 +1,9 @@
 package dkv.aggregator.stats;
 
 /**
- * How close routing gets to the hindsight oracle over the same members (RESEARCH-FACTS "Surrogates": routing by
- * cosine vs oracle best-of-5), on samples where the baseline, the routed and the best-of NLL are all known:
+ * How close a router (by cosine, by query NLL, or by their rank average) gets to the hindsight oracle over the same
+ * members (RESEARCH-FACTS "Surrogates": routing vs oracle best-of-5; lab notebook v1 exp 06's "agreement with
+ * oracle" and "routing efficiency"), on samples where the baseline, the routed and the best-of NLL are all known:
  * <ul>
  *   <li>agreement: the fraction of samples where the routed pick is a best pick. Picks are compared by NLL, not
  *       by member name: two members with identical surrogates have identical NLLs, and routing to either one

@@ -83,8 +83,9 @@ public final class StatsTable {
     /** One line per derived condition (what it picks from, how many samples it has or waits for) and per routing pair. */
     static void derived(StringBuilder out, List<DerivedStats> derived, List<RoutingAgreement> routing) {
         for (DerivedStats d : derived) {
-            out.append(String.format(Locale.ROOT, "derived %s = %s of %s: %d samples, %d awaiting members", d.getName(),
-                    StatsJson.kind(d.getKind()), String.join(", ", d.getMembers()), d.getSamples(),
+            out.append(String.format(Locale.ROOT, "derived %s = %s of %s%s: %d samples, %d awaiting members", d.getName(),
+                    StatsJson.kind(d.getKind()), String.join(", ", d.getMembers()),
+                    d.getSignals().isEmpty() ? "" : " by signals " + String.join(", ", d.getSignals()), d.getSamples(),
                     d.getAwaitingSamples()));
             if (d.getUnroutableSamples() > 0) {
                 out.append(String.format(Locale.ROOT, ", %d unroutable (a member without query_similarity)",

@@ -15,24 +15,33 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * Derived conditions (routed, best_of) end to end through {@code dkv aggregate}'s pipeline against
- * ops/reference/derived_reference.py: the picks (ties, members never scored, records without a similarity,
- * re-deliveries with another similarity), the derived NLLs' paired statistics among the scored ones (families of
- * Bonferroni/Holm, quintiles, anytime monitors fed when the completing record arrives, a derived oracle, a
- * contrast and correlations naming derived conditions) and routing against the oracle.
+ * Derived conditions (routed, best_of, routed_by_nll, rank_average) end to end through {@code dkv aggregate}'s pipeline
+ * against ops/reference/derived_reference.py: the picks (ties, members and signals never scored, records without a
+ * similarity, re-deliveries with another similarity or signal NLL, SciPy's average ranks and the first minimum of
+ * their mean), the derived NLLs' paired statistics among the scored ones (families of Bonferroni/Holm, quintiles,
+ * anytime monitors fed when the completing record arrives, a derived oracle, contrasts and correlations naming
+ * derived conditions; signals compared with nothing) and every router against the oracle.
  */
 class DerivedReferenceTest {
     static final List<Derived> DERIVED = List.of(
             Derived.parse("gen_routed=routed:gen_question,gen_keywords,gen_symptom,gen_myth,gen_messy"),
             Derived.parse("gen_best=best_of:gen_myth,gen_messy,gen_keywords,gen_question,gen_symptom"),
             Derived.parse("pool_routed=routed:bare,static_define,static_facts,gen_question,gen_keywords"),
+            Derived.parse("pool_by_nll=routed_by_nll:bare,static_define,static_facts,gen_question,gen_keywords"
+                    + "/bare_qnll,static_define_qnll,static_facts_qnll,gen_question_qnll,gen_keywords_qnll"),
+            Derived.parse("pool_rank=rank_average:bare,static_define,static_facts,gen_question,gen_keywords"
+                    + "/bare_qnll,static_define_qnll,static_facts_qnll,gen_question_qnll,gen_keywords_qnll"),
+            Derived.parse("pool_rank_reversed=rank_average:gen_keywords,gen_question,static_facts,static_define,bare"
+                    + "/gen_keywords_qnll,gen_question_qnll,static_facts_qnll,static_define_qnll,bare_qnll"),
             Derived.parse("pool_best=best_of:bare,static_define,static_facts,gen_question,gen_keywords"),
             Derived.parse("static_best=best_of:static_define,static_facts"));
 
     static ObjectNode aggregate() throws Exception {
         var options = new OfflineAggregation.Options("bare", "gen_best",
-                List.of(Pair.parse("routed_vs_static=gen_routed:static_define")),
-                List.of(Pair.parse("gen_routed:gen_best"), Pair.parse("gen_routed:static_define")), 0.05, 0, DERIVED);
+                List.of(Pair.parse("routed_vs_static=gen_routed:static_define"),
+                        Pair.parse("cosine_vs_query_nll=pool_routed:pool_by_nll")),
+                List.of(Pair.parse("gen_routed:gen_best"), Pair.parse("gen_routed:static_define"),
+                        Pair.parse("pool_rank:pool_by_nll")), 0.05, 0, DERIVED);
         return StatsJson.experiments(OfflineAggregation.run(
                 ScoreLines.read(OfflineReferenceTest.resource("derived_scores.jsonl")), options, 0));
     }

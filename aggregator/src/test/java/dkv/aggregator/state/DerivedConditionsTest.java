@@ -45,13 +45,94 @@ class DerivedConditionsTest {
 
     @Test
     void picksTheHighestSimilarityOrTheLowestNllAndTheFirstMemberOnTies() {
-        assertEquals(1, MemberPick.of(DerivedKind.ROUTED, new double[] {3, 2, 1}, new double[] {0.1, 0.7, 0.7}));
-        assertEquals(2, MemberPick.of(DerivedKind.BEST_OF, new double[] {3, 2, 1}, null));
-        assertEquals(0, MemberPick.of(DerivedKind.BEST_OF, new double[] {1, 2, 1}, null));
+        assertEquals(1, MemberPick.of(DerivedKind.ROUTED, new double[] {3, 2, 1}, new double[] {0.1, 0.7, 0.7}, null));
+        assertEquals(2, MemberPick.of(DerivedKind.BEST_OF, new double[] {3, 2, 1}, null, null));
+        assertEquals(0, MemberPick.of(DerivedKind.BEST_OF, new double[] {1, 2, 1}, null, null));
         assertEquals(MemberPick.NONE, MemberPick.of(DerivedKind.ROUTED, new double[] {1, 2, 3},
-                new double[] {0.9, Double.NaN, 0.1}), "a member without similarity: no routing");
-        assertEquals(0, MemberPick.of(DerivedKind.ROUTED, new double[] {1, 2}, new double[] {-0.0, 0.0}),
+                new double[] {0.9, Double.NaN, 0.1}, null), "a member without similarity: no routing");
+        assertEquals(0, MemberPick.of(DerivedKind.ROUTED, new double[] {1, 2}, new double[] {-0.0, 0.0}, null),
                 "-0.0 and 0.0 tie: the first member");
+    }
+
+    /** Lab notebook v1 exp 06's routers 14 and 15: lowest query NLL; mean of rankdata(-similarity), rankdata(NLL). */
+    @Test
+    void picksTheLowestSignalOrTheBestMeanRank() {
+        double[] nll = {9, 9, 9, 9};
+        assertEquals(3, MemberPick.of(DerivedKind.ROUTED_BY_NLL, nll, null, new double[] {3.0, 2.0, 2.5, 1.0}));
+        assertEquals(1, MemberPick.of(DerivedKind.ROUTED_BY_NLL, nll, null, new double[] {3.0, 1.0, 2.5, 1.0}),
+                "ties: the first member");
+        // similarity ranks 1, 2.5, 2.5, 4 and signal ranks 4, 2, 3, 1: means 2.5, 2.25, 2.75, 2.5 pick the second,
+        // which neither the most similar (first) nor the lowest signal (last) is
+        assertEquals(1, MemberPick.of(DerivedKind.RANK_AVERAGE, nll, new double[] {0.9, 0.5, 0.5, 0.1},
+                new double[] {3.0, 2.0, 2.5, 1.0}));
+        // tied similarities share the mean of their ranks (1, 3, 3, 3; signal ranks 3, 1, 2, 4): means 2, 2, 2.5, 3 tie
+        // the first two and the first is taken; minimum ranks (1, 2, 2, 2) or ordinal ones would take the second
+        assertEquals(0, MemberPick.of(DerivedKind.RANK_AVERAGE, nll, new double[] {0.9, 0.5, 0.5, 0.5},
+                new double[] {3.0, 1.0, 2.0, 4.0}));
+        assertEquals(0, MemberPick.of(DerivedKind.RANK_AVERAGE, new double[] {1, 2}, new double[] {-0.0, 0.0},
+                new double[] {1.0, 1.0}), "-0.0 and 0.0 share a rank: all tie, the first member");
+        assertEquals(MemberPick.NONE, MemberPick.of(DerivedKind.RANK_AVERAGE, nll, new double[] {0.9, Double.NaN, 0.5, 0.1},
+                new double[] {3.0, 2.0, 2.5, 1.0}), "a member without similarity: no rank to average");
+    }
+
+    static ExperimentState signalState() {
+        return new ExperimentState("e", new ExperimentPlan("bare", "best", List.of(), List.of(), 0, 7, 0.05, 100, List.of(
+                new ExperimentPlan.Derived("by_nll", DerivedKind.ROUTED_BY_NLL, MEMBERS, List.of("qa", "qb", "qc")),
+                new ExperimentPlan.Derived("ranked", DerivedKind.RANK_AVERAGE, MEMBERS, List.of("qa", "qb", "qc")),
+                new ExperimentPlan.Derived("best", DerivedKind.BEST_OF, MEMBERS))));
+    }
+
+    /** Signals are scored records that only route: counted, never compared with the baseline. */
+    @Test
+    void signalRoutersWaitForEverySignalAndSignalsAreNotCompared() {
+        ExperimentState state = signalState();
+        state.accept(score("s1", "bare", 2.0, null));
+        state.accept(score("s1", "a", 1.8, 0.9));
+        state.accept(score("s1", "b", 1.1, 0.5));
+        state.accept(score("s1", "c", 1.5, 0.1));
+        state.accept(score("s1", "qa", 3.0, null));
+        state.accept(score("s1", "qb", 2.5, null));
+        StatsSnapshot waiting = state.snapshot(0, 0);
+        assertTrue(condition(waiting, "by_nll").isEmpty() && condition(waiting, "ranked").isEmpty(), "qc is missing");
+        assertEquals(1, derived(waiting, "by_nll").getAwaitingSamples(), "members complete, a signal missing");
+        assertEquals(0, derived(waiting, "best").getAwaitingSamples());
+        assertTrue(condition(waiting, "best").isPresent());
+
+        state.accept(score("s1", "qc", 1.0, null)); // the signal completes the sample
+        StatsSnapshot done = state.snapshot(0, 0);
+        assertEquals(2.0 - 1.5, condition(done, "by_nll").orElseThrow().getMeanDelta(), 1e-15, "c: the lowest signal");
+        // similarity ranks 1, 2, 3 and signal ranks 3, 2, 1: all tie at 2, so the first member
+        assertEquals(2.0 - 1.8, condition(done, "ranked").orElseThrow().getMeanDelta(), 1e-15);
+        assertEquals(DerivedKind.RANK_AVERAGE, condition(done, "ranked").orElseThrow().getDerivedKind());
+        assertEquals(List.of("qa", "qb", "qc"), derived(done, "ranked").getSignals());
+        assertEquals(List.of(), derived(done, "best").getSignals());
+        assertEquals(List.of(0L, 0L, 1L), derived(done, "by_nll").getMemberPicks());
+        for (String signal : List.of("qa", "qb", "qc")) {
+            assertTrue(condition(done, signal).isEmpty(), signal + " holds a query NLL: no comparison with the baseline");
+        }
+        assertEquals(List.of("a", "b", "best", "by_nll", "c", "ranked"),
+                done.getConditions().stream().map(PairedStats::getName).sorted().toList(), "compared with the baseline");
+        assertEquals(7, done.getRecords(), "signals are scored records");
+        assertEquals(1, done.getCompleteSamples());
+        assertEquals(List.of("by_nll|best", "ranked|best"), done.getRouting().stream()
+                .map(r -> r.getRouted() + "|" + r.getBestOf()).toList(), "every router against the oracle");
+        assertEquals(0.0, done.getRouting().getFirst().getAgreement(), "c is not b, the best");
+    }
+
+    @Test
+    void onlyTheSimilarityRouterNeedsSimilarities() {
+        ExperimentState state = signalState();
+        for (String condition : List.of("bare", "a", "b", "c")) {
+            state.accept(score("s1", condition, condition.equals("b") ? 1.0 : 2.0, null));
+        }
+        for (String signal : List.of("qa", "qb", "qc")) {
+            state.accept(score("s1", signal, signal.equals("qb") ? 0.5 : 3.0, null));
+        }
+        StatsSnapshot s = state.snapshot(0, 0);
+        assertEquals(1, derived(s, "by_nll").getSamples());
+        assertEquals(1, derived(s, "ranked").getUnroutableSamples());
+        assertEquals(0, derived(s, "ranked").getAwaitingSamples());
+        assertEquals(1.0, condition(s, "by_nll").orElseThrow().getMeanDelta(), 1e-15);
     }
 
     @Test
@@ -234,8 +315,32 @@ class DerivedConditionsTest {
         assertEquals(new ExperimentPlan.Derived("r", DerivedKind.BEST_OF, members), ExperimentPlan.Derived.parse("r=best_of:a,b"));
         IllegalArgumentException kind = assertThrows(IllegalArgumentException.class,
                 () -> ExperimentPlan.Derived.parse("r=oracle:a,b"));
-        assertTrue(kind.getMessage().contains("routed or best_of"), kind.getMessage());
+        assertTrue(kind.getMessage().contains("routed, best_of, routed_by_nll or rank_average"), kind.getMessage());
         assertThrows(IllegalArgumentException.class, () -> ExperimentPlan.Derived.parse("r=routed:a,,b"));
         assertThrows(IllegalArgumentException.class, () -> ExperimentPlan.Derived.parse("routed:a,b"));
+    }
+
+    @Test
+    void signalsAreParsedAfterASlashAndNeverCompared() {
+        List<String> members = List.of("a", "b");
+        assertEquals(new ExperimentPlan.Derived("r", DerivedKind.ROUTED_BY_NLL, members, List.of("qa", "qb")),
+                ExperimentPlan.Derived.parse("r=routed_by_nll:a,b/qa,qb"));
+        String missing = assertThrows(IllegalArgumentException.class,
+                () -> ExperimentPlan.Derived.parse("r=rank_average:a,b")).getMessage();
+        assertTrue(missing.contains("needs one signal per member: 2 members, 0 signals"), missing);
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ExperimentPlan.Derived.parse("r=routed:a,b/qa,qb"))
+                .getMessage().contains("(routed) takes no signals"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ExperimentPlan.Derived.parse("r=routed_by_nll:a,b/qa,a"))
+                .getMessage().contains("'a' is a signal and a member"));
+        ExperimentPlan.Derived byNll = ExperimentPlan.Derived.parse("r=routed_by_nll:a,b/qa,qb");
+        for (String where : List.of("baseline", "oracle", "contrast", "correlation", "member")) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new ExperimentPlan(
+                    where.equals("baseline") ? "qa" : "bare", where.equals("oracle") ? "qb" : null,
+                    where.equals("contrast") ? List.of(new ExperimentPlan.Pair(null, "r", "qa")) : List.of(),
+                    where.equals("correlation") ? List.of(new ExperimentPlan.Pair(null, "qb", "a")) : List.of(), 0, 0,
+                    0.05, 100, where.equals("member") ? List.of(byNll, new ExperimentPlan.Derived("o", DerivedKind.BEST_OF,
+                            List.of("a", "qa"))) : List.of(byNll)), where);
+            assertTrue(e.getMessage().contains("is a routing signal (it scores the query)"), where + ": " + e.getMessage());
+        }
     }
 }

@@ -40,10 +40,19 @@ class DerivedDashboardTest {
                     "document.querySelector('#conditions tr[data-condition=\"gen_routed\"]').dataset.derived"));
             assertEquals("best_of", browser.evaluate(
                     "document.querySelector('#conditions tr[data-condition=\"gen_best\"] .badge').textContent"));
-            assertEquals("2", browser.evaluate("String(document.querySelectorAll('#conditions tr[data-derived]').length)"),
+            assertEquals("4", browser.evaluate("String(document.querySelectorAll('#conditions tr[data-derived]').length)"),
                     "scored rows carry no mark");
+            assertEquals("rank_average", browser.evaluate(
+                    "document.querySelector('#conditions tr[data-condition=\"pool_rank\"]').dataset.derived"));
+            assertEquals("false", browser.evaluate("String(!!document.querySelector('#conditions tr[data-condition=\"bare_qnll\"]'))"),
+                    "a signal is not compared");
             assertEquals("false", browser.evaluate("String(document.getElementById('derived').hidden)"));
-            assertEquals("2", browser.evaluate("String(document.querySelectorAll('#derivedTable tbody tr').length)"));
+            assertEquals("4", browser.evaluate("String(document.querySelectorAll('#derivedTable tbody tr').length)"));
+            String members = browser.evaluate("document.querySelector('#derivedTable tr[data-derived=\"pool_rank\"] td.members').textContent");
+            assertTrue(members.startsWith("bare via bare_qnll (" + snapshot.getDerived().get(2).getMemberPicks().getFirst() + "), "),
+                    members);
+            assertEquals("pool_rank vs pool_best", browser.evaluate(
+                    "document.querySelector('#routingTable tr[data-routing=\"pool_rank\"] td').textContent"));
             RoutingAgreement r = snapshot.getRouting().getFirst();
             assertEquals(String.format(Locale.ROOT, "%.1f%%", 100 * r.getAgreement()),
                     browser.evaluate("document.querySelector('#routingTable td.agreement').textContent"));

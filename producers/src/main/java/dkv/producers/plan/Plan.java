@@ -47,8 +47,8 @@ import java.util.TreeMap;
  * @param ranking   present in a ranking experiment: WorkItems carry each query's candidates
  * @param datasetFilters dataset filters the plan was designed for (e.g. ESCI's split); the command line may override
  * @param data      which samples of the dataset qualify ({@link DataFilter#NONE}: all the reader makes)
- * @param derived   conditions the aggregator picks per sample among scored members (routed, best_of); nothing is
- *                  scored for them, so they are not in {@code conditions}
+ * @param derived   conditions the aggregator picks per sample among scored members (routed, best_of, routed_by_nll,
+ *                  rank_average); nothing is scored for them, so they are not in {@code conditions} (their signals are)
  * @param generation present when surrogates come from the generator workers ({@code dkv.docs} → {@code dkv.surrogates}):
  *                  generated conditions and the query similarities of routed members
  */
@@ -156,17 +156,24 @@ public record Plan(
     }
 
     /**
-     * Conditions whose surrogate the producer makes but whose query similarity the generator workers compute: the
-     * members of routed derived conditions that are not generated from a template (e.g. a static pool). Their names
-     * are the names of their texts in the requests.
+     * Conditions whose text the producer has but whose query similarity the generator workers compute: the members of
+     * derived conditions that route by similarity (routed, rank_average) and are not generated from a template — a
+     * static pool, and a member without a surrogate (the bare cache), which is represented by its passage as in the
+     * research's pool routing (lab notebook v1 exp 06: cosine of the passage and the query). Their names are the names
+     * of their texts in the requests.
      */
     public List<PlanCondition> embeddedOnly() {
         if (generation.isEmpty()) {
             return List.of();
         }
-        java.util.Set<String> routed = new java.util.LinkedHashSet<>();
-        derived.stream().filter(d -> d.getKind() == dkv.avro.DerivedKind.ROUTED).forEach(d -> routed.addAll(d.getMembers()));
-        return conditions.stream().filter(c -> routed.contains(c.name()) && c.hasSurrogate() && streamedTemplate(c).isEmpty()).toList();
+        java.util.Set<String> bySimilarity = new java.util.LinkedHashSet<>();
+        derived.stream().filter(d -> routesBySimilarity(d.getKind())).forEach(d -> bySimilarity.addAll(d.getMembers()));
+        return conditions.stream().filter(c -> bySimilarity.contains(c.name()) && streamedTemplate(c).isEmpty()).toList();
+    }
+
+    /** Derived kinds whose pick reads the members' query similarities. */
+    static boolean routesBySimilarity(dkv.avro.DerivedKind kind) {
+        return kind == dkv.avro.DerivedKind.ROUTED || kind == dkv.avro.DerivedKind.RANK_AVERAGE;
     }
 
     public Optional<PlanCondition> condition(String name) {
@@ -261,6 +268,9 @@ public record Plan(
                 ObjectNode node = derivedList.addObject().put("name", d.getName())
                         .put("kind", d.getKind().name().toLowerCase(java.util.Locale.ROOT));
                 d.getMembers().forEach(node.putArray("members")::add); // order kept: it breaks ties
+                if (!d.getSignals().isEmpty()) { // only where set, so plans from before signals keep their hash
+                    d.getSignals().forEach(node.putArray("signals")::add);
+                }
             }
         }
         generation.ifPresent(g -> g.writeTo(root.putObject("generation"))); // only where set: older plans keep their hash

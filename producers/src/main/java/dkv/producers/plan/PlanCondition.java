@@ -45,4 +45,39 @@ public record PlanCondition(
     public boolean hasSurrogate() {
         return surrogateKind.isPresent();
     }
+
+    /**
+     * How {@code other}'s cache differs from this condition's, or null when the two build the same cache: the fields
+     * that decide the document state before the query (placement, surrogate and its parameters, RoPE correction, BOS,
+     * document and separator, family, document length, cross mask) are equal. Same kind and parameters give the same
+     * surrogate text in a sample ({@link PlanExpander}), so equal fields mean the same cache; what is scored after it
+     * (templates, target, attention) may differ.
+     *
+     * @return e.g. {@code "placement PREFIX_TRUNCATED vs NONE"}
+     */
+    public String cacheDifference(PlanCondition other) {
+        Object[][] fields = {
+                {"placement", placement, other.placement},
+                {"surrogate_kind", surrogateKind.orElse(null), other.surrogateKind.orElse(null)},
+                {"surrogate", template.orElse(null), other.template.orElse(null)},
+                {"surrogate parameters", new java.util.TreeMap<>(params), new java.util.TreeMap<>(other.params)},
+                {"rope_correction", ropeCorrection, other.ropeCorrection},
+                {"keep_bos", keepBos, other.keepBos},
+                {"document_template", documentTemplate, other.documentTemplate},
+                {"separator", separator, other.separator},
+                {"requires_family", requiresFamily.orElse(null), other.requiresFamily.orElse(null)},
+                {"document_tokens", documentTokens.orElse(null), other.documentTokens.orElse(null)},
+                {"cross_mask", crossMask, other.crossMask}};
+        for (Object[] f : fields) {
+            if (!java.util.Objects.equals(f[1], f[2])) {
+                return f[0] + " " + show(f[1]) + " vs " + show(f[2]);
+            }
+        }
+        return null;
+    }
+
+    private static String show(Object value) {
+        return value instanceof String s ? com.fasterxml.jackson.databind.node.TextNode.valueOf(s).toString()
+                : String.valueOf(value);
+    }
 }

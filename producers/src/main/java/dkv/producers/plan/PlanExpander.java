@@ -72,14 +72,16 @@ public final class PlanExpander {
 
     /**
      * The texts the producer makes itself whose query similarity the generator workers compute (by condition name, in
-     * plan order): {@link Plan#embeddedOnly()} materialized for this sample.
+     * plan order): {@link Plan#embeddedOnly()} materialized for this sample; a condition without a surrogate is
+     * represented by the passage.
      */
     public Map<String, String> embeddedOnlyTexts(Sample sample) {
         Map<String, String> byIdentity = new HashMap<>();
         Map<String, String> byCondition = new HashMap<>();
         Map<String, String> texts = new LinkedHashMap<>();
         for (PlanCondition c : plan.embeddedOnly()) {
-            texts.put(c.name(), surrogate(c.name(), sample, byIdentity, byCondition, GeneratedTexts.NONE));
+            texts.put(c.name(), c.hasSurrogate() ? surrogate(c.name(), sample, byIdentity, byCondition, GeneratedTexts.NONE)
+                    : sample.getPassage());
         }
         return texts;
     }

@@ -85,19 +85,27 @@ final class PlanParser {
         checkReferences(conditions, names);
         String baseline = text(root, "$", "baseline").orElseGet(() -> defaultBaseline(conditions));
         requireCondition(names, "$.baseline", baseline);
-        List<DerivedCondition> derived = derived(names, ranking.isPresent());
-        // the statistics may name derived conditions too (e.g. best_of as the oracle); the baseline must be scored
+        List<DerivedCondition> derived = derived(conditions, ranking.isPresent());
+        // the statistics may name derived conditions too (e.g. best_of as the oracle); the baseline must be scored.
+        // A routing signal is scored but holds a query NLL: no statistic compares it with answer NLLs
+        Set<String> signals = new HashSet<>();
+        derived.forEach(d -> signals.addAll(d.getSignals()));
+        refuseSignal(signals, "$.baseline", baseline);
         Set<String> analysed = new HashSet<>(names);
+        analysed.removeAll(signals);
         derived.forEach(d -> analysed.add(d.getName()));
         Optional<String> oracle = text(root, "$", "oracle");
-        oracle.ifPresent(o -> requireCondition(analysed, "$.oracle", o));
+        oracle.ifPresent(o -> {
+            refuseSignal(signals, "$.oracle", o);
+            requireCondition(analysed, "$.oracle", o);
+        });
         Optional<GenerationSpec> generation = generation(baseDir, seed);
         if (generation.isPresent() && ranking.isPresent()) {
             throw new PlanException(source, "$.generation", "generated surrogates are written per document; a ranking plan"
                     + " has one surrogate per query");
         }
         Plan plan = new Plan(source, baseDir, experimentId, text(root, "$", "description"), model(), modelPinned(), seed, samples,
-                baseline, oracle, pairs("contrasts", analysed, true), pairs("correlations", analysed, false), conditions,
+                baseline, oracle, pairs("contrasts", analysed, signals, true), pairs("correlations", analysed, signals, false), conditions,
                 ranking, datasetFilters(), data(), derived, generation);
         checkGenerated(plan);
         return plan;
@@ -210,10 +218,14 @@ final class PlanParser {
     }
 
     /**
-     * {@code "derived": [{"name", "kind": "routed" | "best_of", "members": [scored condition, ...]}]}: conditions
-     * the aggregator picks per sample among scored members; the member order breaks ties.
+     * {@code "derived": [{"name", "kind": "routed" | "best_of" | "routed_by_nll" | "rank_average", "members": [scored
+     * condition, ...], "signals": [...]}]}: conditions the aggregator picks per sample among scored members; the member
+     * order breaks ties. The two kinds that route by an NLL name, per member, its signal ({@link RoutingSignals}).
      */
-    private List<DerivedCondition> derived(Set<String> scored, boolean rankingPlan) {
+    private List<DerivedCondition> derived(List<PlanCondition> conditions, boolean rankingPlan) {
+        Map<String, PlanCondition> byName = new LinkedHashMap<>();
+        conditions.forEach(c -> byName.put(c.name(), c));
+        Set<String> scored = byName.keySet();
         JsonNode list = root.get("derived");
         if (list == null || list.isNull()) {
             return List.of();
@@ -233,7 +245,7 @@ final class PlanParser {
             if (!node.isObject()) {
                 throw new PlanException(source, path, "expected an object {name, kind, members}");
             }
-            rejectUnknown(node, path, Set.of("name", "kind", "members"));
+            rejectUnknown(node, path, Set.of("name", "kind", "members", "signals"));
             String name = text(node, path, "name").orElseThrow(() -> new PlanException(source, path + ".name", "required"));
             if (name.isBlank() || name.contains("/")) {
                 throw new PlanException(source, path + ".name", "must be non-empty and contain no '/'");
@@ -246,19 +258,40 @@ final class PlanParser {
                 throw new PlanException(source, path + ".name", "duplicate derived condition name '" + name + "'");
             }
             DerivedKind kind = derivedKind(node, path);
-            derived.add(DerivedCondition.newBuilder().setName(name).setKind(kind)
-                    .setMembers(members(node, path, scored, list)).build());
+            List<String> members = members(node, path, scored, list);
+            for (int j = 0; j < members.size(); j++) {
+                if (byName.get(members.get(j)).target() != ScoreTarget.ANSWER) {
+                    throw new PlanException(source, path + ".members[" + j + "]", "'" + members.get(j) + "' scores the "
+                            + "query (target QUERY); members are picked by and compared on answer NLLs");
+                }
+            }
+            List<String> signals;
+            try {
+                signals = RoutingSignals.read(node.get("signals"), path + ".signals", kind, members, byName);
+            } catch (IllegalArgumentException e) {
+                throw new PlanException(source, e.getMessage());
+            }
+            derived.add(DerivedCondition.newBuilder().setName(name).setKind(kind).setMembers(members)
+                    .setSignals(signals).build());
         }
         return derived;
     }
 
+    /** A routing signal holds a query NLL: naming it where answer NLLs are compared is refused at {@code path}. */
+    private void refuseSignal(Set<String> signals, String path, String name) {
+        if (signals.contains(name)) {
+            throw new PlanException(source, path, "'" + name + "' is a routing signal (it scores the query); statistics "
+                    + "compare answer NLLs");
+        }
+    }
+
     private DerivedKind derivedKind(JsonNode node, String path) {
         String text = text(node, path, "kind").orElseThrow(() -> new PlanException(source, path + ".kind",
-                "required: routed or best_of"));
+                "required: " + RoutingSignals.KINDS));
         try {
             return DerivedKind.valueOf(text.strip().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new PlanException(source, path + ".kind", "unknown kind '" + text + "' (expected routed or best_of)");
+            throw new PlanException(source, path + ".kind", "unknown kind '" + text + "' (expected " + RoutingSignals.KINDS + ")");
         }
     }
 
@@ -542,7 +575,7 @@ final class PlanParser {
         }
     }
 
-    private List<ConditionPair> pairs(String key, Set<String> names, boolean named) {
+    private List<ConditionPair> pairs(String key, Set<String> names, Set<String> signals, boolean named) {
         JsonNode list = root.get(key);
         if (list == null) {
             return List.of();
@@ -561,6 +594,8 @@ final class PlanParser {
             rejectUnknown(node, path, Set.of("name", "a", "b"));
             String a = text(node, path, "a").orElseThrow(() -> new PlanException(source, path + ".a", "required"));
             String b = text(node, path, "b").orElseThrow(() -> new PlanException(source, path + ".b", "required"));
+            refuseSignal(signals, path + ".a", a);
+            refuseSignal(signals, path + ".b", b);
             requireCondition(names, path + ".a", a);
             requireCondition(names, path + ".b", b);
             String name = text(node, path, "name").orElse(a + "_vs_" + b);

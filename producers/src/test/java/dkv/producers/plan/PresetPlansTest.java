@@ -35,7 +35,7 @@ class PresetPlansTest {
             Map.entry("v2-exp07", 18), Map.entry("v2-exp08", 10), Map.entry("v2-exp09", 20), Map.entry("v3-exp01", 7),
             Map.entry("v3-exp02", 11), Map.entry("v3-exp2b", 12), Map.entry("v3-exp03", 15), Map.entry("v3-exp04a", 5),
             Map.entry("v3-exp04b", 5), Map.entry("v3-exp04-wands", 5), Map.entry("v2-exp02", 12),
-            Map.entry("v2-exp04-generated", 14), Map.entry("v2-exp05-generated", 13), Map.entry("v2-exp06-generated", 21),
+            Map.entry("v2-exp04-generated", 14), Map.entry("v2-exp05-generated", 13), Map.entry("v2-exp06-generated", 32),
             Map.entry("v3-exp05", 8)));
 
     static Path resource(String name) {
@@ -138,9 +138,11 @@ class PresetPlansTest {
             assertEquals(0.3, g.temperature(), name);
             assertEquals(45, g.maxNewTokens(), name);
             assertEquals(Optional.of("sentence-transformers/all-MiniLM-L6-v2"), g.embedder(), name);
-            long generated = plan.conditions().stream().filter(c -> plan.streamedTemplate(c).filter(t -> !t.equals("routed")).isPresent()).count();
-            assertEquals(5, generated, name + ": one generated condition per template");
-            assertEquals(5, plan.embeddedOnly().size(), name + ": the static pool is embedded by the workers");
+            long generated = plan.conditions().stream().filter(c -> c.target() == dkv.avro.ScoreTarget.ANSWER
+                    && plan.streamedTemplate(c).filter(t -> !t.equals("routed")).isPresent()).count();
+            assertEquals(5, generated, name + ": one generated condition per template (signals aside)");
+            assertEquals(name.equals("v2-exp06-generated") ? 6 : 5, plan.embeddedOnly().size(),
+                    name + ": the static pool is embedded by the workers (and exp 06's bare passage)");
             Map<String, List<String>> derived = plan.derived().stream().collect(Collectors.toMap(d -> d.getKind() + ":" + d.getName(),
                     d -> d.getMembers()));
             assertTrue(derived.keySet().stream().anyMatch(k -> k.startsWith("ROUTED:")), name);
@@ -150,7 +152,6 @@ class PresetPlansTest {
         assertEquals(Map.of("ROUTED", 5, "BEST_OF", 5), pools("v2-exp05-generated", "static"));
         assertEquals(91, Plan.preset("v2-exp05-generated").samples().orElseThrow());
         Plan exp06 = Plan.preset("v2-exp06-generated");
-        assertEquals(List.of(10, 11), exp06.derived().stream().map(d -> d.getMembers().size()).toList(), "11-cache pool: bare + 10");
         assertEquals(Optional.of("routed"), exp06.condition("generated_routed_trunc").flatMap(exp06::streamedTemplate));
 
         Plan v3 = Plan.preset("v3-exp05");
@@ -167,6 +168,53 @@ class PresetPlansTest {
         assertEquals("need", specs.get("gen_need_x4").getSurrogateTemplate());
         assertEquals("google/gemma-2-9b-it", specs.get("gen_need_x4").getSurrogateGenerator());
         assertEquals(0.1, specs.get("gen_need").getQuerySimilarity(), 1e-12);
+    }
+
+    /**
+     * Lab notebook v1 exp 06's pool: 11 caches (bare + 5 generated + 5 static truncated) routed four ways over the same
+     * members, the two NLL routers by one signal per member that builds that member's cache and scores exactly the
+     * query prompt the member's answer follows; the bare cache routes by its passage's similarity.
+     */
+    @Test
+    void exp06PoolHasTheNotebooksFourRouters(@TempDir Path dir) throws IOException {
+        Plan exp06 = Plan.preset("v2-exp06-generated");
+        assertEquals(List.of("pool_routed:ROUTED", "pool_routed_by_nll:ROUTED_BY_NLL", "pool_rank_average:RANK_AVERAGE",
+                "pool_best_of:BEST_OF"), exp06.derived().stream().map(d -> d.getName() + ":" + d.getKind()).toList());
+        List<String> pool = exp06.derived().getFirst().getMembers();
+        assertEquals(11, pool.size());
+        assertEquals("bare", pool.getFirst());
+        assertEquals(5, pool.stream().filter(m -> m.startsWith("static_")).count());
+        for (var d : exp06.derived()) {
+            assertEquals(pool, d.getMembers(), d.getName() + ": the routers and the oracle share the pool");
+        }
+        List<String> signals = exp06.derived().get(1).getSignals();
+        assertEquals(signals, exp06.derived().get(2).getSignals());
+        assertEquals(11, signals.size());
+        for (int m = 0; m < pool.size(); m++) {
+            PlanCondition member = exp06.condition(pool.get(m)).orElseThrow();
+            PlanCondition signal = exp06.condition(signals.get(m)).orElseThrow();
+            assertEquals(null, member.cacheDifference(signal), signal.name());
+            assertEquals(dkv.avro.ScoreTarget.QUERY, signal.target());
+            assertEquals(member.queryTemplate(), signal.queryFreeTemplate() + signal.answerTemplate().replace("{answer}",
+                    "{query}"), signal.name() + " scores the query prompt that " + member.name() + "'s answer follows");
+        }
+        assertTrue(exp06.embeddedOnly().stream().anyMatch(c -> c.name().equals("bare")), "the bare cache routes too");
+        assertEquals(32, exp06.meta(1).getPlannedConditions(), "signals are scored conditions");
+
+        Dataset dataset = new Dataset(resource("/datasets/msmarco_v11.jsonl"), DatasetFormat.MSMARCO_JSONL, ReaderOptions.defaults());
+        Sample sample;
+        try (var reader = dataset.open()) {
+            sample = reader.next();
+        }
+        PlanExpander expander = exp06.expander(new GeneratorResources(Optional.of(resource("/tiny-model")), dir,
+                Optional.empty()), CorpusScan.run(dataset, exp06.seed(), Optional.empty()).corpus());
+        assertEquals(sample.getPassage(), expander.embeddedOnlyTexts(sample).get("bare"), "bare is embedded as its passage");
+        Map<String, ConditionSpec> specs = expander.conditionsFor(sample, answers(exp06)).stream()
+                .collect(Collectors.toMap(ConditionSpec::getName, c -> c));
+        for (int m = 0; m < pool.size(); m++) {
+            assertEquals(specs.get(pool.get(m)).getSurrogate(), specs.get(signals.get(m)).getSurrogate(), signals.get(m));
+            assertNotNull(specs.get(pool.get(m)).getQuerySimilarity(), pool.get(m) + " can be routed by similarity");
+        }
     }
 
     private static Map<String, Integer> pools(String preset, String prefix) {
@@ -210,6 +258,7 @@ class PresetPlansTest {
             Set<String> names = plan.conditions().stream().map(PlanCondition::name).collect(Collectors.toSet());
             assertTrue(names.contains(plan.baseline()));
             plan.derived().forEach(d -> names.add(d.getName())); // contrasts may name derived conditions, the baseline not
+            plan.derived().forEach(d -> names.removeAll(d.getSignals())); // signals are query NLLs: never compared
             plan.oracle().ifPresent(o -> assertTrue(names.contains(o)));
             plan.contrasts().forEach(p -> assertTrue(names.contains(p.getA()) && names.contains(p.getB())));
             assertFalse(plan.meta(10).getContrasts().isEmpty(), name);
