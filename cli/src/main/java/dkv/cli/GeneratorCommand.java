@@ -72,15 +72,8 @@ public final class GeneratorCommand implements Callable<Integer> {
             description = "documents per transaction and batched generation call at most (default: ${DEFAULT-VALUE})")
     int maxPollRecords;
 
-    // the scorer's PipelineOptions, in the generator's words: its prepare stage checks requests and renders prompts
-    @Option(names = "--prefetch", defaultValue = "" + StagedCalls.Settings.DEFAULT_PREFETCH, paramLabel = "N",
-            description = "calls prepared ahead (requests checked, prompts rendered) while one is generated; at most N wait in"
-                    + " memory (default: ${DEFAULT-VALUE})")
-    int prefetch;
-
-    @Option(names = "--prepare-threads", defaultValue = "" + StagedCalls.Settings.DEFAULT_PREPARE_THREADS, paramLabel = "N",
-            description = "CPU worker threads that prepare calls (default: ${DEFAULT-VALUE})")
-    int prepareThreads;
+    @Mixin
+    PipelineOptions pipeline;
 
     @Override
     public Integer call() throws InterruptedException {
@@ -93,7 +86,7 @@ public final class GeneratorCommand implements Callable<Integer> {
             KafkaSettings settings = kafka.settings("dkv-generator");
             String served = modelId != null ? modelId : model.modelDir.toAbsolutePath().normalize().getFileName().toString();
             if (batch < 1) throw new IllegalArgumentException("--batch must be ≥ 1, got " + batch);
-            StagedCalls.Settings stages = new StagedCalls.Settings(prefetch, prepareThreads);
+            StagedCalls.Settings stages = pipeline.settings();
             try (SurrogateWriter writer = writer(model, served, standIn, batch, err)) {
                 Optional<SurrogateEmbedder> embedder = embedder(err);
                 GenerateBatchFunction function = new GenerateBatchFunction(Optional.of(writer), embedder, id, new Object(),

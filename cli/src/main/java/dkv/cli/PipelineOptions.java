@@ -4,13 +4,14 @@ import dkv.platform.pipeline.StagedCalls;
 import picocli.CommandLine.Option;
 
 /**
- * The prepare → score stages' sizes, shared by {@code dkv score} and {@code dkv scorer} (docs/architecture.md
- * "Service pipelines").
+ * The prepare → score stages' sizes, shared by {@code dkv score}, {@code dkv scorer} and {@code dkv generator}
+ * (docs/architecture.md "Service pipelines"): the prepare stage is the host's part of a call (a scorer tokenizes, lays
+ * out and plans; a generator checks requests and renders prompts), the score stage the model's.
  */
 public final class PipelineOptions {
 
     @Option(names = "--prefetch", defaultValue = "" + StagedCalls.Settings.DEFAULT_PREFETCH, paramLabel = "N",
-            description = "calls prepared ahead (tokenized, laid out, planned) while one is scored; at most N wait in memory"
+            description = "calls prepared ahead on the host while the model runs one; at most N wait in memory"
                     + " (default: ${DEFAULT-VALUE})")
     int prefetch;
 

@@ -231,7 +231,7 @@ class ScorerExactlyOnceTest {
         return records.stream().map(r -> r.getSampleId() + "/" + r.getCondition()).collect(Collectors.toSet());
     }
 
-    /** Waits until every worker has loaded its model and started its processor; fails with the logs otherwise. */
+    /** Waits until every worker has loaded its model and started its pipeline; fails with the logs otherwise. */
     private static void awaitServing(ScorerProcess... workers) throws InterruptedException {
         long deadline = System.nanoTime() + PATIENCE.toNanos();
         for (ScorerProcess w : workers) {
