@@ -348,13 +348,15 @@ public final class BatchGeometry {
     /**
      * Per-row results as views of the batch's outputs: per layer keys/values [B, kvHeads, pastWidth + width, d], self
      * probabilities [B, width, pastWidth + width] and cross probabilities [B, width, memoryWidth] (empty lists when
-     * none), and the logits of {@link #logitRows}. Every view is kept in {@code scope}'s parent. Rows that appended in
-     * place to a {@link KvCacheBuffer} get lazy caches of its columns instead (views made there on first use).
+     * none), and the logits of {@link #logitRows}. Every view is kept in {@code scope}'s parent. Caches are lazy
+     * (views made there on first use): of the batch's outputs ({@link BatchRow}) or, for rows that appended in place,
+     * of the {@link KvCacheBuffer}'s columns; rows that return probabilities get their views at once.
      */
     public List<ForwardResult> results(List<Tensor> keys, List<Tensor> values, List<Tensor> selfProbs, List<Tensor> crossProbs,
                                        Tensor logits, TensorScope scope) {
         List<ForwardResult> out = new ArrayList<>(rows.size());
         int logitRow = 0;
+        SharedBatch shared = null;
         for (int b = 0; b < rows.size(); b++) {
             ForwardRequest r = rows.get(b);
             int past = r.past().length();
@@ -368,6 +370,13 @@ public final class BatchGeometry {
                 // the new entries went into the buffer's next columns: the row's cache is a lazy view of them
                 KvCache cache = new KvCache(inPlace.range(b, inPlace.end() - past, inPlace.end() + n), rowPositions,
                         scope.enclosing());
+                out.add(new ForwardResult(cache, rowLogits, List.of(), List.of()));
+                continue;
+            }
+            if (!r.attentionProbs()) {
+                // a lazy view of the batch's outputs: most rows' caches (continuations') are never read
+                if (shared == null) shared = new SharedBatch(keys.stream().map(scope::keep).toList(), values.stream().map(scope::keep).toList());
+                KvCache cache = new KvCache(new BatchRow(shared, b, from, from + past + n), rowPositions, scope.enclosing());
                 out.add(new ForwardResult(cache, rowLogits, List.of(), List.of()));
                 continue;
             }
@@ -390,5 +399,79 @@ public final class BatchGeometry {
             out.add(new ForwardResult(new KvCache(rowKeys, rowValues, rowPositions), rowLogits, rowProbs, rowCross));
         }
         return out;
+    }
+
+    /**
+     * A forward's per-layer keys and values [B, kvHeads, T, headDim], held for the lazy caches of its rows: freed when
+     * the last of them is closed (a cache never closed leaves them to the scope that owns them).
+     */
+    static final class SharedBatch {
+        private final List<Tensor> keys;
+        private final List<Tensor> values;
+        private int holders;
+
+        SharedBatch(List<Tensor> keys, List<Tensor> values) {
+            this.keys = keys;
+            this.values = values;
+        }
+
+        int rows() {
+            return Math.toIntExact(keys.getFirst().size(0));
+        }
+
+        Tensor layer(int layer, boolean keysWanted) {
+            Tensor t = keysWanted ? keys.get(layer) : values.get(layer);
+            if (t.isClosed()) throw new IllegalStateException("a forward's cache read after every cache of its batch was closed");
+            return t;
+        }
+
+        void retain() {
+            holders++;
+        }
+
+        void release() {
+            if (--holders == 0) {
+                keys.forEach(Tensor::close);
+                values.forEach(Tensor::close);
+            }
+        }
+    }
+
+    /** Row {@code row}'s entries {@code [from, to)} of a forward's outputs. */
+    record BatchRow(SharedBatch batch, int row, int from, int to) implements KvCache.LazyEntries {
+        @Override
+        public int layers() {
+            return batch.keys.size();
+        }
+
+        @Override
+        public int length() {
+            return to - from;
+        }
+
+        @Override
+        public Tensor view(int layer, boolean keysWanted) {
+            return Ops.narrow(Ops.narrow(batch.layer(layer, keysWanted), 0, row, 1), 2, from, to - from);
+        }
+
+        @Override
+        public BatchRow slice(int a, int b) {
+            return new BatchRow(batch, row, from + a, from + b);
+        }
+
+        @Override
+        public void retain() {
+            batch.retain();
+        }
+
+        @Override
+        public void release() {
+            batch.release();
+        }
+
+        @Override
+        public String toString() {
+            return "batch row " + row + " entries [" + from + ", " + to + ")";
+        }
     }
 }

@@ -27,6 +27,7 @@ public final class KvCache implements AutoCloseable {
     private final LazyEntries lazy;
     /** Where lazily made views belong (null: to this cache alone). */
     private final TensorScope owner;
+    private boolean released;
 
     public KvCache(List<Tensor> keys, List<Tensor> values, long[] positions) {
         this(keys, values, Positions.of(positions));
@@ -57,6 +58,7 @@ public final class KvCache implements AutoCloseable {
         this.positions = positions;
         this.lazy = entries;
         this.owner = owner;
+        entries.retain();
     }
 
     /** Entries held elsewhere, per layer made into views of [1, kvHeads, length, headDim] on first use. */
@@ -70,11 +72,24 @@ public final class KvCache implements AutoCloseable {
 
         /** Entries {@code [from, to)} of these. */
         LazyEntries slice(int from, int to);
+
+        /** A cache over these was made: what they read must stay until it is closed. */
+        default void retain() {
+        }
+
+        /** That cache was closed. */
+        default void release() {
+        }
     }
 
     /** The buffer columns this cache views (null for any other cache). */
     KvCacheBuffer.Range range() {
         return lazy instanceof KvCacheBuffer.Range r ? r : null;
+    }
+
+    /** Where this lazy cache's entries live (null for a cache of its own tensors). */
+    LazyEntries lazy() {
+        return lazy;
     }
 
     /** A cache with no entries (and no layers). */
@@ -140,6 +155,10 @@ public final class KvCache implements AutoCloseable {
 
     @Override
     public void close() {
+        if (lazy != null && !released) {
+            released = true;
+            lazy.release();
+        }
         for (Tensor t : keys) if (t != null) t.close();
         for (Tensor t : values) if (t != null) t.close();
     }

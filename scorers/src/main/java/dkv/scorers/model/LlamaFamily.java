@@ -144,12 +144,15 @@ public final class LlamaFamily implements ModelFamily {
                 Tensor projected = linear(x, qkv, qkvBias);
                 long qWidth = (long) heads * headDim;
                 long kvWidth = (long) kvHeads * headDim;
-                Tensor query = Ops.transpose(Ops.reshape(Ops.narrow(projected, -1, 0, qWidth), batch, n, heads, headDim), 1, 2);
-                Tensor key = Ops.transpose(Ops.reshape(Ops.narrow(projected, -1, qWidth, kvWidth), batch, n, kvHeads, headDim), 1, 2);
+                // queries and keys are adjacent in the projection: one rotary pass over both heads (the same
+                // elementwise math as two passes, half the kernels — a decode step is bound by issuing them)
+                Tensor queryKey = Ops.transpose(Ops.reshape(Ops.narrow(projected, -1, 0, qWidth + kvWidth),
+                        batch, n, heads + kvHeads, headDim), 1, 2);
+                Tensor rotated = Rope.apply(queryKey, cos, sin, Rope.Pairing.HALF_SPLIT);
+                Tensor query = Ops.narrow(rotated, 1, 0, heads);
+                Tensor key = Ops.narrow(rotated, 1, heads, kvHeads);
                 Tensor value = Ops.transpose(Ops.reshape(Ops.narrow(projected, -1, qWidth + kvWidth, kvWidth),
                         batch, n, kvHeads, headDim), 1, 2);
-                query = Rope.apply(query, cos, sin, Rope.Pairing.HALF_SPLIT);
-                key = Rope.apply(key, cos, sin, Rope.Pairing.HALF_SPLIT);
                 Tensor keys = g.withPast(layer, true, key);
                 Tensor values = g.withPast(layer, false, value);
                 int groups = heads / kvHeads;

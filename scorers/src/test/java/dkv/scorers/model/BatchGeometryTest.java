@@ -209,8 +209,16 @@ class BatchGeometryTest {
             List<ForwardResult> first = model.forwardBatch(prefill);
             int longest = java.util.Arrays.stream(prompts).mapToInt(p -> p.length).max().orElseThrow();
             try (KvCacheBuffer buffer = KvCacheBuffer.allocateLike(first.getFirst().cache(), prompts.length, longest + 4)) {
-                buffer.appendRows(first.stream().map(ForwardResult::cache).toList());
+                buffer.appendRows(first.stream().map(ForwardResult::cache).toList());  // one gather per layer
                 assertEquals(longest, buffer.end());
+                for (int b = 0; b < prompts.length; b++) {
+                    assertArrayEquals(Tensors.toFloatArray(first.get(b).cache().values(1)), Tensors.toFloatArray(buffer.row(b).values(1)),
+                            "row " + b + " right-aligned in the buffer");
+                    int pad = longest - prompts[b].length;
+                    if (pad == 0) continue;
+                    float[] padding = Tensors.toFloatArray(Ops.narrow(Ops.narrow(buffer.storage(1, false), 0, b, 1), 2, 0, pad));
+                    for (float v : padding) assertEquals(0f, v, "row " + b + "'s padding columns");
+                }
                 long storage = buffer.storage(0, true).dataPointer().address();
                 int[] next = {7, 11, 13};
                 List<ForwardRequest> inPlace = new ArrayList<>();
