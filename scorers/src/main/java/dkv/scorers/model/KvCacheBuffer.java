@@ -240,10 +240,13 @@ public final class KvCacheBuffer implements AutoCloseable {
         Tensor pad = Ops.upload(Tensors.fromBooleans(padding, rows(), n, 1, 1), device);
         for (int l = 0; l < keys.size(); l++) {
             for (boolean k : new boolean[] {true, false}) {
-                // [B, kvHeads, W, d] → rows of (b, column): [B·W, kvHeads, d], picked, zeroed where padding
-                Tensor flat = Ops.reshape(Ops.transpose(batch.layer(l, k), 1, 2), rows() * width, kvHeads, headDim);
-                Tensor picked = Ops.maskedFill(Ops.reshape(Ops.indexSelect(flat, 0, picks), rows(), n, kvHeads, headDim), pad, 0);
-                Ops.copyInto(Ops.narrow(k ? keys.get(l) : values.get(l), 2, end, n), Ops.transpose(picked, 1, 2));
+                // each layer's temporaries are freed before the next layer's: they are three copies of its K or V
+                try (TensorScope _ = TensorScope.open()) {
+                    // [B, kvHeads, W, d] → rows of (b, column): [B·W, kvHeads, d], picked, zeroed where padding
+                    Tensor flat = Ops.reshape(Ops.transpose(batch.layer(l, k), 1, 2), rows() * width, kvHeads, headDim);
+                    Tensor picked = Ops.maskedFill(Ops.reshape(Ops.indexSelect(flat, 0, picks), rows(), n, kvHeads, headDim), pad, 0);
+                    Ops.copyInto(Ops.narrow(k ? keys.get(l) : values.get(l), 2, end, n), Ops.transpose(picked, 1, 2));
+                }
             }
         }
         return true;
