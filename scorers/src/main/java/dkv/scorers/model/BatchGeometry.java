@@ -451,7 +451,7 @@ public final class BatchGeometry {
 
         @Override
         public Tensor view(int layer, boolean keysWanted) {
-            return Ops.narrow(Ops.narrow(batch.layer(layer, keysWanted), 0, row, 1), 2, from, to - from);
+            return KvCacheBuffer.target(batch.layer(layer, keysWanted), row, from, to - from);
         }
 
         @Override

@@ -110,13 +110,19 @@ public final class KvCache implements AutoCloseable {
     }
 
     public Tensor keys(int layer) {
-        if (keys[layer] == null) keys[layer] = TensorScope.within(owner, () -> lazy.view(layer, true));
+        if (keys[layer] == null) keys[layer] = made(layer, true);
         return keys[layer];
     }
 
     public Tensor values(int layer) {
-        if (values[layer] == null) values[layer] = TensorScope.within(owner, () -> lazy.view(layer, false));
+        if (values[layer] == null) values[layer] = made(layer, false);
         return values[layer];
+    }
+
+    /** A lazy cache's view of one layer, made now (a closed cache makes none: its reader is using it after close). */
+    private Tensor made(int layer, boolean keysWanted) {
+        if (released) throw new IllegalStateException("a closed KV cache read (" + lazy + ", layer " + layer + ")");
+        return TensorScope.within(owner, () -> lazy.view(layer, keysWanted));
     }
 
     /** The positions each entry's key carries. */
@@ -156,7 +162,7 @@ public final class KvCache implements AutoCloseable {
     @Override
     public void close() {
         if (lazy != null && !released) {
-            released = true;
+            released = true;  // for a buffer's cache too: reading it after close is refused like any other
             lazy.release();
         }
         for (Tensor t : keys) if (t != null) t.close();

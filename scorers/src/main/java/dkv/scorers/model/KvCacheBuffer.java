@@ -252,8 +252,18 @@ public final class KvCacheBuffer implements AutoCloseable {
         return true;
     }
 
-    private static Tensor target(Tensor storage, int row, int from, int count) {
-        return Ops.narrow(Ops.narrow(storage, 0, row, 1), 2, from, count);
+    /**
+     * Columns {@code [from, from + count)} of row {@code row} of a [rows, kvHeads, T, headDim] tensor, one view. The
+     * intermediate row view is closed here: a lazy cache makes its views in a scope that outlives it, where a
+     * leftover handle of the whole row would keep the storage until that scope ends.
+     */
+    static Tensor target(Tensor storage, int row, int from, int count) {
+        Tensor rowView = Ops.narrow(storage, 0, row, 1);
+        try {
+            return Ops.narrow(rowView, 2, from, count);
+        } finally {
+            rowView.close();
+        }
     }
 
     private static void copyUnlessInPlace(Tensor target, Tensor source) {

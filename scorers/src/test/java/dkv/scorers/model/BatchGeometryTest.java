@@ -2,6 +2,8 @@ package dkv.scorers.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import dkv.scorers.fixtures.ReferenceFixture;
@@ -249,6 +251,33 @@ class BatchGeometryTest {
                     assertArrayEquals(Tensors.toFloatArray(viaConcat.get(b).cache().keys(1)), Tensors.toFloatArray(buffer.row(b).keys(1)), 1e-5f);
                 }
             }
+        }
+    }
+
+    /**
+     * A batched forward's row caches are lazy views of its outputs: reading every layer of every row and then closing
+     * the results frees every handle the forward left (the outputs go with the last cache), inside a scope that stays
+     * open — so a job that closes its caches frees their memory mid-call, as the scorer relies on.
+     */
+    @Test
+    void closingAForwardsLazyCachesFreesItsOutputsWhileTheScopeStaysOpen() {
+        try (TensorScope _ = TensorScope.open()) {
+            List<ForwardRequest> rows = new ArrayList<>();
+            for (int[] p : new int[][] {ids("Water boils at 100 degrees."), ids("who wrote"), ids("A soft boiled egg.")}) {
+                rows.add(new ForwardRequest(p, ForwardRequest.consecutive(0, p.length), KvCache.empty(), AttentionMask.causal(), 0, 0, false));
+            }
+            long before = Tensor.liveHandles();
+            List<ForwardResult> results = model.forwardBatch(rows);
+            for (ForwardResult r : results.subList(0, results.size() - 1)) {  // the last row's cache stays unread
+                for (int l = 0; l < r.cache().layers(); l++) {
+                    assertEquals(r.cache().length(), r.cache().keys(l).size(2));
+                    assertEquals(r.cache().length(), r.cache().values(l).size(2));
+                }
+            }
+            results.forEach(ForwardResult::close);
+            assertEquals(before, Tensor.liveHandles(), "handles left once every lazy cache of the forward is closed");
+            var e = assertThrows(IllegalStateException.class, () -> results.getLast().cache().keys(0));
+            assertTrue(e.getMessage().startsWith("a closed KV cache read"), e.getMessage());
         }
     }
 
