@@ -19,7 +19,7 @@ import java.util.List;
  */
 public final class KvCache implements AutoCloseable {
 
-    /** Per layer, null until made (buffer-backed caches only). */
+    /** Per layer, null until made (lazy caches only). */
     private final Tensor[] keys;
     private final Tensor[] values;
     private final Positions positions;

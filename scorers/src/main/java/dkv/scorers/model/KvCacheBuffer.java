@@ -17,7 +17,8 @@ import java.util.Objects;
  * ({@link #end()}), row b filling {@code [end − length(b), end)} — exactly {@link BatchGeometry}'s right-aligned past
  * layout, so a forward whose rows are this buffer's rows ({@link #row}) stacks the pasts as one view and writes its
  * new entries straight into the next free columns ({@link BatchGeometry#withPast}), its results are lazy views of those
- * columns, and {@link #appendRows} then only moves the end: a decode step makes no per-row, per-layer tensors. Appending never copies the past, so a step costs its own entries, not the whole history.
+ * columns, and {@link #appendRows} then only moves the end: a decode step makes no per-row, per-layer tensors.
+ * Appending never copies the past, so a step costs its own entries, not the whole history.
  *
  * <p>Free columns past the end are scratch until appended: a second forward before an append overwrites them.
  */
