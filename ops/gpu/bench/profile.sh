@@ -14,6 +14,8 @@
 set -euo pipefail
 : "${DKV_JAVA:?source ops/gpu/unpack.sh first}" "${DKV_LIB:?source ops/gpu/unpack.sh first}"
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+source "$here/lib.sh"  # bench_model
 py=${DKV_PYTHON:-/opt/torch/.venv/bin/python}
 device=${DKV_DEVICE:-cuda:0}
 OUT=${OUT:-/tmp/dkv-bench-out}
@@ -34,10 +36,7 @@ model_for() {
     glm) dir=/tmp/dkv-bench/chatglm-6b; maker=make_glm_model.py; shape=chatglm-6b; dtype=float16; marker=dkv-glm-model.json ;;
     *) echo "profile.sh: unknown family '$fam' (mistral, gemma3, t5gemma, glm)" >&2; exit 2 ;;
   esac
-  if [[ ! -f $dir/$marker ]] || ! grep -q "\"shape\": \"$shape\"" "$dir/$marker"; then
-    rm -rf "$dir"; mkdir -p "$(dirname "$dir")"
-    "$py" "$here/$maker" --out "$dir" --shape "$shape" --device "$device" --dtype "$dtype" > "$P/$fam-make-model.json"
-  fi
+  bench_model profile.sh "$maker" "$marker" "$dir" "$shape" "$dtype" "$device" 0 "$P/$fam-make-model" > /dev/null
   echo "$dir"
 }
 

@@ -34,6 +34,8 @@ for arg in "$@"; do
 done
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+source "$here/lib.sh"  # bench_require_java, bench_steps, bench_model
 py=${DKV_PYTHON:-/opt/torch/.venv/bin/python}
 OUT=${OUT:-/tmp/dkv-bench-out}
 model=${DKV_BENCH_MODEL_DIR:-/tmp/dkv-bench/model}
@@ -43,15 +45,9 @@ device=${DKV_DEVICE:-cuda:0}
 shape=${DKV_BENCH_SHAPE:-mistral-7b}
 dtype=${DKV_BENCH_DTYPE:-bfloat16}
 mkdir -p "$OUT"
-if [[ $java_run == 1 ]]; then
-  : "${DKV_JAVA:?set DKV_JAVA to the java binary (source ops/gpu/unpack.sh), or pass --no-java}"
-  : "${DKV_LIB:?set DKV_LIB to the directory of dkv jars (source ops/gpu/unpack.sh), or pass --no-java}"
-fi
+[[ $java_run == 1 ]] && bench_require_java
 
-t_start=$SECONDS
-step() {  # step NAME: prints and records the elapsed time of the previous step
-  echo "== [$((SECONDS - t_start))s] $1" | tee -a "$OUT/run-steps.txt"
-}
+bench_steps "$OUT/run-steps.txt"
 
 step "gpu"
 nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used --format=csv,noheader | tee "$OUT/gpu.txt" || true
@@ -59,18 +55,7 @@ df -h "$(dirname "$model")" 2>/dev/null | tail -1 || true
 
 if [[ $hf_run == 1 ]]; then
 step "1. model → $model"
-if [[ $fresh == 1 || ! -f "$model/dkv-bench-model.json" ]] || ! grep -q "\"shape\": \"$shape\"" "$model/dkv-bench-model.json"; then
-  if [[ -d "$model" && -n "$(ls -A "$model")" && ! -f "$model/dkv-bench-model.json" ]]; then
-    echo "run.sh: $model holds files that make_model.py did not write; not replacing it" >&2; exit 2
-  fi
-  rm -rf "$model"
-  mkdir -p "$(dirname "$model")"
-  "$py" "$here/make_model.py" --out "$model" --shape "$shape" --device "$device" --dtype "$dtype" \
-    | tee "$OUT/make-model.json"
-else
-  echo "reusing $model (--fresh-model rebuilds it)"
-  cp "$model/dkv-bench-model.json" "$OUT/make-model.json"
-fi
+bench_model run.sh make_model.py dkv-bench-model.json "$model" "$shape" "$dtype" "$device" "$fresh" "$OUT/make-model"
 
 step "2. workload"
 "$py" "$here/make_workload.py" --tokenizer "$model" --out "$OUT/work.jsonl" --plan "$OUT/plan.json" \

@@ -32,6 +32,8 @@ for arg in "$@"; do
 done
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+source "$here/lib.sh"  # bench_require_java, bench_steps, bench_model
 py=${DKV_PYTHON:-/opt/torch/.venv/bin/python}
 OUT=${OUT:-/tmp/dkv-bench-out}
 gen="$OUT/generate"
@@ -45,15 +47,9 @@ device=${DKV_DEVICE:-cuda:0}
 shape=${DKV_BENCH_SHAPE:-mistral-7b}
 dtype=${DKV_BENCH_DTYPE:-bfloat16}
 mkdir -p "$gen"
-if [[ $java_run == 1 ]]; then
-  : "${DKV_JAVA:?set DKV_JAVA to the java binary (source ops/gpu/unpack.sh), or pass --no-java}"
-  : "${DKV_LIB:?set DKV_LIB to the directory of dkv jars (source ops/gpu/unpack.sh), or pass --no-java}"
-fi
+[[ $java_run == 1 ]] && bench_require_java
 
-t_start=$SECONDS
-step() {  # step NAME: prints and records the elapsed time of the previous step
-  echo "== [$((SECONDS - t_start))s] $1" | tee -a "$gen/run-steps.txt"
-}
+bench_steps "$gen/run-steps.txt"
 
 step "gpu"
 if [[ $device == cuda* ]]; then
@@ -61,19 +57,7 @@ if [[ $device == cuda* ]]; then
 fi
 
 step "1. model → $model"
-if [[ $fresh == 1 || ! -f "$model/dkv-bench-model.json" ]] || ! grep -q "\"shape\": \"$shape\"" "$model/dkv-bench-model.json" \
-   || ! grep -q "\"dtype\": \"$dtype\"" "$model/dkv-bench-model.json"; then
-  if [[ -d "$model" && -n "$(ls -A "$model")" && ! -f "$model/dkv-bench-model.json" ]]; then
-    echo "run_generate.sh: $model holds files that make_model.py did not write; not replacing it" >&2; exit 2
-  fi
-  rm -rf "$model"
-  mkdir -p "$(dirname "$model")"
-  "$py" "$here/make_model.py" --out "$model" --shape "$shape" --device "$device" --dtype "$dtype" \
-    | tee "$gen/make-model.json"
-else
-  echo "reusing $model (--fresh-model rebuilds it)"
-  cp "$model/dkv-bench-model.json" "$gen/make-model.json"
-fi
+bench_model run_generate.sh make_model.py dkv-bench-model.json "$model" "$shape" "$dtype" "$device" "$fresh" "$gen/make-model"
 
 step "2. prompts and the no-EOS view → $view"
 "$py" "$here/hf_generate_bench.py" workload --model "$model" --out "$gen/prompts.jsonl" \

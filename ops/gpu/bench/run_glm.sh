@@ -31,6 +31,8 @@ for arg in "$@"; do
 done
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+source "$here/lib.sh"  # bench_require_java, bench_steps, bench_model
 py=${DKV_PYTHON:-/opt/torch/.venv/bin/python}
 OUT=${OUT:-/tmp/dkv-bench-out}
 O=$OUT/glm
@@ -43,16 +45,11 @@ dtype=${DKV_BENCH_DTYPE:-float16}
 deadline=${DKV_BENCH_DEADLINE:-540}
 mkdir -p "$O"
 : > "$O/run-steps.txt"
-if [[ $java_run == 1 ]]; then
-  : "${DKV_JAVA:?set DKV_JAVA to the java binary (source ops/gpu/unpack.sh), or pass --no-java}"
-  : "${DKV_LIB:?set DKV_LIB to the directory of dkv jars (source ops/gpu/unpack.sh), or pass --no-java}"
-fi
+[[ $java_run == 1 ]] && bench_require_java
 
 t_start=$SECONDS
 left() { echo $((deadline - (SECONDS - t_start))); }
-step() {  # step NAME: prints and records the elapsed time at the start of each step
-  echo "== [$((SECONDS - t_start))s] $1" | tee -a "$O/run-steps.txt"
-}
+bench_steps "$O/run-steps.txt"
 
 step "gpu (estimate: model ~90 s fresh / ~5 s reused, workload ~10 s, peer ~60 s, java 2 runs ~60-150 s)"
 nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used --format=csv,noheader 2>/dev/null | tee "$O/gpu.txt" || true
@@ -60,19 +57,7 @@ df -h "$(dirname "$model")" 2>/dev/null | tail -1 || true
 
 if [[ $peer_run == 1 ]]; then
 step "1. model → $model"
-if [[ $fresh == 1 || ! -f "$model/dkv-glm-model.json" ]] \
-   || ! grep -q "\"shape\": \"$shape\"" "$model/dkv-glm-model.json" || ! grep -q "\"dtype\": \"$dtype\"" "$model/dkv-glm-model.json"; then
-  if [[ -d "$model" && -n "$(ls -A "$model")" && ! -f "$model/dkv-glm-model.json" ]]; then
-    echo "run_glm.sh: $model holds files that make_glm_model.py did not write; not replacing it" >&2; exit 2
-  fi
-  rm -rf "$model"
-  mkdir -p "$(dirname "$model")"
-  "$py" "$here/make_glm_model.py" --out "$model" --shape "$shape" --device "$device" --dtype "$dtype" \
-    2> >(tee "$O/make-model.log" >&2) | tee "$O/make-model.json"
-else
-  echo "reusing $model (--fresh-model rebuilds it)"
-  cp "$model/dkv-glm-model.json" "$O/make-model.json"
-fi
+bench_model run_glm.sh make_glm_model.py dkv-glm-model.json "$model" "$shape" "$dtype" "$device" "$fresh" "$O/make-model"
 
 step "2. workload"
 "$py" "$here/make_workload.py" --family glm --tokenizer "$model" --out "$O/work.jsonl" --plan "$O/plan.json" \

@@ -38,6 +38,8 @@ for arg in "$@"; do
 done
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+source "$here/lib.sh"  # bench_require_java, bench_steps, bench_model
 py=${DKV_PYTHON:-/opt/torch/.venv/bin/python}
 OUT=${OUT:-/tmp/dkv-bench-out}
 t5out=$OUT/t5gemma
@@ -49,34 +51,18 @@ device=${DKV_DEVICE:-cuda:0}
 dtype=${DKV_BENCH_DTYPE:-bfloat16}
 peak=${DKV_BENCH_PEAK_TFLOPS:-800}
 mkdir -p "$t5out"
-if [[ $java_run == 1 ]]; then
-  : "${DKV_JAVA:?set DKV_JAVA to the java binary (source ops/gpu/unpack.sh), or pass --no-java}"
-  : "${DKV_LIB:?set DKV_LIB to the directory of dkv jars (source ops/gpu/unpack.sh), or pass --no-java}"
-fi
+[[ $java_run == 1 ]] && bench_require_java
 
 t_start=$SECONDS
 : > "$OUT/run-steps.txt"
-step() {  # step NAME: prints and records the elapsed time at the start of each step
-  echo "== [$((SECONDS - t_start))s] $1" | tee -a "$OUT/run-steps.txt"
-}
+bench_steps "$OUT/run-steps.txt"
 
 step "gpu"
 nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used --format=csv,noheader | tee "$OUT/gpu.txt" || true
 df -h "$(dirname "$model")" 2>/dev/null | tail -1 || true
 
 step "t5gemma 1. model → $model"
-if [[ $fresh == 1 || ! -f "$model/dkv-bench-model.json" ]] || ! grep -q "\"shape\": \"$shape\"" "$model/dkv-bench-model.json"; then
-  if [[ -d "$model" && -n "$(ls -A "$model")" && ! -f "$model/dkv-bench-model.json" ]]; then
-    echo "run_t5gemma.sh: $model holds files that make_t5gemma_model.py did not write; not replacing it" >&2; exit 2
-  fi
-  rm -rf "$model"
-  mkdir -p "$(dirname "$model")"
-  "$py" "$here/make_t5gemma_model.py" --out "$model" --shape "$shape" --device "$device" --dtype "$dtype" \
-    | tee "$t5out/make-model.json"
-else
-  echo "reusing $model (--fresh-model rebuilds it)"
-  cp "$model/dkv-bench-model.json" "$t5out/make-model.json"
-fi
+bench_model run_t5gemma.sh make_t5gemma_model.py dkv-bench-model.json "$model" "$shape" "$dtype" "$device" "$fresh" "$t5out/make-model"
 
 step "t5gemma 2. workload (v3 layout, $samples samples)"
 "$py" "$here/make_workload.py" --layout t5gemma-v3 --tokenizer "$model" --out "$t5out/work.jsonl" \
