@@ -12,6 +12,9 @@ rates) that run-to-run jitter of the start-up stays small against it. Both wall 
 Peak memory: nvidia-smi's memory.used on the device, polled every --poll seconds during the repeated run,
 minus its value before the run. Unlike torch.cuda.max_memory_allocated (hf_bench.py's peak_bytes) it includes
 the CUDA context and the caching allocator's reserve: compare it with hf_bench.py's peak_reserved_bytes.
+The same poll reads utilization.gpu, clocks.sm and power.draw: "busy" summarises them over the scoring
+window (from the first to the last sample at >= 50% utilization, so start-up and loading stay out), and every
+sample is written to <scores>.gpu.csv.
 
   python java_timing.py --work work.jsonl --repeat 8 --scores java.jsonl --out java-timing.json \\
       -- JAVA ... dkv.cli.Dkv score --model M --samples {work} --plan P --out {out}
@@ -25,26 +28,54 @@ import threading
 import time
 
 
-def gpu_used_bytes(gpu):
+GPU_FIELDS = ("memory.used", "utilization.gpu", "clocks.sm", "power.draw")
+
+
+def gpu_sample(gpu):
+    """(memory.used bytes, utilization %, SM clock MHz, power W) of the device, or None."""
     try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=memory.used", "--format=csv,noheader,nounits", "-i", gpu],
-                             capture_output=True, text=True, timeout=10).stdout.strip()
-        return int(out.splitlines()[0]) * 2 ** 20
+        out = subprocess.run(["nvidia-smi", "--query-gpu=" + ",".join(GPU_FIELDS), "--format=csv,noheader,nounits",
+                              "-i", gpu], capture_output=True, text=True, timeout=10).stdout.strip()
+        used, util, clock, power = (v.strip() for v in out.splitlines()[0].split(","))
+        return int(used) * 2 ** 20, float(util), float(clock), float(power)
     except (OSError, subprocess.SubprocessError, ValueError, IndexError):
         return None
+
+
+def gpu_used_bytes(gpu):
+    sample = gpu_sample(gpu)
+    return sample[0] if sample else None
 
 
 class PeakPoller(threading.Thread):
     def __init__(self, gpu, every):
         super().__init__(daemon=True)
         self.gpu, self.every, self.peak, self.stop = gpu, every, None, threading.Event()
+        self.samples = []  # (seconds since start, used bytes, utilization, SM clock, power)
 
     def run(self):
+        t0 = time.perf_counter()
         while not self.stop.is_set():
-            used = gpu_used_bytes(self.gpu)
-            if used is not None:
-                self.peak = used if self.peak is None else max(self.peak, used)
+            sample = gpu_sample(self.gpu)
+            if sample is not None:
+                self.peak = sample[0] if self.peak is None else max(self.peak, sample[0])
+                self.samples.append((round(time.perf_counter() - t0, 2),) + sample)
             self.stop.wait(self.every)
+
+    def busy(self):
+        """Means over the scoring window: first to last sample at >= 50% utilization."""
+        hot = [i for i, s in enumerate(self.samples) if s[2] >= 50]
+        if not hot:
+            return None
+        window = self.samples[hot[0]:hot[-1] + 1]
+        mean = lambda k: round(sum(s[k] for s in window) / len(window), 1)
+        return {"seconds": round(window[-1][0] - window[0][0], 2), "samples": len(window),
+                "utilization_mean": mean(2), "sm_clock_mean_mhz": mean(3), "power_mean_w": mean(4)}
+
+    def write_csv(self, path):
+        with open(path, "w") as f:
+            f.write("seconds,memory_used_bytes,utilization_gpu,clocks_sm_mhz,power_w\n")
+            f.writelines(",".join(str(v) for v in s) + "\n" for s in self.samples)
 
 
 def timed(command, work, out, log, timeout, poller=None):
@@ -121,9 +152,11 @@ def main():
                          f"{many_pairs} pairs in {many_seconds:.2f}s")
     pairs, seconds = many_pairs - once_pairs, many_seconds - once_seconds
     peak = poller.peak - (before or 0) if poller.peak is not None else None
+    poller.write_csv(base + ".gpu.csv")
     timing = {"pairs": pairs, "seconds": round(seconds, 4), "peak_bytes": peak,
               "method": f"difference of two runs: the workload x{args.repeat} minus the workload once",
               "peak_method": "nvidia-smi memory.used during the repeated run minus before it",
+              "busy": poller.busy(),
               "fixed_seconds": round(once_seconds - once_pairs * seconds / pairs, 3),
               "once": {"pairs": once_pairs, "seconds": round(once_seconds, 3)},
               "repeated": {"pairs": many_pairs, "seconds": round(many_seconds, 3), "repeat": args.repeat}}

@@ -3,13 +3,15 @@
 # missing) and workload exactly as its bench script does, then run `dkv score` twice on the workload:
 #   1. unprofiled, with nvidia-smi sampling GPU utilisation every 0.1 s  → $OUT/profile/FAMILY-util.txt
 #      (a mean well under 100% while the forwards run means the host, not the GPU, sets the pace)
-#   2. with -Ddkv.op-profile (every libtorch call synchronized; issue time and device time per op name)
-#                                                                        → $OUT/profile/FAMILY-ops.txt
+#   2. with -Ddkv.op-profile: issue time, device time and the device's idle time before each op, per op name and
+#      call site, timed by CUDA events without serializing (DKV_PROFILE_TIMING=sync: every call synchronized,
+#      as before; see OpProfile)                                         → $OUT/profile/FAMILY-ops.txt
 # and writes one summary ($OUT/profile/summary.txt: wall times, utilisation, the top ops of each family).
 #
 # Usage (repository root, after `source ops/gpu/unpack.sh`):
 #   ops/gpu/bench/profile.sh [mistral] [gemma3] [t5gemma] [glm]
 # Optional env: DKV_PYTHON, DKV_DEVICE (cuda:0), DKV_PROFILE_SAMPLES (32; t5gemma 96), DKV_PROFILE_TOP (25),
+#   DKV_PROFILE_TIMING (events | sync), DKV_PROFILE_SITES (true: book each op per call site too),
 #   DKV_JAVA_OPTS, DKV_SCORE_OPTS, DKV_BENCH_WORKLOAD_ARGS (extra make_workload.py flags).
 set -euo pipefail
 : "${DKV_JAVA:?source ops/gpu/unpack.sh first}" "${DKV_LIB:?source ops/gpu/unpack.sh first}"
@@ -63,7 +65,10 @@ for fam in "$@"; do
   smi=$!
   s=$SECONDS; score plain; plain_s=$((SECONDS - s))
   kill $smi 2>/dev/null || true
-  s=$SECONDS; score ops "-Ddkv.op-profile=$P/$fam-ops.txt"; ops_s=$((SECONDS - s))
+  s=$SECONDS
+  score ops "-Ddkv.op-profile=$P/$fam-ops.txt" "-Ddkv.op-profile.timing=${DKV_PROFILE_TIMING:-events}" \
+    "-Ddkv.op-profile.sites=${DKV_PROFILE_SITES:-true}"
+  ops_s=$((SECONDS - s))
   "$py" - "$P/$fam-util.txt" "$P/$fam-scores.jsonl" "$plain_s" "$ops_s" <<'PY' | tee -a "$P/summary.txt"
 import sys
 rows = []

@@ -15,6 +15,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -70,6 +71,8 @@ final class TorchAbi {
     private final MethodHandle exceptionWhat;          // const char* torch_exception_get_what_without_backtrace()
     private final MethodHandle setNumThreads, getNumThreads;
     private final MethodHandle cudaGetDeviceCount, cudaDeviceSynchronize, c10DeviceCount, c10DeviceSynchronize;
+    /** CUDA events, for the op profile's unserialized timing (optional: a static cudart hides them). */
+    private final MethodHandle cudaEventCreate, cudaEventRecord, cudaEventElapsedTime;
 
     private final Map<String, MemorySegment> cStrings = new ConcurrentHashMap<>();
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
@@ -171,6 +174,10 @@ final class TorchAbi {
                     : optional(cudart, "_ZN3c104cuda12device_countEv", FunctionDescriptor.of(JAVA_BYTE));
             c10DeviceSynchronize = cudaDeviceSynchronize != null ? null
                     : optional(cudart, "_ZN3c104cuda18device_synchronizeEv", FunctionDescriptor.ofVoid());
+            cudaEventCreate = optional(cudart, "cudaEventCreate", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+            cudaEventRecord = optional(cudart, "cudaEventRecord", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+            cudaEventElapsedTime = optional(cudart, "cudaEventElapsedTime",
+                    FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
             if (cudaGetDeviceCount == null && c10DeviceCount == null) {
                 missing.add("cudaGetDeviceCount (or c10::cuda::device_count)");
             }
@@ -182,6 +189,9 @@ final class TorchAbi {
             cudaDeviceSynchronize = null;
             c10DeviceCount = null;
             c10DeviceSynchronize = null;
+            cudaEventCreate = null;
+            cudaEventRecord = null;
+            cudaEventElapsedTime = null;
         }
 
         if (!missing.isEmpty()) {
@@ -704,6 +714,45 @@ final class TorchAbi {
             }
         } catch (Throwable t) {
             throw wrap("cudaDeviceSynchronize", t);
+        }
+    }
+
+    /** Whether CUDA events can time ops on the device ({@link OpProfile}'s event timing). */
+    boolean hasCudaEvents() {
+        return cudaEventCreate != null && cudaEventRecord != null && cudaEventElapsedTime != null;
+    }
+
+    /** A new CUDA event with timing (never destroyed: the profile keeps a fixed pool for the process's life). */
+    MemorySegment cudaEventCreate() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ADDRESS);
+            int rc = (int) cudaEventCreate.invokeExact(out);
+            if (rc != 0) throw new TorchException("cudaEventCreate returned CUDA error " + rc);
+            return out.get(ADDRESS, 0);
+        } catch (Throwable t) {
+            throw wrap("cudaEventCreate", t);
+        }
+    }
+
+    /** Records the event on the legacy default stream, the one libtorch issues on unless told otherwise. */
+    void cudaEventRecord(MemorySegment event) {
+        try {
+            int rc = (int) cudaEventRecord.invokeExact(event, MemorySegment.NULL);
+            if (rc != 0) throw new TorchException("cudaEventRecord returned CUDA error " + rc);
+        } catch (Throwable t) {
+            throw wrap("cudaEventRecord", t);
+        }
+    }
+
+    /** Milliseconds between two completed events. */
+    float cudaEventElapsedMillis(MemorySegment start, MemorySegment end) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(JAVA_FLOAT);
+            int rc = (int) cudaEventElapsedTime.invokeExact(out, start, end);
+            if (rc != 0) throw new TorchException("cudaEventElapsedTime returned CUDA error " + rc);
+            return out.get(JAVA_FLOAT, 0);
+        } catch (Throwable t) {
+            throw wrap("cudaEventElapsedTime", t);
         }
     }
 
