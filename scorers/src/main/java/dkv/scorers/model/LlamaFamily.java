@@ -97,16 +97,15 @@ public final class LlamaFamily implements ModelFamily {
     // ------------------------------------------------------------------------------------------ MLP
 
     /**
-     * SwiGLU: {@code down(silu(gate(x)) * up(x))}, with gate and up fused into one GEMM: {@code gateUp} is
-     * [2·intermediate, hidden] (gate rows first), split by views. Biases are null when the config has none.
+     * SwiGLU: {@code down(silu(gate(x)) * up(x))}, gate and up as two GEMMs so that silu and the product read contiguous
+     * tensors (libtorch vectorizes only those: on the strided halves of one fused GEMM's output they took twice as long
+     * as the second GEMM costs, ops/gpu/bench/elementwise_check.py). Biases are null when the config has none.
      */
-    record Mlp(Tensor gateUp, Tensor down, Tensor gateUpBias, Tensor downBias) {
+    record Mlp(Tensor gate, Tensor up, Tensor down, Tensor gateBias, Tensor upBias, Tensor downBias) {
         Tensor forward(Tensor x) {
-            long inter = down.size(1);
             Tensor result;
             try (TensorScope scope = TensorScope.open()) {
-                Tensor both = linear(x, gateUp, gateUpBias);
-                Tensor h = Ops.mul(Ops.silu(Ops.narrow(both, -1, 0, inter)), Ops.narrow(both, -1, inter, inter));
+                Tensor h = Ops.mul(Ops.silu(linear(x, gate, gateBias)), linear(x, up, upBias));
                 result = scope.keep(linear(h, down, downBias));
             }
             return result;
@@ -124,14 +123,16 @@ public final class LlamaFamily implements ModelFamily {
 
     /**
      * Multi-head attention with grouped KV heads; q/k/v biases for Qwen2 (and Llama with attention_bias).
-     * The q, k and v projections are one GEMM: {@code qkv} is [(heads + 2·kvHeads)·headDim, hidden] (q rows,
-     * then k, then v), split by views.
+     * Queries and keys are one GEMM ({@code queryKey}: [(heads + kvHeads)·headDim, hidden], q rows then k), rotated in
+     * one pass in the GEMM's own contiguous [B, n, heads + kvHeads, headDim] layout; values are a second GEMM.
      */
-    record Attention(Tensor qkv, Tensor o, Tensor qkvBias, Tensor oBias, int heads, int kvHeads, int headDim) {
+    record Attention(Tensor queryKey, Tensor value, Tensor o, Tensor queryKeyBias, Tensor valueBias, Tensor oBias,
+                     int heads, int kvHeads, int headDim) {
 
         /**
          * @param x        [B, n, hidden]
-         * @param cos,sin  RoPE tables of the new tokens' positions in x's dtype, [B, 1, n, headDim]
+         * @param cos,sin  RoPE tables of the new tokens' positions in x's dtype, one row per head (cos and the signed
+         *                 sin of {@link Rope.Tables}): [B, n, heads + kvHeads, headDim], contiguous
          * @param g, layer  the batch's geometry, which joins this layer's past to the new keys and values
          * @param mask     null with {@code causal} (no past), else bool, broadcastable to [B, 1, n, past + n]
          */
@@ -141,18 +142,13 @@ public final class LlamaFamily implements ModelFamily {
             long n = x.size(1);
             AttentionOutput result;
             try (TensorScope scope = TensorScope.open()) {
-                Tensor projected = linear(x, qkv, qkvBias);
-                long qWidth = (long) heads * headDim;
-                long kvWidth = (long) kvHeads * headDim;
-                // queries and keys are adjacent in the projection: one rotary pass over both heads (the same
-                // elementwise math as two passes, half the kernels — a decode step is bound by issuing them)
-                Tensor queryKey = Ops.transpose(Ops.reshape(Ops.narrow(projected, -1, 0, qWidth + kvWidth),
-                        batch, n, heads + kvHeads, headDim), 1, 2);
-                Tensor rotated = Rope.apply(queryKey, cos, sin, Rope.Pairing.HALF_SPLIT);
-                Tensor query = Ops.narrow(rotated, 1, 0, heads);
-                Tensor key = Ops.narrow(rotated, 1, heads, kvHeads);
-                Tensor value = Ops.transpose(Ops.reshape(Ops.narrow(projected, -1, qWidth + kvWidth, kvWidth),
-                        batch, n, kvHeads, headDim), 1, 2);
+                // one rotary pass over query and key heads, every operand contiguous (the same elementwise math as two
+                // passes over [B, H, n, D] views with broadcast tables, which libtorch runs unvectorized)
+                Tensor rotated = Rope.apply(Ops.reshape(linear(x, queryKey, queryKeyBias), batch, n, heads + kvHeads, headDim),
+                        cos, sin, Rope.Pairing.HALF_SPLIT);
+                Tensor query = Ops.transpose(Ops.narrow(rotated, 2, 0, heads), 1, 2);
+                Tensor key = Ops.transpose(Ops.narrow(rotated, 2, heads, kvHeads), 1, 2);
+                Tensor value = Ops.transpose(Ops.reshape(linear(x, this.value, valueBias), batch, n, kvHeads, headDim), 1, 2);
                 Tensor keys = g.withPast(layer, true, key);
                 Tensor values = g.withPast(layer, false, value);
                 int groups = heads / kvHeads;
@@ -221,18 +217,22 @@ public final class LlamaFamily implements ModelFamily {
                     String p = "model.layers." + l + ".";
                     boolean qkvBias = variant.qkvBias(c);
                     boolean mlpBias = variant.mlpBias(c);
+                    String[] queryKey = {"q_proj", "k_proj"};
+                    long[] queryKeyRows = {qOut, kvOut};
                     Attention attention = new Attention(
-                            loader.fused(p + "self_attn.", "weight", new String[] {"q_proj", "k_proj", "v_proj"},
-                                    new long[] {qOut, kvOut, kvOut}, hid),
+                            loader.fused(p + "self_attn.", "weight", queryKey, queryKeyRows, hid),
+                            loader.load(p + "self_attn.v_proj.weight", kvOut, hid),
                             loader.load(p + "self_attn.o_proj.weight", hid, qOut),
-                            qkvBias ? loader.fused(p + "self_attn.", "bias", new String[] {"q_proj", "k_proj", "v_proj"},
-                                    new long[] {qOut, kvOut, kvOut}) : null,
+                            qkvBias ? loader.fused(p + "self_attn.", "bias", queryKey, queryKeyRows) : null,
+                            qkvBias ? loader.load(p + "self_attn.v_proj.bias", kvOut) : null,
                             variant.outputBias(c) ? loader.load(p + "self_attn.o_proj.bias", hid) : null,
                             c.numHeads(), c.numKvHeads(), c.headDim());
                     Mlp mlp = new Mlp(
-                            loader.fused(p + "mlp.", "weight", new String[] {"gate_proj", "up_proj"}, new long[] {inter, inter}, hid),
+                            loader.load(p + "mlp.gate_proj.weight", inter, hid),
+                            loader.load(p + "mlp.up_proj.weight", inter, hid),
                             loader.load(p + "mlp.down_proj.weight", hid, inter),
-                            mlpBias ? loader.fused(p + "mlp.", "bias", new String[] {"gate_proj", "up_proj"}, new long[] {inter, inter}) : null,
+                            mlpBias ? loader.load(p + "mlp.gate_proj.bias", inter) : null,
+                            mlpBias ? loader.load(p + "mlp.up_proj.bias", inter) : null,
                             mlpBias ? loader.load(p + "mlp.down_proj.bias", hid) : null);
                     layers.add(new Layer(loader.load(p + "input_layernorm.weight", hid), attention,
                             loader.load(p + "post_attention_layernorm.weight", hid), mlp));
@@ -259,8 +259,9 @@ public final class LlamaFamily implements ModelFamily {
             if (lmHead != embed) all.add(lmHead);
             for (Layer l : layers) {
                 Attention a = l.attention();
-                for (Tensor t : new Tensor[] {l.inputNorm(), l.postAttentionNorm(), a.qkv(), a.o(), a.qkvBias(), a.oBias(),
-                        l.mlp().gateUp(), l.mlp().down(), l.mlp().gateUpBias(), l.mlp().downBias()}) {
+                Mlp m = l.mlp();
+                for (Tensor t : new Tensor[] {l.inputNorm(), l.postAttentionNorm(), a.queryKey(), a.value(), a.o(),
+                        a.queryKeyBias(), a.valueBias(), a.oBias(), m.gate(), m.up(), m.down(), m.gateBias(), m.upBias(), m.downBias()}) {
                     if (t != null) all.add(t);
                 }
             }
@@ -300,9 +301,9 @@ public final class LlamaFamily implements ModelFamily {
                 int width = g.width();
                 Tensor h = Ops.embedding(embed, g.ids());
                 Rope.Tables t = rope.tables(g.positions(false), Rope.Pairing.HALF_SPLIT, device);
-                long d = c.headDim();
-                Tensor cos = Ops.reshape(Ops.to(t.cos(), dtype), batch, 1, width, d);
-                Tensor sin = Ops.reshape(Ops.to(t.sin(), dtype), batch, 1, width, d);
+                int rotatedHeads = c.numHeads() + c.numKvHeads();
+                Tensor cos = perHead(t.cos(), batch, width, rotatedHeads);
+                Tensor sin = perHead(t.signedSin(), batch, width, rotatedHeads);
                 Tensor mask = g.selfMask(window);
                 boolean causalOnly = g.isCausalFastPath(window);
                 List<Tensor> keys = new ArrayList<>();
@@ -332,6 +333,15 @@ public final class LlamaFamily implements ModelFamily {
                 results = g.results(keys, values, probs, List.of(), logits, scope);
             }
             return results;
+        }
+
+        /**
+         * A RoPE table [B·n, D] as one row per rotated head, [B, n, heads, D] in the model's dtype and contiguous: made
+         * once per forward, so that every layer's rotary pass reads it like the rotated tensor, without broadcasting.
+         */
+        private Tensor perHead(Tensor table, int batch, int width, int heads) {
+            long d = config.headDim();
+            return Ops.contiguous(Ops.expand(Ops.reshape(Ops.to(table, dtype), batch, width, 1, d), batch, width, heads, d));
         }
 
         @Override

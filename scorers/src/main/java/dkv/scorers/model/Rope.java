@@ -39,8 +39,12 @@ public final class Rope {
         return 2 * inverseFrequencies.length;
     }
 
-    /** cos and sin tables, [positions, headDim] float32, laid out for {@code pairing}. */
-    public record Tables(Tensor cos, Tensor sin) {}
+    /**
+     * cos and signed sin tables, [positions, headDim] float32, laid out for {@code pairing}: {@code signedSin} holds
+     * −sin at the first dimension of each pair and +sin at the second, so a rotation is
+     * {@code x·cos + swapped(x)·signedSin} ({@link #apply}) with no negation of x.
+     */
+    public record Tables(Tensor cos, Tensor signedSin) {}
 
     /**
      * Tables for the given (possibly negative) positions, on {@code device}. A batch's positions repeat (every row
@@ -53,13 +57,13 @@ public final class Rope {
         try (TensorScope scope = TensorScope.open()) {
             Tables unique = hostTables(distinct, pairing, device);
             if (java.util.Arrays.equals(distinct, positions)) {
-                result = new Tables(scope.keep(unique.cos()), scope.keep(unique.sin()));
+                result = new Tables(scope.keep(unique.cos()), scope.keep(unique.signedSin()));
             } else {
                 long[] rows = new long[positions.length];
                 for (int t = 0; t < positions.length; t++) rows[t] = java.util.Arrays.binarySearch(distinct, positions[t]);
                 Tensor index = Ops.upload(Tensors.fromLongs(rows, rows.length), device);
                 result = new Tables(scope.keep(Ops.indexSelect(unique.cos(), 0, index)),
-                        scope.keep(Ops.indexSelect(unique.sin(), 0, index)));
+                        scope.keep(Ops.indexSelect(unique.signedSin(), 0, index)));
             }
         }
         return result;
@@ -81,8 +85,8 @@ public final class Rope {
                 int b = pairing == Pairing.HALF_SPLIT ? j + half : 2 * j + 1;
                 cos[t * d + a] = c;
                 cos[t * d + b] = c;
-                sin[t * d + a] = s;
-                sin[t * d + b] = s;
+                sin[t * d + a] = -s;  // x_a' = x_a·c − x_b·s
+                sin[t * d + b] = s;   // x_b' = x_b·c + x_a·s
             }
         }
         return new Tables(Ops.upload(Tensors.fromFloats(cos, positions.length, d), device),
@@ -109,17 +113,21 @@ public final class Rope {
         Tensor result;
         try (TensorScope scope = TensorScope.open()) {
             Tables t = tables(tablePositions, pairing, x.device());
-            Tensor rotated = apply(Ops.to(x, computeType), Ops.to(t.cos(), computeType), Ops.to(t.sin(), computeType), pairing);
+            Tensor rotated = apply(Ops.to(x, computeType), Ops.to(t.cos(), computeType), Ops.to(t.signedSin(), computeType), pairing);
             result = scope.keep(Ops.to(rotated, x.dtype()));
         }
         return result;
     }
 
-    /** HF's {@code apply_rotary_pos_emb} for one tensor: {@code x·cos + partner(x)·sin}, in x's dtype. */
-    public static Tensor apply(Tensor x, Tensor cos, Tensor sin, Pairing pairing) {
+    /**
+     * HF's {@code apply_rotary_pos_emb} for one tensor, in x's dtype: {@code x·cos + swapped(x)·signedSin}. HF writes
+     * {@code x·cos + rotate_half(x)·sin} with {@code rotate_half(x) = cat(−x2, x1)}; (−x2)·s and x2·(−s) are the same
+     * number, so the sign lives in the table ({@link Tables}) and x is not negated: one pass fewer over x.
+     */
+    public static Tensor apply(Tensor x, Tensor cos, Tensor signedSin, Pairing pairing) {
         Tensor result;
         try (TensorScope scope = TensorScope.open()) {
-            result = scope.keep(Ops.add(Ops.mul(x, cos), Ops.mul(partner(x, pairing), sin)));
+            result = scope.keep(Ops.add(Ops.mul(x, cos), Ops.mul(swapped(x, pairing), signedSin)));
         }
         return result;
     }
@@ -135,29 +143,20 @@ public final class Rope {
         return rotateWith(x, new long[] {delta}, pairing, computeType);
     }
 
-    /**
-     * The partner of each dimension with the sign of a 90° rotation: HALF_SPLIT is HF's
-     * {@code rotate_half(x) = cat(-x2, x1)}; INTERLEAVED maps (x0, x1) to (-x1, x0) per adjacent pair.
-     */
-    static Tensor partner(Tensor x, Pairing pairing) {
+    /** Each dimension's rotation partner in its place: HALF_SPLIT {@code cat(x2, x1)}; INTERLEAVED (x0, x1) → (x1, x0). */
+    static Tensor swapped(Tensor x, Pairing pairing) {
         long d = x.size(-1);
         Tensor result;
         try (TensorScope scope = TensorScope.open()) {
             result = switch (pairing) {
-                case HALF_SPLIT -> {
-                    Tensor x1 = Ops.narrow(x, -1, 0, d / 2);
-                    Tensor x2 = Ops.narrow(x, -1, d / 2, d / 2);
-                    yield scope.keep(Ops.cat(-1, Ops.neg(x2), x1));
-                }
+                case HALF_SPLIT -> scope.keep(Ops.cat(-1, Ops.narrow(x, -1, d / 2, d / 2), Ops.narrow(x, -1, 0, d / 2)));
                 case INTERLEAVED -> {
                     long[] shape = x.shape();
                     long[] pairs = java.util.Arrays.copyOf(shape, shape.length + 1);
                     pairs[shape.length - 1] = d / 2;
                     pairs[shape.length] = 2;
                     Tensor p = Ops.reshape(x, pairs);
-                    Tensor even = Ops.narrow(p, -1, 0, 1);
-                    Tensor odd = Ops.narrow(p, -1, 1, 1);
-                    yield scope.keep(Ops.reshape(Ops.cat(-1, Ops.neg(odd), even), shape));
+                    yield scope.keep(Ops.reshape(Ops.cat(-1, Ops.narrow(p, -1, 1, 1), Ops.narrow(p, -1, 0, 1)), shape));
                 }
             };
         }

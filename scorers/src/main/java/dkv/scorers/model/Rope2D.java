@@ -25,25 +25,25 @@ public final class Rope2D {
         return 2 * half.headDim();
     }
 
-    /** cos and sin tables [positions, headDim] (float32): channel 1's for the first half, channel 2's for the second. */
+    /** cos and signed sin tables [positions, headDim] (float32, {@link Rope.Tables}): channel 1's for the first half, channel 2's for the second. */
     public Rope.Tables tables(Positions positions, Device device) {
         if (!positions.isTwoD()) throw new IllegalArgumentException("2D RoPE needs 2D positions, got " + positions);
         Rope.Tables result;
         try (TensorScope scope = TensorScope.open()) {
             Rope.Tables first = half.tables(positions.first(), Rope.Pairing.HALF_SPLIT, device);
             Rope.Tables second = half.tables(positions.second(), Rope.Pairing.HALF_SPLIT, device);
-            result = new Rope.Tables(scope.keep(Ops.cat(-1, first.cos(), second.cos())), scope.keep(Ops.cat(-1, first.sin(), second.sin())));
+            result = new Rope.Tables(scope.keep(Ops.cat(-1, first.cos(), second.cos())), scope.keep(Ops.cat(-1, first.signedSin(), second.signedSin())));
         }
         return result;
     }
 
     /** {@code x} [..., T, headDim] rotated by tables from {@link #tables}, in x's dtype. */
-    public Tensor apply(Tensor x, Tensor cos, Tensor sin) {
+    public Tensor apply(Tensor x, Tensor cos, Tensor signedSin) {
         long h = half.headDim();
         Tensor result;
         try (TensorScope scope = TensorScope.open()) {
-            Tensor a = Rope.apply(Ops.narrow(x, -1, 0, h), Ops.narrow(cos, -1, 0, h), Ops.narrow(sin, -1, 0, h), Rope.Pairing.HALF_SPLIT);
-            Tensor b = Rope.apply(Ops.narrow(x, -1, h, h), Ops.narrow(cos, -1, h, h), Ops.narrow(sin, -1, h, h), Rope.Pairing.HALF_SPLIT);
+            Tensor a = Rope.apply(Ops.narrow(x, -1, 0, h), Ops.narrow(cos, -1, 0, h), Ops.narrow(signedSin, -1, 0, h), Rope.Pairing.HALF_SPLIT);
+            Tensor b = Rope.apply(Ops.narrow(x, -1, h, h), Ops.narrow(cos, -1, h, h), Ops.narrow(signedSin, -1, h, h), Rope.Pairing.HALF_SPLIT);
             result = scope.keep(Ops.cat(-1, a, b));
         }
         return result;

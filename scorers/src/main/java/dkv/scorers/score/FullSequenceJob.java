@@ -17,6 +17,7 @@ final class FullSequenceJob extends ScoringJob {
     private final ScoreOptions options;
     private final boolean probs;
     private int reuse;
+    private KvCache past;
     private boolean asked;
 
     FullSequenceJob(ConditionPlan p, ScoreOptions options, HostReadback readback) {
@@ -35,7 +36,7 @@ final class FullSequenceJob extends ScoringJob {
         SharedPrefills.Reuse shared = options.shareDocumentPrefill() ? prefills().reusableFor(layout.ids()) : null;
         reuse = shared == null ? 0 : Math.min(shared.length(), answerStart - 1);
         if (reuse < 1) reuse = 0;
-        KvCache past = reuse == 0 ? KvCache.empty() : reuse(shared.prefill(), reuse);
+        past = reuse == 0 ? KvCache.empty() : reuse(shared.prefill(), reuse);
         return new ForwardRequest(layout.ids(reuse, total), ForwardRequest.consecutive(reuse, total - reuse), past,
                 AttentionMask.causal(), answerStart - 1 - reuse, total - 1 - reuse, probs);
     }
@@ -44,7 +45,10 @@ final class FullSequenceJob extends ScoringJob {
     void accept(ForwardResult r) {
         SequenceLayout layout = plan().layout();
         HostReadback.Slot answer = readback.answerLogprobs(r.logits(), layout.ids(Segment.ANSWER));
-        DocumentKvCheck delta = DocumentKvCheck.of(layout, prefills(), r.cache(), layout.start(Segment.DOCUMENT), readback);
+        // the document entries the answer attended to: the reused past's when the document lies within it (the
+        // forward's own cache holds copies of them), so that a view of the bare prefill is checked without a kernel
+        KvCache attended = layout.end(Segment.DOCUMENT) <= reuse ? past : r.cache();
+        DocumentKvCheck delta = DocumentKvCheck.of(layout, prefills(), attended, layout.start(Segment.DOCUMENT), readback);
         AttentionShares shares = null;
         if (probs) {
             Segment[] columns = new Segment[layout.size()];

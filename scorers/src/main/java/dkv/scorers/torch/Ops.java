@@ -179,11 +179,8 @@ public final class Ops {
         return view(t, insert(sizes, d, 1), insert(strides, d, stride), 0);
     }
 
-    /**
-     * Broadcasts to {@code shape} without copying (-1 keeps a size; new leading dims allowed); for
-     * {@link #repeatKvHeads}.
-     */
-    private static Tensor expand(Tensor t, long... shape) {
+    /** Broadcasts to {@code shape} without copying (-1 keeps a size; new leading dims allowed). */
+    public static Tensor expand(Tensor t, long... shape) {
         long[] sizes = t.shape();
         long[] strides = t.strides();
         int lead = shape.length - sizes.length;
@@ -363,6 +360,10 @@ public final class Ops {
 
     public static Tensor neg(Tensor a) {
         return call("aten::neg", "", a.handle());
+    }
+
+    public static Tensor abs(Tensor a) {
+        return call("aten::abs", "", a.handle());
     }
 
     public static Tensor rsqrt(Tensor a) {
@@ -571,6 +572,11 @@ public final class Ops {
         MemorySegment[] r = abi().call("aten::max", "dim", 2, t.handle(), (long) t.normalizeDim(dim), keepDim);
         abi().delete(r[1]);
         return Tensor.adopt(r[0]);
+    }
+
+    /** The maximum of all elements, as a 0-dim tensor (non-empty input). */
+    public static Tensor maxAll(Tensor t) {
+        return call("aten::max", "", t.handle());
     }
 
     /** Softmax along {@code dim}, in t's dtype. */

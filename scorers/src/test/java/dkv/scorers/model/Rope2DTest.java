@@ -54,7 +54,7 @@ class Rope2DTest {
     static float[] rotate(float[] x, long[] position, long[] block) {
         Tensor t = Tensors.fromFloats(x, 1, HEADS, ROWS, DIM);
         Rope.Tables tables = ROPE.tables(Positions.twoD(position, block), Device.cpu());
-        return Tensors.toFloatArray(ROPE.apply(t, tables.cos(), tables.sin()));
+        return Tensors.toFloatArray(ROPE.apply(t, tables.cos(), tables.signedSin()));
     }
 
     @Test

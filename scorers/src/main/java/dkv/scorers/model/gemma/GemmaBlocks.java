@@ -50,15 +50,16 @@ public final class GemmaBlocks {
 
     // ------------------------------------------------------------------------------------------ MLP
 
-    /** GeGLU: {@code down(gelu_tanh(gate(x)) ⊙ up(x))}, gate and up fused into one GEMM ([2·intermediate, hidden], gate rows first). */
-    record Mlp(Tensor gateUp, Tensor down) {
+    /**
+     * GeGLU: {@code down(gelu_tanh(gate(x)) ⊙ up(x))}, gate and up as two GEMMs so that the GELU and the product read
+     * contiguous tensors (libtorch vectorizes only those; see the Llama family's SwiGLU).
+     */
+    record Mlp(Tensor gate, Tensor up, Tensor down) {
 
         Tensor forward(Tensor x) {
-            long inter = down.size(1);
             Tensor result;
             try (TensorScope scope = TensorScope.open()) {
-                Tensor both = Ops.linear(x, gateUp);
-                Tensor h = Ops.mul(Ops.geluTanh(Ops.narrow(both, -1, 0, inter)), Ops.narrow(both, -1, inter, inter));
+                Tensor h = Ops.mul(Ops.geluTanh(Ops.linear(x, gate)), Ops.linear(x, up));
                 result = scope.keep(Ops.linear(h, down));
             }
             return result;
@@ -81,7 +82,7 @@ public final class GemmaBlocks {
 
         /**
          * @param x      [B, n, hidden] (already pre-normed)
-         * @param cos    this layer type's RoPE table of the new tokens, [B, 1, n, headDim] in x's dtype (sin alike)
+         * @param cos    this layer type's RoPE table of the new tokens, [B, 1, n, headDim] in x's dtype (its signed sin alike: {@link Rope.Tables})
          * @param g, layer  the batch's geometry, which joins this layer's past to the new keys and values
          * @param mask   bool [B, 1, n, past + n (+ memory)], or null with {@code causal}
          * @param cross  an encoder-decoder's cross keys and values (already k-normed, unrotated), or null: T5Gemma 2 merges
@@ -164,7 +165,7 @@ public final class GemmaBlocks {
         List<Tensor> tensors() {
             return List.of(preAttention.onePlusWeight(), attention.qkv(), attention.o(), attention.queryNorm().onePlusWeight(),
                     attention.keyNorm().onePlusWeight(), postAttention.onePlusWeight(), preFeedforward.onePlusWeight(),
-                    mlp.gateUp(), mlp.down(), postFeedforward.onePlusWeight());
+                    mlp.gate(), mlp.up(), mlp.down(), postFeedforward.onePlusWeight());
         }
     }
 
@@ -218,9 +219,8 @@ public final class GemmaBlocks {
             Attention attention = new Attention(qkv, load(prefix + "self_attn.o_proj.weight", hidden, qOut),
                     norm(prefix + "self_attn.q_norm.weight", c.headDim(), eps), norm(prefix + "self_attn.k_norm.weight", c.headDim(), eps),
                     c.numHeads(), c.numKvHeads(), c.headDim(), 1.0 / Math.sqrt(c.queryPreAttnScalar()));
-            Tensor gateUp = loader.fused(prefix + "mlp.", "weight", new String[] {"gate_proj", "up_proj"}, new long[] {inter, inter}, hidden);
-            loaded.add(gateUp);
-            Mlp mlp = new Mlp(gateUp, load(prefix + "mlp.down_proj.weight", hidden, inter));
+            Mlp mlp = new Mlp(load(prefix + "mlp.gate_proj.weight", inter, hidden), load(prefix + "mlp.up_proj.weight", inter, hidden),
+                    load(prefix + "mlp.down_proj.weight", hidden, inter));
             return new Layer(type, norm(prefix + names.preAttention() + ".weight", hidden, eps), attention,
                     norm(prefix + names.postAttention() + ".weight", hidden, eps),
                     norm(prefix + "pre_feedforward_layernorm.weight", hidden, eps), mlp,
@@ -306,7 +306,7 @@ public final class GemmaBlocks {
             for (Map.Entry<LayerType, Rope> e : ropes.entrySet()) {
                 Rope.Tables t = e.getValue().tables(positions, Rope.Pairing.HALF_SPLIT, device);
                 tables.put(e.getKey(), new Tensor[] {Ops.reshape(Ops.to(t.cos(), dtype), batch, 1, width, headDim),
-                        Ops.reshape(Ops.to(t.sin(), dtype), batch, 1, width, headDim)});
+                        Ops.reshape(Ops.to(t.signedSin(), dtype), batch, 1, width, headDim)});
                 Window w = windows.get(e.getKey());
                 Tensor self = g.selfMask(w);
                 // one softmax over [self ; cross]: the cross part is never windowed, never causal

@@ -88,7 +88,7 @@ public final class GlmFamily implements ModelFamily {
 
         /**
          * @param x        [B, n, hidden], the normed input
-         * @param cos,sin  2D RoPE tables of the new tokens in x's dtype, [B, 1, n, headDim]
+         * @param cos,sin  2D RoPE tables of the new tokens in x's dtype, [B, 1, n, headDim] (sin signed: {@link Rope.Tables})
          * @param mask     bool [B, 1, n, past + n] from {@link BatchGeometry}, or null with {@code causal}
          */
         AttentionOutput forward(Tensor x, Rope2D rope, Tensor cos, Tensor sin, BatchGeometry g, int layer,
@@ -266,7 +266,7 @@ public final class GlmFamily implements ModelFamily {
                 long d = c.headDim();
                 // applied in the activations' dtype, as the published model does
                 Tensor cos = Ops.reshape(Ops.to(t.cos(), dtype), batch, 1, width, d);
-                Tensor sin = Ops.reshape(Ops.to(t.sin(), dtype), batch, 1, width, d);
+                Tensor sin = Ops.reshape(Ops.to(t.signedSin(), dtype), batch, 1, width, d);
                 Tensor mask = g.selfMask(Window.NONE);
                 boolean causalOnly = g.isCausalFastPath(Window.NONE);
                 List<Tensor> keys = new ArrayList<>();
