@@ -38,7 +38,10 @@ public final class BatchGeometry {
     private final boolean allCausal;
     private final Map<Window, Tensor> selfMasks = new LinkedHashMap<>();
     private final Tensor crossMask;
-    private final Tensor pastIndex;
+    /** The distinct pasts of the rows (rows reusing one prefill's entries share one), in first use order. */
+    private final List<KvCache> pastParts;
+    /** For each row and slot of the key axis [0, pastWidth + width), the entry it holds ({@link #withPast}). */
+    private final Tensor keyIndex;
     private final List<EncoderMemory> memories;
     private final Tensor memoryIndex;
     /** When the rows are a {@link KvCacheBuffer}'s rows, whole and current, with equal new counts: that buffer. */
@@ -85,8 +88,29 @@ public final class BatchGeometry {
             if (!selfMasks.containsKey(window)) selfMasks.put(window, needsSelfMask(window) ? buildSelfMask(window) : null);
         }
         this.inPlace = inPlaceBuffer(this.rows, w);
-        this.pastIndex = pastWidth == 0 || rows.size() == 1 || inPlace != null ? null
-                : gatherIndex(r -> r.past().length(), pastWidth, true, null);
+        if (pastWidth == 0 || rows.size() == 1 || inPlace != null) {
+            this.pastParts = List.of();
+            this.keyIndex = null;
+        } else {
+            // rows whose pasts are the same entries (views of one prefill's row, e.g. every condition continuing the
+            // bare document) share one part: a lazy cache's entries compare by where they live, others by identity
+            Map<Object, Integer> distinct = new java.util.HashMap<>();
+            List<KvCache> order = new ArrayList<>();
+            int[] partOf = new int[rows.size()];
+            for (int b = 0; b < rows.size(); b++) {
+                KvCache past = rows.get(b).past();
+                if (past.isEmpty()) {
+                    partOf[b] = -1;
+                    continue;
+                }
+                Object entries = past.lazy() != null ? past.lazy() : past;
+                Integer k = distinct.putIfAbsent(entries, order.size());
+                if (k == null) order.add(past);
+                partOf[b] = k == null ? order.size() - 1 : k;
+            }
+            this.pastParts = order;
+            this.keyIndex = keyIndex(partOf);
+        }
         if (anyCross) {
             Map<EncoderMemory, Integer> distinct = new IdentityHashMap<>();
             List<EncoderMemory> order = new ArrayList<>();
@@ -94,8 +118,7 @@ public final class BatchGeometry {
                 if (distinct.putIfAbsent(r.cross().memory(), order.size()) == null) order.add(r.cross().memory());
             }
             this.memories = order;
-            this.memoryIndex = order.size() == 1 && rows.size() == 1 ? null
-                    : gatherIndex(r -> r.cross().memory().length(), memoryWidth, false, distinct);
+            this.memoryIndex = order.size() == 1 && rows.size() == 1 ? null : memoryIndex(distinct);
         } else {
             this.memories = List.of();
             this.memoryIndex = null;
@@ -254,33 +277,39 @@ public final class BatchGeometry {
     }
 
     /**
-     * For each row and slot of a padded axis, the entry of the concatenated parts it holds (int64, on the device):
-     * right-aligned (pasts) or left-aligned (memories). Slots past a row's own entries hold some other entry, masked
-     * out. {@code partOf} maps a row to its part when rows share parts (memories), else each row is its own part.
+     * For each row and slot of the key axis, the entry it holds in the distinct pasts concatenated and then the new
+     * entries of every row ([B·width], row-major) after them: the row's past right-aligned in [0, pastWidth), its new
+     * entries from pastWidth on. Slots before a row's past hold entry 0, masked out. int64, on the device.
      */
-    private Tensor gatherIndex(Function<ForwardRequest, Integer> lengthOf, int slots, boolean rightAligned,
-                               Map<EncoderMemory, Integer> partOf) {
-        long[] index = new long[rows.size() * slots];
-        long[] offsets = new long[rows.size()];
-        if (partOf == null) {
-            long offset = 0;
-            for (int b = 0; b < rows.size(); b++) {
-                offsets[b] = offset;
-                offset += lengthOf.apply(rows.get(b));
-            }
-        } else {
-            long[] partOffsets = new long[memories().size()];
-            long offset = 0;
-            for (int k = 0; k < memories().size(); k++) {
-                partOffsets[k] = offset;
-                offset += memories().get(k).length();
-            }
-            for (int b = 0; b < rows.size(); b++) offsets[b] = partOffsets[partOf.get(rows.get(b).cross().memory())];
+    private Tensor keyIndex(int[] partOf) {
+        long[] partOffsets = new long[pastParts.size()];
+        long fresh = 0;
+        for (int k = 0; k < pastParts.size(); k++) {
+            partOffsets[k] = fresh;
+            fresh += pastParts.get(k).length();
         }
+        int slots = pastWidth + width;
+        long[] index = new long[rows.size() * slots];
         for (int b = 0; b < rows.size(); b++) {
-            int n = lengthOf.apply(rows.get(b));
-            int gap = rightAligned ? slots - n : 0;
-            for (int j = 0; j < n; j++) index[b * slots + gap + j] = offsets[b] + j;
+            int n = rows.get(b).past().length();
+            for (int j = 0; j < n; j++) index[b * slots + pastWidth - n + j] = partOffsets[partOf[b]] + j;
+            for (int t = 0; t < width; t++) index[b * slots + pastWidth + t] = fresh + (long) b * width + t;
+        }
+        return Ops.upload(Tensors.fromLongs(index, index.length), device);
+    }
+
+    /** For each row and slot of the memory axis, left-aligned, the entry it holds in the distinct memories concatenated. */
+    private Tensor memoryIndex(Map<EncoderMemory, Integer> partOf) {
+        long[] partOffsets = new long[memories.size()];
+        long offset = 0;
+        for (int k = 0; k < memories.size(); k++) {
+            partOffsets[k] = offset;
+            offset += memories.get(k).length();
+        }
+        long[] index = new long[rows.size() * memoryWidth];
+        for (int b = 0; b < rows.size(); b++) {
+            EncoderMemory m = rows.get(b).cross().memory();
+            for (int j = 0; j < m.length(); j++) index[b * memoryWidth + j] = partOffsets[partOf.get(m)] + j;
         }
         return Ops.upload(Tensors.fromLongs(index, index.length), device);
     }
@@ -289,22 +318,12 @@ public final class BatchGeometry {
         return memories;
     }
 
-    /** Every row's past keys (or values) of {@code layer}, right-aligned: [B, kvHeads, pastWidth, headDim]; null without a past. */
-    public Tensor stackPast(int layer, boolean keys) {
-        if (pastWidth == 0) return null;
-        if (inPlace != null) return Ops.narrow(inPlace.storage(layer, keys), 2, inPlace.end() - pastWidth, pastWidth);
-        Function<KvCache, Tensor> part = keys ? c -> c.keys(layer) : c -> c.values(layer);
-        if (rows.size() == 1) return part.apply(rows.getFirst().past());
-        List<Tensor> parts = new ArrayList<>();
-        for (ForwardRequest r : rows) if (!r.past().isEmpty()) parts.add(part.apply(r.past()));
-        return gathered(parts, pastIndex, pastWidth);
-    }
-
     /**
      * Layer {@code layer}'s keys (or values) of every row's past followed by its new entries {@code fresh}
      * [B, kvHeads, width, headDim]: [B, kvHeads, pastWidth + width, headDim]. When the rows are a
      * {@link KvCacheBuffer}'s, the new entries are written into its next free columns and the result is a view of its
-     * storage (no copy of the past); otherwise the stacked past and the new entries are concatenated.
+     * storage (no copy of the past). Otherwise one gather picks every slot from the distinct pasts and the new entries
+     * (a past several rows reuse is read once; the result is a permuted view of the gather, not contiguous).
      */
     public Tensor withPast(int layer, boolean keys, Tensor fresh) {
         if (inPlace != null) {
@@ -312,8 +331,15 @@ public final class BatchGeometry {
             Ops.copyInto(Ops.narrow(storage, 2, inPlace.end(), width), fresh);
             return Ops.narrow(storage, 2, inPlace.end() - pastWidth, pastWidth + width);
         }
-        Tensor past = stackPast(layer, keys);
-        return past == null ? Ops.contiguous(fresh) : Ops.cat(2, past, fresh);
+        if (pastWidth == 0) return Ops.contiguous(fresh);
+        Function<KvCache, Tensor> part = keys ? c -> c.keys(layer) : c -> c.values(layer);
+        if (rows.size() == 1) return Ops.cat(2, part.apply(rows.getFirst().past()), fresh);
+        List<Tensor> parts = new ArrayList<>(pastParts.size() + 1);
+        for (KvCache past : pastParts) parts.add(part.apply(past));
+        long kvHeads = fresh.size(1);
+        // the new entries as one more part, rows one after another: [B, kvHeads, width, D] → [1, kvHeads, B·width, D]
+        parts.add(Ops.unsqueeze(Ops.reshape(Ops.permute(fresh, 1, 0, 2, 3), kvHeads, (long) rows.size() * width, fresh.size(3)), 0));
+        return gathered(parts, keyIndex, pastWidth + width);
     }
 
     /** Every row's encoder-memory keys (or values) of decoder {@code layer}, left-aligned: [B, kvHeads, memoryWidth, headDim]. */
