@@ -146,6 +146,11 @@ public final class BatchGeometry {
         return rows.size();
     }
 
+    /** How many distinct pasts the key gather reads (0 when it does not gather). */
+    int distinctPasts() {
+        return pastParts.size();
+    }
+
     public int width() {
         return width;
     }

@@ -85,6 +85,41 @@ class BatchGeometryTest {
     }
 
     /** The mask tensor cell by cell, from a construction written here: padded column of each key, then the rules. */
+    /** Continuations over views of one batched prefill: equal views are read once, and every row gets what it gets alone. */
+    @Test
+    void rowsReusingOnePrefillsEntriesShareOnePastAndEqualTheRowsAlone() {
+        try (TensorScope _ = TensorScope.open()) {
+            int[] first = ids("Water boils at 100 degrees Celsius at sea level.");
+            int[] second = ids("The Nile is the longest river in Africa.");
+            int[] tail = java.util.Arrays.copyOfRange(ids("Question: when does water boil?"), 1, 8);
+            List<ForwardResult> prefills = model.forwardBatch(List.of(
+                    new ForwardRequest(first, ForwardRequest.consecutive(0, first.length), KvCache.empty(), AttentionMask.causal(), 0, 0, false),
+                    new ForwardRequest(second, ForwardRequest.consecutive(0, second.length), KvCache.empty(), AttentionMask.causal(), 0, 0, false)));
+            KvCache a = prefills.get(0).cache();
+            KvCache b = prefills.get(1).cache();
+            List<ForwardRequest> rows = List.of(
+                    new ForwardRequest(tail, ForwardRequest.consecutive(first.length, tail.length), a.view(0, first.length),
+                            AttentionMask.causal(), 0, tail.length, false),
+                    new ForwardRequest(java.util.Arrays.copyOf(tail, 4), ForwardRequest.consecutive(first.length, 4), a.view(0, first.length),
+                            AttentionMask.causal(), 0, 4, false),
+                    new ForwardRequest(tail, ForwardRequest.consecutive(second.length, tail.length), b, AttentionMask.causal(), 0, tail.length, false),
+                    new ForwardRequest(tail, ForwardRequest.consecutive(5, tail.length), a.view(0, 5), AttentionMask.causal(), 0, tail.length, false));
+            // two views of a's whole row are one past; a's first five entries are another
+            assertEquals(3, new BatchGeometry(rows, Device.cpu(), Integer.MAX_VALUE, List.of(Window.NONE)).distinctPasts());
+            List<ForwardResult> batched = model.forwardBatch(rows);
+            for (int r = 0; r < rows.size(); r++) {
+                ForwardResult alone = model.forward(rows.get(r));
+                assertArrayEquals(Tensors.toFloatArray(alone.logits()), Tensors.toFloatArray(batched.get(r).logits()), 1e-4f, "logits of row " + r);
+                for (int l = 0; l < model.layers(); l++) {
+                    assertArrayEquals(Tensors.toFloatArray(alone.cache().keys(l)), Tensors.toFloatArray(batched.get(r).cache().keys(l)),
+                            1e-5f, "keys of row " + r + " layer " + l);
+                    assertArrayEquals(Tensors.toFloatArray(alone.cache().values(l)), Tensors.toFloatArray(batched.get(r).cache().values(l)),
+                            1e-5f, "values of row " + r + " layer " + l);
+                }
+            }
+        }
+    }
+
     @Test
     void materialisedMasksCombineRowMaskWindowAndPadding() {
         try (TensorScope _ = TensorScope.open()) {
