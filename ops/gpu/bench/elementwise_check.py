@@ -108,6 +108,30 @@ def main():
         row = {"check": name, "us": round(seconds * 1e6, 1)}
         rows.append(row)
         print(json.dumps(row), flush=True)
+    # --- the whole SwiGLU MLP, three ways (same values: each output element is the same dot products) ---
+    w_down = torch.randn(hidden, inter, device=dev, dtype=bf) * 0.02
+    w_gate, w_up = w_gu[:inter].contiguous(), w_gu[inter:].contiguous()
+
+    def fused_strided():
+        both = F.linear(x, w_gu)
+        return F.linear(F.silu(both[:, :inter]) * both[:, inter:], w_down)
+
+    def split():
+        return F.linear(F.silu(F.linear(x, w_gate)) * F.linear(x, w_up), w_down)
+
+    def transposed():
+        # one GEMM whose output is [2·inter, tokens]: gate and up are contiguous row blocks of it
+        both_t = torch.mm(w_gu, x.t())
+        return F.linear((F.silu(both_t[:inter]) * both_t[inter:]).t(), w_down)
+
+    ref = fused_strided()
+    for name, fn in [("mlp: fused GEMM, strided halves", fused_strided), ("mlp: gate and up GEMMs", split),
+                     ("mlp: fused GEMM, transposed output", transposed)]:
+        out = fn()
+        row = {"check": name, "us": round(timed(fn) * 1e6, 1),
+               "max_abs_diff_to_first": (out.float() - ref.float()).abs().max().item()}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
     print(torch.cuda.get_device_name(), torch.__version__, f"tokens {tokens}", flush=True)
     if args.json:
         with open(args.json, "w") as f:

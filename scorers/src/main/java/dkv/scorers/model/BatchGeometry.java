@@ -235,7 +235,50 @@ public final class BatchGeometry {
         return window.behind() >= width - 1 && window.ahead() >= width - 1;
     }
 
+    /**
+     * Whether the mask for {@code window} is the plain causal one over right-aligned pasts: every row causal and the
+     * window reaching across the whole key axis (a continuation batch). Then {@link #causalMaskOnDevice} builds it.
+     */
+    private boolean causalWithinReach(Window window) {
+        return allCausal && window.behind() >= pastWidth + width - 1;
+    }
+
+    /**
+     * The causal mask [B, 1, width, pastWidth + width] made on the device from per-row lengths: query i of row b sees
+     * the columns from the row's first past entry to its own ({@code pastWidth + i}); a padding query sees only its own
+     * column. The cells {@link #buildSelfMask}'s general loop gives, from one upload of a few hundred indices instead of
+     * B·width·(pastWidth + width) host cells (a continuation batch's mask was a host-bound gap in the GPU's work).
+     */
+    private Tensor causalMaskOnDevice() {
+        int b = rows.size();
+        int cols = pastWidth + width;
+        // one upload: key columns | each query's own column | query index | each row's first past column | new count
+        long[] packed = new long[cols + 2 * width + 2 * b];
+        for (int c = 0; c < cols; c++) packed[c] = c;
+        for (int i = 0; i < width; i++) {
+            packed[cols + i] = pastWidth + i;
+            packed[cols + width + i] = i;
+        }
+        for (int r = 0; r < b; r++) {
+            packed[cols + 2 * width + r] = pastWidth - rows.get(r).past().length();
+            packed[cols + 2 * width + b + r] = rows.get(r).ids().length;
+        }
+        Tensor result;
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor all = Ops.upload(Tensors.fromLongs(packed, packed.length), device);
+            Tensor column = Ops.reshape(Ops.narrow(all, 0, 0, cols), 1, 1, 1, cols);
+            Tensor own = Ops.reshape(Ops.narrow(all, 0, cols, width), 1, 1, width, 1);
+            Tensor query = Ops.reshape(Ops.narrow(all, 0, cols + width, width), 1, 1, width, 1);
+            Tensor first = Ops.reshape(Ops.narrow(all, 0, cols + 2L * width, b), b, 1, 1, 1);
+            Tensor count = Ops.reshape(Ops.narrow(all, 0, cols + 2L * width + b, b), b, 1, 1, 1);
+            Tensor seen = Ops.logicalAnd(Ops.ge(column, first), Ops.le(column, own));
+            result = scope.keep(Ops.where(Ops.lt(query, count), seen, Ops.eq(column, own)));
+        }
+        return result;
+    }
+
     private Tensor buildSelfMask(Window window) {
+        if (causalWithinReach(window)) return causalMaskOnDevice();
         if (keysOnly(window)) {
             boolean[] keys = new boolean[rows.size() * width];
             for (int b = 0; b < rows.size(); b++) {

@@ -30,8 +30,12 @@ public record ScoreOptions(boolean attention, boolean tokenLogprobs, boolean sha
         if (maxTokens < 1) throw new IllegalArgumentException("maxTokens must be >= 1, got " + maxTokens);
     }
 
-    /** Padded tokens per forward by default: a few thousand rows' worth of activations, small next to 7B weights. */
-    public static final int DEFAULT_MAX_TOKENS = 16384;
+    /**
+     * Padded tokens per forward by default: a few thousand rows' worth of activations, small next to 7B weights. On the
+     * H200 decoder bench 4096 and 6144 both ran ~8% faster than 16384 (cuBLAS's GEMMs run faster at a few thousand rows
+     * than at ten thousand, ops/gpu/bench/gemm_check.py; NOTES "Session 4").
+     */
+    public static final int DEFAULT_MAX_TOKENS = 6144;
 
     public static ScoreOptions defaults() {
         return new ScoreOptions(false, true, true, 32, DEFAULT_MAX_TOKENS, "", "", null, "", null);

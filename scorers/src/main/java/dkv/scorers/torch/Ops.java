@@ -484,6 +484,31 @@ public final class Ops {
         return call("aten::logical_not", "", a.handle());
     }
 
+    /** {@code a >= b}, elementwise with broadcasting (bool). */
+    public static Tensor ge(Tensor a, Tensor b) {
+        return call("aten::ge", "Tensor", a.handle(), b.handle());
+    }
+
+    /** {@code a <= b}, elementwise with broadcasting (bool). */
+    public static Tensor le(Tensor a, Tensor b) {
+        return call("aten::le", "Tensor", a.handle(), b.handle());
+    }
+
+    /** {@code a < b}, elementwise with broadcasting (bool). */
+    public static Tensor lt(Tensor a, Tensor b) {
+        return call("aten::lt", "Tensor", a.handle(), b.handle());
+    }
+
+    /** {@code a == b}, elementwise with broadcasting (bool). */
+    public static Tensor eq(Tensor a, Tensor b) {
+        return call("aten::eq", "Tensor", a.handle(), b.handle());
+    }
+
+    /** Logical and of two bool tensors, with broadcasting. */
+    public static Tensor logicalAnd(Tensor a, Tensor b) {
+        return call("aten::logical_and", "", a.handle(), b.handle());
+    }
+
     /** {@code condition ? a : b}, elementwise with broadcasting. */
     public static Tensor where(Tensor condition, Tensor a, Tensor b) {
         return call("aten::where", "self", condition.handle(), a.handle(), b.handle());
@@ -639,14 +664,19 @@ public final class Ops {
      * @param scale    multiplier of q·kᵀ (usually 1/√D)
      */
     public static Tensor sdpa(Tensor q, Tensor k, Tensor v, Tensor mask, boolean isCausal, double scale) {
+        return sdpa(q, k, v, mask, isCausal, scale, false);
+    }
+
+    /** With {@code enableGqa}, k and v may have fewer heads than q (a divisor): each serves its group of query heads. */
+    private static Tensor sdpa(Tensor q, Tensor k, Tensor v, Tensor mask, boolean isCausal, double scale, boolean enableGqa) {
         if (mask != null && mask.dtype() != DType.BOOL && mask.dtype() != q.dtype()) {
             try (Tensor converted = to(mask, q.dtype())) {
-                return sdpa(q, k, v, converted, isCausal, scale);
+                return sdpa(q, k, v, converted, isCausal, scale, enableGqa);
             }
         }
         return call("aten::scaled_dot_product_attention", "", q.handle(), k.handle(), v.handle(),
                 mask == null ? null : new TorchAbi.Some(mask.handle()), 0.0, isCausal,
-                new TorchAbi.Some(scale), false);
+                new TorchAbi.Some(scale), enableGqa);
     }
 
     /** Attention output and the probabilities that produced it. Both owned like any op result. */
@@ -682,7 +712,7 @@ public final class Ops {
      * h reads kv head h / (H / kvH), as {@link #repeatKvHeads} lays them out). With a mask the query heads of each kv
      * head are folded into the query axis ([B, kvH, g·n, D], the mask repeated along it), so the keys and values are
      * read where they are instead of copied H / kvH times per call; without one (SDPA's causal flag, which the folding
-     * would break) the keys and values are repeated. Same dot products either way.
+     * would break) SDPA's own grouped-query mode on CUDA, repeated keys and values on the CPU. Same dot products either way.
      */
     public static Tensor groupedSdpa(Tensor q, Tensor k, Tensor v, Tensor mask, boolean isCausal, double scale) {
         long heads = q.size(1);
@@ -691,7 +721,11 @@ public final class Ops {
         if (groups == 1) return sdpa(q, k, v, mask, isCausal, scale);
         Tensor result;
         try (TensorScope scope = TensorScope.open()) {
-            if (mask == null) {
+            if (mask == null && q.device().isCuda()) {
+                // flash attention reads each kv head for its query heads itself; the CPU kernels would fall back
+                // to a different (math) path for it, so there the keys and values are repeated
+                result = scope.keep(sdpa(q, k, v, null, isCausal, scale, true));
+            } else if (mask == null) {
                 result = scope.keep(sdpa(q, repeatKvHeads(k, groups), repeatKvHeads(v, groups), null, isCausal, scale));
             } else {
                 long b = q.size(0);

@@ -160,6 +160,41 @@ class BatchGeometryTest {
         }
     }
 
+    /**
+     * Causal rows over pasts of different lengths: the mask built on the device (no window that bites) and the one
+     * built cell by cell (a window that bites) both give the rule, padding queries seeing only their own column.
+     */
+    @Test
+    void causalContinuationMasksGiveTheRuleOnBothConstructions() {
+        try (TensorScope _ = TensorScope.open()) {
+            KvCache past3 = prefill(ids("a b"), AttentionMask.causal()).cache();
+            List<ForwardRequest> rows = List.of(
+                    new ForwardRequest(new int[] {5, 6}, ForwardRequest.consecutive(3, 2), past3, AttentionMask.causal(), 0, 0, false),
+                    new ForwardRequest(new int[] {5, 6, 7, 8}, ForwardRequest.consecutive(1, 4), past3.view(0, 1), AttentionMask.causal(), 0, 0, false),
+                    new ForwardRequest(new int[] {9}, ForwardRequest.consecutive(0, 1), KvCache.empty(), AttentionMask.causal(), 0, 0, false));
+            Window bites = new Window(2, 0);
+            BatchGeometry g = new BatchGeometry(rows, Device.cpu(), 420, List.of(Window.NONE, bites));
+            int cols = 3 + 4;
+            for (Window w : List.of(Window.NONE, bites)) {
+                boolean[] got = toBooleans(g.selfMask(w));
+                for (int b = 0; b < rows.size(); b++) {
+                    int past = rows.get(b).past().length();
+                    int n = rows.get(b).ids().length;
+                    for (int i = 0; i < 4; i++) {
+                        for (int c = 0; c < cols; c++) {
+                            int k = c < 3 ? c - (3 - past) : past + (c - 3);
+                            int q = past + i;
+                            boolean expected = i < n
+                                    ? (c < 3 ? k >= 0 : k - past < n) && k <= q && (w == Window.NONE || q - k <= 2)
+                                    : c == 3 + i;
+                            assertEquals(expected, got[((b * 4) + i) * cols + c], "window " + w + " row " + b + " query " + i + " column " + c);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void causalRowsWithoutAPastNeedNoMaskTensorUnlessAWindowBites() {
         try (TensorScope _ = TensorScope.open()) {
