@@ -16,18 +16,10 @@ import json
 import torch
 import torch.nn.functional as F
 
+from cuda_timing import timed
 
-def timed(fn, repeat=30):
-    for _ in range(3):
-        fn()
-    torch.cuda.synchronize()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    start.record()
-    for _ in range(repeat):
-        fn()
-    end.record()
-    torch.cuda.synchronize()
-    return start.elapsed_time(end) / 1000 / repeat
+
+REPEAT = 30  # timed calls per variant
 
 
 def rope(x, cos, sin):
@@ -66,24 +58,24 @@ def main():
     strided = fused[..., :qk_heads * d].reshape(b, n, qk_heads, d).transpose(1, 2)  # dkv today
     ref = rope(strided, cos[:, None], sin[:, None])
     report("rope: strided view of the fused q/k/v output, tables [B,1,n,D]",
-           timed(lambda: rope(strided, cos[:, None], sin[:, None])), nbytes, ref, ref)
+           timed(lambda: rope(strided, cos[:, None], sin[:, None]), REPEAT), nbytes, ref, ref)
 
     qk = fused[..., :qk_heads * d].contiguous()  # a q/k GEMM of its own
     heads_first = qk.reshape(b, n, qk_heads, d).transpose(1, 2)
     out = rope(heads_first, cos[:, None], sin[:, None])
     report("rope: contiguous q/k GEMM output viewed [B,H,n,D], tables [B,1,n,D]",
-           timed(lambda: rope(heads_first, cos[:, None], sin[:, None])), nbytes, ref, out)
+           timed(lambda: rope(heads_first, cos[:, None], sin[:, None]), REPEAT), nbytes, ref, out)
 
     tokens_first = qk.reshape(b, n, qk_heads, d)
     out = rope(tokens_first, cos[:, :, None], sin[:, :, None]).transpose(1, 2)
     report("rope: contiguous [B,n,H,D], tables [B,n,1,D]",
-           timed(lambda: rope(tokens_first, cos[:, :, None], sin[:, :, None])), nbytes, ref, out)
+           timed(lambda: rope(tokens_first, cos[:, :, None], sin[:, :, None]), REPEAT), nbytes, ref, out)
 
     cos_full = cos[:, :, None].expand(b, n, qk_heads, d).contiguous()
     sin_full = sin[:, :, None].expand(b, n, qk_heads, d).contiguous()
     out = rope(tokens_first, cos_full, sin_full).transpose(1, 2)
     report("rope: contiguous [B,n,H,D], tables materialised [B,n,H,D] (per forward)",
-           timed(lambda: rope(tokens_first, cos_full, sin_full)), nbytes, ref, out)
+           timed(lambda: rope(tokens_first, cos_full, sin_full), REPEAT), nbytes, ref, out)
 
     # --- SwiGLU ---
     gate_up = torch.randn(tokens, 2 * inter, device=dev, dtype=bf)  # one gate/up GEMM's output
@@ -91,10 +83,10 @@ def main():
     nbytes = 3 * half_bytes  # read gate and up, write the product
     ref = F.silu(gate_up[:, :inter]) * gate_up[:, inter:]
     report("swiglu: strided halves of the fused gate/up output",
-           timed(lambda: F.silu(gate_up[:, :inter]) * gate_up[:, inter:]), nbytes, ref, ref)
+           timed(lambda: F.silu(gate_up[:, :inter]) * gate_up[:, inter:], REPEAT), nbytes, ref, ref)
     gate, up = gate_up[:, :inter].contiguous(), gate_up[:, inter:].contiguous()  # two GEMMs
     out = F.silu(gate) * up
-    report("swiglu: contiguous gate and up (two GEMMs)", timed(lambda: F.silu(gate) * up), nbytes, ref, out)
+    report("swiglu: contiguous gate and up (two GEMMs)", timed(lambda: F.silu(gate) * up, REPEAT), nbytes, ref, out)
 
     # --- what the split costs on the GEMM side ---
     x = torch.randn(tokens, hidden, device=dev, dtype=bf)
@@ -104,7 +96,7 @@ def main():
                      ("gemm: gate and up apart", lambda: (F.linear(x, w_gu[:inter]), F.linear(x, w_gu[inter:]))),
                      ("gemm: fused q/k/v", lambda: F.linear(x, w_qkv)),
                      ("gemm: q/k and v apart", lambda: (F.linear(x, w_qkv[:qk_heads * d]), F.linear(x, w_qkv[qk_heads * d:])))]:
-        seconds = timed(fn)
+        seconds = timed(fn, REPEAT)
         row = {"check": name, "us": round(seconds * 1e6, 1)}
         rows.append(row)
         print(json.dumps(row), flush=True)
@@ -128,7 +120,7 @@ def main():
     for name, fn in [("mlp: fused GEMM, strided halves", fused_strided), ("mlp: gate and up GEMMs", split),
                      ("mlp: fused GEMM, transposed output", transposed)]:
         out = fn()
-        row = {"check": name, "us": round(timed(fn) * 1e6, 1),
+        row = {"check": name, "us": round(timed(fn, REPEAT) * 1e6, 1),
                "max_abs_diff_to_first": (out.float() - ref.float()).abs().max().item()}
         rows.append(row)
         print(json.dumps(row), flush=True)
