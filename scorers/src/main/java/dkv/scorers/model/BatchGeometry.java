@@ -7,6 +7,7 @@ import dkv.scorers.torch.TensorScope;
 import dkv.scorers.torch.Tensors;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -94,7 +95,7 @@ public final class BatchGeometry {
         } else {
             // rows whose pasts are the same entries (views of one prefill's row, e.g. every condition continuing the
             // bare document) share one part: a lazy cache's entries compare by where they live, others by identity
-            Map<Object, Integer> distinct = new java.util.HashMap<>();
+            Map<Object, Integer> distinct = new HashMap<>();
             List<KvCache> order = new ArrayList<>();
             int[] partOf = new int[rows.size()];
             for (int b = 0; b < rows.size(); b++) {
@@ -330,12 +331,8 @@ public final class BatchGeometry {
      * entries from pastWidth on. Slots before a row's past hold entry 0, masked out. int64, on the device.
      */
     private Tensor keyIndex(int[] partOf) {
-        long[] partOffsets = new long[pastParts.size()];
-        long fresh = 0;
-        for (int k = 0; k < pastParts.size(); k++) {
-            partOffsets[k] = fresh;
-            fresh += pastParts.get(k).length();
-        }
+        long[] partOffsets = offsets(pastParts.stream().mapToInt(KvCache::length).toArray());
+        long fresh = pastParts.isEmpty() ? 0 : partOffsets[pastParts.size() - 1] + pastParts.getLast().length();
         int slots = pastWidth + width;
         long[] index = new long[rows.size() * slots];
         for (int b = 0; b < rows.size(); b++) {
@@ -348,22 +345,13 @@ public final class BatchGeometry {
 
     /** For each row and slot of the memory axis, left-aligned, the entry it holds in the distinct memories concatenated. */
     private Tensor memoryIndex(Map<EncoderMemory, Integer> partOf) {
-        long[] partOffsets = new long[memories.size()];
-        long offset = 0;
-        for (int k = 0; k < memories.size(); k++) {
-            partOffsets[k] = offset;
-            offset += memories.get(k).length();
-        }
+        long[] partOffsets = offsets(memories.stream().mapToInt(EncoderMemory::length).toArray());
         long[] index = new long[rows.size() * memoryWidth];
         for (int b = 0; b < rows.size(); b++) {
             EncoderMemory m = rows.get(b).cross().memory();
             for (int j = 0; j < m.length(); j++) index[b * memoryWidth + j] = partOffsets[partOf.get(m)] + j;
         }
         return Ops.upload(Tensors.fromLongs(index, index.length), device);
-    }
-
-    private List<EncoderMemory> memories() {
-        return memories;
     }
 
     /**
@@ -388,6 +376,13 @@ public final class BatchGeometry {
         // the new entries as one more part, rows one after another: [B, kvHeads, width, D] → [1, kvHeads, B·width, D]
         parts.add(Ops.unsqueeze(Ops.reshape(Ops.permute(fresh, 1, 0, 2, 3), kvHeads, (long) rows.size() * width, fresh.size(3)), 0));
         return gathered(parts, keyIndex, pastWidth + width);
+    }
+
+    /** Where each of parts of these lengths starts when they are concatenated. */
+    private static long[] offsets(int[] lengths) {
+        long[] starts = new long[lengths.length];
+        for (int k = 1; k < lengths.length; k++) starts[k] = starts[k - 1] + lengths[k - 1];
+        return starts;
     }
 
     /** Every row's encoder-memory keys (or values) of decoder {@code layer}, left-aligned: [B, kvHeads, memoryWidth, headDim]. */
