@@ -7,8 +7,10 @@
 # first batches); timed from the start of `produce` (the reader, `dkv export`, started a few seconds before) until
 # `dkv export --expect SAMPLES x 8` has read every score committed on dkv.scores (so a lost or duplicated score
 # fails the run). The workers' own counters (dkv_scorer_records_total) show work scored twice after rebalances.
-# Model and workload: the random Mistral-7B-shaped bf16 model and MS MARCO-like samples of ops/gpu/bench
-# (made here when missing). Logs go to $OUT/scale-out.
+# While timed, once a second: each worker's scores, its consumer's records_lag_max and its GPU's utilisation ($OUT/scale-out/wN/
+# timeline.csv, summarised per worker by ops/gpu/timeline_summary.py), and the group assignments the workers print
+# (rebalances). Model and workload: the random Mistral-7B-shaped bf16 model and MS MARCO-like samples of
+# ops/gpu/bench (made here when missing). Logs go to $OUT/scale-out.
 # Usage (GPU machine, repo root):  source ops/gpu/unpack.sh && ops/gpu/scale-out.sh [SAMPLES] [COUNTS]
 #   (on a CPU, to try the flow: DKV_DEVICES="cpu cpu" DKV_BENCH_SHAPE=tiny DKV_BENCH_MODEL_DIR=/tmp/tiny ...)
 #   SAMPLES default 768; COUNTS default "1 N" with N the number of GPUs; SCORER_OPTS extra `dkv scorer` flags
@@ -45,7 +47,7 @@ warmup_per_worker=${WARMUP_SAMPLES_PER_WORKER:-64}
 total=$((samples * conditions))
 
 # shellcheck source=../bench/workers.sh
-source ops/bench/workers.sh  # pids, cleanup, records_total
+source ops/bench/workers.sh  # pids, cleanup, records_total, sample_timeline
 
 nvidia-smi --query-gpu=index,name,memory.total --format=csv,noheader 2>/dev/null | tee "$run_dir/gpus.txt" || true
 echo "workers  scores  seconds  scores/s   ($samples samples x $conditions conditions; scorer flags: $scorer_opts)" \
@@ -83,17 +85,25 @@ for n in $counts; do
   "${dkv[@]}" export --bootstrap "$bootstrap" --experiment bench --expect "$total" --idle-timeout-ms 300000 --timeout-ms 600000 \
     --out "$run/scores.jsonl" > "$run/export.log" 2>&1 & export_pid=$!
   sleep 3
+  holds_before=$(cat "$run"/scorer-*.log | grep -c ' holds ' || true)
   start=$(date +%s.%N)
+  sample_timeline "$run/timeline.csv" "$start" "${devices[*]:0:$n}" "${ports[@]}" & sampler=$!
   "${dkv[@]}" produce --bootstrap "$bootstrap" --plan "$run_dir/plan.json" --dataset "$run_dir/work.jsonl" \
     --model-id bench-mistral > "$run/produce.log" 2>&1
   produced=$(date +%s.%N)
   # done = every score committed: `dkv export --expect` returns once it has read all of them (read_committed)
   wait "$export_pid" || { echo "export of $n-worker run failed: $(tail -1 "$run/export.log")" >&2; exit 1; }
   end=$(date +%s.%N)
+  kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+  timeline_row "$run/timeline.csv" "$start" "${devices[*]:0:$n}" "${ports[@]}"  # the counts at the end
+  holds_after=$(cat "$run"/scorer-*.log | grep -c ' holds ' || true)
   scored=$(( $(records_total "${ports[@]}") - warm_scored ))  # more than $total when a rebalance made a batch be scored twice
   "$PYTHON" -c "s=$end-$start; print(f'{$n:7d}  {$total:6d}  {s:7.1f}  {$total/s:8.1f}   (scored {$scored}: {$scored - $total} re-scored after rebalances)')" \
     | tee -a "$run_dir/scale-out.txt"
   "$PYTHON" -c "print(f'  produce returned after {$produced - $start:.1f} s; the last score read {$end - $produced:.1f} s later')"
+  echo "  group assignments printed while timed (rebalances): $((holds_after - holds_before))"
+  "$PYTHON" ops/gpu/timeline_summary.py "$run/timeline.csv" "$(awk -v a="$produced" -v s="$start" 'BEGIN {print a - s}')" \
+    | tee "$run/timeline-summary.txt"
   tail -1 "$run/export.log"
   cleanup; pids=()
 done
