@@ -13,8 +13,8 @@ Peak memory: nvidia-smi's memory.used on the device, polled every --poll seconds
 minus its value before the run. Unlike torch.cuda.max_memory_allocated (hf_bench.py's peak_bytes) it includes
 the CUDA context and the caching allocator's reserve: compare it with hf_bench.py's peak_reserved_bytes.
 The same poll reads utilization.gpu, clocks.sm and power.draw: "busy" summarises them over the scoring
-window (from the first to the last sample at >= 50% utilization, so start-up and loading stay out), and every
-sample is written to <scores>.gpu.csv.
+stretch (the longest run of samples at >= 50% utilization, short dips inside it included, so start-up and weight
+loading stay out), and every sample is written to <scores>.gpu.csv.
 
   python java_timing.py --work work.jsonl --repeat 8 --scores java.jsonl --out java-timing.json \\
       -- JAVA ... dkv.cli.Dkv score --model M --samples {work} --plan P --out {out}
@@ -62,12 +62,21 @@ class PeakPoller(threading.Thread):
                 self.samples.append((round(time.perf_counter() - t0, 2),) + sample)
             self.stop.wait(self.every)
 
-    def busy(self):
-        """Means over the scoring window: first to last sample at >= 50% utilization."""
+    def busy(self, gap=2):
+        """Means over the scoring stretch: the longest run of samples at >= 50% utilization, dips of up to `gap`
+        samples inside it included (a call's readback), so that start-up and weight loading stay out."""
         hot = [i for i, s in enumerate(self.samples) if s[2] >= 50]
         if not hot:
             return None
-        window = self.samples[hot[0]:hot[-1] + 1]
+        stretches, first, last = [], hot[0], hot[0]
+        for i in hot[1:]:
+            if i - last > gap + 1:
+                stretches.append((first, last))
+                first = i
+            last = i
+        stretches.append((first, last))
+        first, last = max(stretches, key=lambda fl: self.samples[fl[1]][0] - self.samples[fl[0]][0])
+        window = self.samples[first:last + 1]
         mean = lambda k: round(sum(s[k] for s in window) / len(window), 1)
         return {"seconds": round(window[-1][0] - window[0][0], 2), "samples": len(window),
                 "utilization_mean": mean(2), "sm_clock_mean_mhz": mean(3), "power_mean_w": mean(4)}

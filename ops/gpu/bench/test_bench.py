@@ -536,6 +536,18 @@ class GenerateBenchTest(unittest.TestCase):
 class JavaTimingTest(unittest.TestCase):
     """java_timing.py on a stand-in command with a known fixed cost (0.4 s) and per-sample cost (0.05 s)."""
 
+    def test_busy_is_the_longest_hot_stretch(self):
+        import java_timing
+        poller = java_timing.PeakPoller("0", 0.2)
+        utils = [0] * 10 + [80] + [0] * 5 + [95] * 9 + [30] + [95] * 10 + [0] * 3  # loading spike, scoring, one dip
+        poller.samples = [(round(0.2 * i, 2), 2 ** 30, u, 1700.0, 600.0) for i, u in enumerate(utils)]
+        busy = poller.busy()
+        self.assertEqual(busy["samples"], 20)  # the 19 hot samples and the dip between them, not the spike
+        self.assertAlmostEqual(busy["utilization_mean"], (19 * 95 + 30) / 20, places=1)
+        self.assertAlmostEqual(busy["seconds"], 3.8, places=2)
+        poller.samples = [(0.0, 0, 10, 0.0, 0.0)]
+        self.assertIsNone(poller.busy())
+
     def test_rate_from_the_difference_of_two_runs(self):
         d = tempfile.mkdtemp(prefix="dkv-java-timing-")
         work = os.path.join(d, "work.jsonl")
