@@ -358,10 +358,6 @@ public final class Ops {
         return mul(a, a);
     }
 
-    public static Tensor neg(Tensor a) {
-        return call("aten::neg", "", a.handle());
-    }
-
     public static Tensor abs(Tensor a) {
         return call("aten::abs", "", a.handle());
     }

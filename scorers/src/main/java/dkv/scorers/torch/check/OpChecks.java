@@ -253,7 +253,7 @@ public final class OpChecks {
         unary("add(scalar)", x -> Ops.add(x, 0.75), x -> x + 0.75, this::normal);
         unary("mul(scalar)", x -> Ops.mul(x, -1.5), x -> x * -1.5, this::normal);
         unary("square", Ops::square, x -> x * x, this::normal);
-        unary("neg", Ops::neg, x -> -x, this::normal);
+        unary("abs", Ops::abs, Math::abs, this::normal);
         unary("rsqrt", Ops::rsqrt, x -> 1 / Math.sqrt(x), this::positive);
         unary("tanh", Ops::tanh, Math::tanh, this::normal);
         unary("silu", Ops::silu, x -> x / (1 + Math.exp(-x)), this::normal);
