@@ -343,13 +343,22 @@ public final class BatchGeometry {
         return Ops.upload(Tensors.fromLongs(index, index.length), device);
     }
 
-    /** For each row and slot of the memory axis, left-aligned, the entry it holds in the distinct memories concatenated. */
+    /**
+     * For each row and slot of the merged key axis {@code [self ; memory]} ({@link #withMemory}), the entry it holds in
+     * the distinct memories concatenated and then every row's self entries ([B·(pastWidth + width)], row-major): the
+     * row's self entries in [0, pastWidth + width), its memory left-aligned after them; slots past the memory's end
+     * hold entry 0, masked out.
+     */
     private Tensor memoryIndex(Map<EncoderMemory, Integer> partOf) {
         long[] partOffsets = offsets(memories.stream().mapToInt(EncoderMemory::length).toArray());
-        long[] index = new long[rows.size() * memoryWidth];
+        long selfStart = partOffsets[memories.size() - 1] + memories.getLast().length();
+        int self = pastWidth + width;
+        int slots = self + memoryWidth;
+        long[] index = new long[rows.size() * slots];
         for (int b = 0; b < rows.size(); b++) {
+            for (int s = 0; s < self; s++) index[b * slots + s] = selfStart + (long) b * self + s;
             EncoderMemory m = rows.get(b).cross().memory();
-            for (int j = 0; j < m.length(); j++) index[b * memoryWidth + j] = partOffsets[partOf.get(m)] + j;
+            for (int j = 0; j < m.length(); j++) index[b * slots + self + j] = partOffsets[partOf.get(m)] + j;
         }
         return Ops.upload(Tensors.fromLongs(index, index.length), device);
     }
@@ -385,13 +394,22 @@ public final class BatchGeometry {
         return starts;
     }
 
-    /** Every row's encoder-memory keys (or values) of decoder {@code layer}, left-aligned: [B, kvHeads, memoryWidth, headDim]. */
-    public Tensor stackMemory(int layer, boolean keys) {
+    /**
+     * Decoder {@code layer}'s self keys (or values) {@code self} [B, kvHeads, pastWidth + width, headDim] followed by
+     * every row's encoder-memory keys (or values), left-aligned: [B, kvHeads, pastWidth + width + memoryWidth, headDim],
+     * the key axis of one softmax over {@code [self ; cross]} (mask: {@link #selfMask} then {@link #crossMask}). One
+     * gather picks both (a memory several rows read is read once), instead of stacking the memories and then
+     * concatenating the self part to them.
+     */
+    public Tensor withMemory(int layer, boolean keys, Tensor self) {
         if (memories.isEmpty()) throw new IllegalStateException("no encoder memory in this forward");
-        List<Tensor> parts = new ArrayList<>();
+        List<Tensor> parts = new ArrayList<>(memories.size() + 1);
         for (EncoderMemory m : memories) parts.add(keys ? m.keys(layer) : m.values(layer));
-        if (memoryIndex == null) return parts.getFirst();
-        return gathered(parts, memoryIndex, memoryWidth);
+        if (memoryIndex == null) return Ops.cat(2, self, parts.getFirst());
+        long kvHeads = self.size(1);
+        // the self entries as one more part, rows one after another: [B, kvHeads, S, D] → [1, kvHeads, B·S, D]
+        parts.add(Ops.unsqueeze(Ops.reshape(Ops.permute(self, 1, 0, 2, 3), kvHeads, (long) rows.size() * self.size(2), self.size(3)), 0));
+        return gathered(parts, memoryIndex, pastWidth + width + memoryWidth);
     }
 
     /** Parts [1, kvHeads, len_k, headDim] concatenated, gathered by {@code index} into [B, kvHeads, slots, headDim]: two kernels whatever B. */

@@ -302,10 +302,10 @@ public final class LlamaFamily implements ModelFamily {
                 int batch = g.batch();
                 int width = g.width();
                 Tensor h = Ops.embedding(embed, g.ids());
-                Rope.Tables t = rope.tables(g.positions(false), Rope.Pairing.HALF_SPLIT, device);
-                int rotatedHeads = c.numHeads() + c.numKvHeads();
-                Tensor cos = perHead(t.cos(), batch, width, rotatedHeads);
-                Tensor sin = perHead(t.signedSin(), batch, width, rotatedHeads);
+                Rope.Tables t = rope.tables(g.positions(false), Rope.Pairing.HALF_SPLIT, device)
+                        .perHead(batch, width, c.numHeads() + c.numKvHeads(), dtype);
+                Tensor cos = t.cos();
+                Tensor sin = t.signedSin();
                 Tensor mask = g.selfMask(window);
                 boolean causalOnly = g.isCausalFastPath(window);
                 List<Tensor> keys = new ArrayList<>();
@@ -335,15 +335,6 @@ public final class LlamaFamily implements ModelFamily {
                 results = g.results(keys, values, probs, List.of(), logits, scope);
             }
             return results;
-        }
-
-        /**
-         * A RoPE table [B·n, D] as one row per rotated head, [B, n, heads, D] in the model's dtype and contiguous: made
-         * once per forward, so that every layer's rotary pass reads it like the rotated tensor, without broadcasting.
-         */
-        private Tensor perHead(Tensor table, int batch, int width, int heads) {
-            long d = config.headDim();
-            return Ops.contiguous(Ops.expand(Ops.reshape(Ops.to(table, dtype), batch, width, 1, d), batch, width, heads, d));
         }
 
         @Override

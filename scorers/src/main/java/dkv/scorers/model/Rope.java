@@ -44,53 +44,57 @@ public final class Rope {
      * −sin at the first dimension of each pair and +sin at the second, so a rotation is
      * {@code x·cos + swapped(x)·signedSin} ({@link #apply}) with no negation of x.
      */
-    public record Tables(Tensor cos, Tensor signedSin) {}
+    public record Tables(Tensor cos, Tensor signedSin) {
+
+        /**
+         * These tables [B·n, D] as one row per rotated head, [B, n, heads, D] in {@code dtype} and contiguous: made once
+         * per forward, so that every layer's rotary pass over a [B, n, heads, D] projection reads them like the rotated
+         * tensor (libtorch vectorizes an elementwise kernel only when every operand is contiguous; a broadcast table
+         * over heads is not).
+         */
+        public Tables perHead(int batch, int width, int heads, DType dtype) {
+            return new Tables(perHead(cos, batch, width, heads, dtype), perHead(signedSin, batch, width, heads, dtype));
+        }
+
+        private static Tensor perHead(Tensor table, int batch, int width, int heads, DType dtype) {
+            long d = table.size(-1);
+            return Ops.contiguous(Ops.expand(Ops.reshape(Ops.to(table, dtype), batch, width, 1, d), batch, width, heads, d));
+        }
+    }
 
     /**
-     * Tables for the given (possibly negative) positions, on {@code device}. A batch's positions repeat (every row
-     * counts from 0), so the angles are computed on the host once per distinct position and the rows picked on the
-     * device: a forward over B rows of width W uploads W table rows and B·W indices instead of B·W table rows.
+     * Tables for the given (possibly negative) positions, on {@code device}, computed there as HF's rotary embedding
+     * does: {@code float(position) · invFreq} (one float32 product per angle), then cos and sin in float32 by the
+     * device's own kernels (so a GPU's tables are the ones HF computes on that GPU). One upload of the positions and
+     * the frequencies; no trigonometry on the host and no per-forward table transfer.
      */
     public Tables tables(long[] positions, Pairing pairing, Device device) {
-        long[] distinct = java.util.Arrays.stream(positions).sorted().distinct().toArray();
+        int n = positions.length;
+        int half = inverseFrequencies.length;
+        float[] host = new float[n + half];
+        for (int t = 0; t < n; t++) host[t] = positions[t];  // HF: position_ids.float()
+        System.arraycopy(inverseFrequencies, 0, host, n, half);
         Tables result;
         try (TensorScope scope = TensorScope.open()) {
-            Tables unique = hostTables(distinct, pairing, device);
-            if (java.util.Arrays.equals(distinct, positions)) {
-                result = new Tables(scope.keep(unique.cos()), scope.keep(unique.signedSin()));
-            } else {
-                long[] rows = new long[positions.length];
-                for (int t = 0; t < positions.length; t++) rows[t] = java.util.Arrays.binarySearch(distinct, positions[t]);
-                Tensor index = Ops.upload(Tensors.fromLongs(rows, rows.length), device);
-                result = new Tables(scope.keep(Ops.indexSelect(unique.cos(), 0, index)),
-                        scope.keep(Ops.indexSelect(unique.signedSin(), 0, index)));
-            }
+            Tensor both = Ops.upload(Tensors.fromFloats(host, host.length), device);
+            Tensor angles = Ops.mul(Ops.reshape(Ops.narrow(both, 0, 0, n), n, 1), Ops.reshape(Ops.narrow(both, 0, n, half), 1, half));
+            Tensor cos = Ops.cos(angles);
+            Tensor sin = Ops.sin(angles);
+            Tensor minusSin = Ops.mul(sin, -1.0);  // exact negation
+            // x_a' = x_a·c − x_b·s and x_b' = x_b·c + x_a·s: −sin at the first dimension of each pair, +sin at the second
+            result = switch (pairing) {
+                case HALF_SPLIT -> new Tables(scope.keep(Ops.cat(-1, cos, cos)), scope.keep(Ops.cat(-1, minusSin, sin)));
+                case INTERLEAVED -> new Tables(scope.keep(interleaved(cos, cos)), scope.keep(interleaved(minusSin, sin)));
+            };
         }
         return result;
     }
 
-    /** One table row per position, the angles computed here. */
-    private Tables hostTables(long[] positions, Pairing pairing, Device device) {
-        int half = inverseFrequencies.length;
-        int d = 2 * half;
-        float[] cos = new float[positions.length * d];
-        float[] sin = new float[positions.length * d];
-        for (int t = 0; t < positions.length; t++) {
-            float pos = positions[t];
-            for (int j = 0; j < half; j++) {
-                float angle = inverseFrequencies[j] * pos;  // float32 product, like HF's inv_freq @ position_ids
-                float c = (float) Math.cos(angle);
-                float s = (float) Math.sin(angle);
-                int a = pairing == Pairing.HALF_SPLIT ? j : 2 * j;
-                int b = pairing == Pairing.HALF_SPLIT ? j + half : 2 * j + 1;
-                cos[t * d + a] = c;
-                cos[t * d + b] = c;
-                sin[t * d + a] = -s;  // x_a' = x_a·c − x_b·s
-                sin[t * d + b] = s;   // x_b' = x_b·c + x_a·s
-            }
-        }
-        return new Tables(Ops.upload(Tensors.fromFloats(cos, positions.length, d), device),
-                Ops.upload(Tensors.fromFloats(sin, positions.length, d), device));
+    /** [n, half] and [n, half] → [n, 2·half] with a's column j at 2j and b's at 2j + 1. */
+    private static Tensor interleaved(Tensor a, Tensor b) {
+        long n = a.size(0);
+        long half = a.size(1);
+        return Ops.reshape(Ops.cat(-1, Ops.unsqueeze(a, -1), Ops.unsqueeze(b, -1)), n, 2 * half);
     }
 
     /**

@@ -26,23 +26,47 @@ final class BatchPlanner {
     }
 
     /**
+     * How many encoder-memory slots cost as much as one padded decoder token: a decoder row's memory is gathered
+     * (K and V, every layer) into the batch's key axis padded to its longest memory, and attended over. On the
+     * T5Gemma-2-4B-shaped bench a memory slot took ~0.4–0.6 µs per row across the decoder's layers (gathers and
+     * concatenations of the profile: NOTES "Session 5") against ~9 µs of GEMMs per decoder token.
+     */
+    static final int MEMORY_SLOTS_PER_TOKEN = 16;
+
+    /**
      * The batch sizes, in order, for rows of the given widths (sorted non-increasing): each batch holds at most
      * {@code maxRows} rows and at most {@code maxTokens} padded tokens, except that a single row always fits.
      */
     static List<Integer> plan(int[] widths, int maxRows, int maxTokens) {
-        int n = widths.length;
-        for (int i = 1; i < n; i++) {
+        for (int i = 1; i < widths.length; i++) {
             if (widths[i] > widths[i - 1]) throw new IllegalArgumentException("widths must be sorted longest first");
         }
-        // best[i]: least cost of rows [i, n); next[i]: where the first batch of that plan ends
+        return plan(widths, new int[widths.length], maxRows, maxTokens);
+    }
+
+    /**
+     * The same for decoder rows that read encoder memories ({@code memories}: each row's memory length, sorted
+     * non-increasing; widths in any order): a batch also costs its rows × its longest memory, at
+     * {@link #MEMORY_SLOTS_PER_TOKEN} slots per token, so rows are cut where the memories shorten (a call's passages
+     * span 30–300 words; one batch pads every row's memory to the longest). The token budget counts new tokens.
+     */
+    static List<Integer> plan(int[] widths, int[] memories, int maxRows, int maxTokens) {
+        int n = widths.length;
+        if (memories.length != n) throw new IllegalArgumentException(n + " widths, " + memories.length + " memory lengths");
+        for (int i = 1; i < n; i++) {
+            if (memories[i] > memories[i - 1]) throw new IllegalArgumentException("memory lengths must be sorted longest first");
+        }
+        // best[i]: least cost of rows [i, n) in memory slots; next[i]: where the first batch of that plan ends
         long[] best = new long[n + 1];
         int[] next = new int[n + 1];
         for (int i = n - 1; i >= 0; i--) {
-            long width = widths[i];
-            int most = (int) Math.max(1, Math.min(maxRows, Math.min(n - i, maxTokens / Math.max(1, width))));
             best[i] = Long.MAX_VALUE;
-            for (int rows = 1; rows <= most; rows++) {
-                long cost = rows * width + BATCH_OVERHEAD_TOKENS + best[i + rows];
+            long width = 0;  // the batch's padded width: its widest row so far
+            for (int rows = 1; rows <= Math.min(maxRows, n - i); rows++) {
+                width = Math.max(width, widths[i + rows - 1]);
+                if (rows > 1 && rows * width > maxTokens) break;  // the width only grows with more rows
+                long cost = rows * (width * MEMORY_SLOTS_PER_TOKEN + memories[i])
+                        + (long) BATCH_OVERHEAD_TOKENS * MEMORY_SLOTS_PER_TOKEN + best[i + rows];
                 if (cost <= best[i]) {  // ties: the larger first batch
                     best[i] = cost;
                     next[i] = i + rows;

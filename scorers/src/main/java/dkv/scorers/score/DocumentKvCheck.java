@@ -3,11 +3,8 @@ package dkv.scorers.score;
 import dkv.scorers.model.KvCache;
 import dkv.scorers.recipe.Segment;
 import dkv.scorers.recipe.SequenceLayout;
-import dkv.scorers.torch.DType;
 import dkv.scorers.torch.Ops;
 import dkv.scorers.torch.Tensor;
-import dkv.scorers.torch.TensorScope;
-import dkv.scorers.torch.Tensors;
 import java.util.Arrays;
 
 /**
@@ -39,28 +36,13 @@ record DocumentKvCheck(HostReadback.Slot keys, HostReadback.Slot values) {
         if (!Arrays.equals(docIds, bareDoc) || cache.layers() == 0) return null;
         int d = docIds.length;
         if (d == 0) return new DocumentKvCheck(null, null);
-        Tensor k;
-        Tensor v;
-        try (TensorScope scope = TensorScope.open()) {
-            Tensor keys = Ops.narrow(cache.keys(0), 2, documentStart, d);
-            Tensor bareKeys = Ops.narrow(bare.cache.keys(0), 2, bos, d);
-            Tensor values = Ops.narrow(cache.values(0), 2, documentStart, d);
-            Tensor bareValues = Ops.narrow(bare.cache.values(0), 2, bos, d);
-            if (sameMemory(keys, bareKeys) && sameMemory(values, bareValues)) return new DocumentKvCheck(null, null);
-            k = scope.keep(maxAbsDiffOnDevice(keys, bareKeys));
-            v = scope.keep(maxAbsDiffOnDevice(values, bareValues));
-        }
-        return new DocumentKvCheck(readback.scalar(k), readback.scalar(v));
-    }
-
-    /** max |a − b| over all entries, in float32, as a one-element tensor on their device (non-empty inputs). */
-    static Tensor maxAbsDiffOnDevice(Tensor a, Tensor b) {
-        Tensor result;
-        try (TensorScope scope = TensorScope.open()) {
-            Tensor diff = Ops.sub(Ops.to(a, DType.FLOAT32), Ops.to(b, DType.FLOAT32));
-            result = scope.keep(Ops.reshape(Ops.maxAll(Ops.abs(diff)), 1));
-        }
-        return result;
+        // views in the caller's scope (the call's), which outlives the readback's fetch, as the readback's handles must
+        Tensor keys = Ops.narrow(cache.keys(0), 2, documentStart, d);
+        Tensor bareKeys = Ops.narrow(bare.cache.keys(0), 2, bos, d);
+        Tensor values = Ops.narrow(cache.values(0), 2, documentStart, d);
+        Tensor bareValues = Ops.narrow(bare.cache.values(0), 2, bos, d);
+        if (sameMemory(keys, bareKeys) && sameMemory(values, bareValues)) return new DocumentKvCheck(null, null);
+        return new DocumentKvCheck(readback.maxAbsDiff(keys, bareKeys), readback.maxAbsDiff(values, bareValues));
     }
 
     /** Whether two tensors are views of the same elements: same address, dtype, device, shape and strides. */
@@ -69,11 +51,11 @@ record DocumentKvCheck(HostReadback.Slot keys, HostReadback.Slot values) {
                 && a.device().equals(b.device()) && Arrays.equals(a.shape(), b.shape()) && Arrays.equals(a.strides(), b.strides());
     }
 
-    /** max |a − b| read to the host (tests and checks). */
+    /** max |a − b| read to the host (tests and checks): the readback's computation, fetched at once. */
     public static double maxAbsDiff(Tensor a, Tensor b) {
-        if (a.numel() == 0) return 0.0;
-        try (TensorScope _ = TensorScope.open()) {
-            return Tensors.toDoubleArray(maxAbsDiffOnDevice(a, b))[0];
-        }
+        HostReadback readback = new HostReadback();
+        HostReadback.Slot slot = readback.maxAbsDiff(a, b);
+        readback.fetch();
+        return slot.values()[0];
     }
 }

@@ -12,8 +12,9 @@ import java.util.Locale;
 
 /**
  * Runs independent forwards as padded batches through {@link Decoder#forwardBatch}: rows sorted by length
- * (new tokens, then past) and cut into batches where {@link BatchPlanner} finds padding costs more than another
- * forward, at most {@code maxRows} rows and {@code maxTokens} padded new tokens per batch. Attention-probability
+ * (encoder memory for an encoder-decoder's decoder rows, then new tokens, then past) and cut into batches where
+ * {@link BatchPlanner} finds padding costs more than another forward, at most {@code maxRows} rows and
+ * {@code maxTokens} padded new tokens per batch. Attention-probability
  * forwards (the explicit attention path) and forwards without a past (no mask, so SDPA may pick flash) run apart.
  *
  * <p>Out of memory: a batch of more than one row that fails with libtorch's out-of-memory error is retried in
@@ -61,7 +62,9 @@ final class ForwardBatcher {
                     ForwardRequest r = requests.get(i);
                     if (r.attentionProbs() == probs && r.past().isEmpty() != withPast) order.add(i);
                 }
-                order.sort(Comparator.<Integer>comparingInt(i -> requests.get(i).ids().length)
+                // decoder rows of an encoder-decoder by memory length first: their batches pad every row's memory
+                order.sort(Comparator.<Integer>comparingInt(i -> memoryLength(requests.get(i)))
+                        .thenComparingInt(i -> requests.get(i).ids().length)
                         .thenComparingInt(i -> requests.get(i).past().length()).reversed());
                 runSorted(requests, order, maxRows, maxTokens, sink);
             }
@@ -76,13 +79,15 @@ final class ForwardBatcher {
         while (from < order.size()) {
             int budget = Math.min(maxTokens, learnedMaxTokens);
             if (planned == sizes.size()) {
-                int[] widths = order.subList(from, order.size()).stream().mapToInt(i -> requests.get(i).ids().length).toArray();
-                sizes = BatchPlanner.plan(widths, maxRows, budget);
+                List<Integer> rest = order.subList(from, order.size());
+                int[] widths = rest.stream().mapToInt(i -> requests.get(i).ids().length).toArray();
+                int[] memories = rest.stream().mapToInt(i -> memoryLength(requests.get(i))).toArray();
+                sizes = BatchPlanner.plan(widths, memories, maxRows, budget);
                 planned = 0;
             }
             int rows = sizes.get(planned);
-            int width = requests.get(order.get(from)).ids().length;
             List<Integer> chunk = order.subList(from, from + rows);
+            int width = chunk.stream().mapToInt(i -> requests.get(i).ids().length).max().orElseThrow();
             List<ForwardRequest> batch = chunk.stream().map(requests::get).toList();
             long profiled = profile == null ? 0 : profile.start();
             long t0 = System.nanoTime();
@@ -105,6 +110,11 @@ final class ForwardBatcher {
             from += rows;
             planned++;
         }
+    }
+
+    /** The encoder memory a decoder row attends to, in tokens (0 for a decoder-only row). */
+    private static int memoryLength(ForwardRequest r) {
+        return r.cross() == null ? 0 : r.cross().memory().length();
     }
 
     /** libtorch's allocator failures: CUDA's caching allocator and the CPU allocator word them so. */

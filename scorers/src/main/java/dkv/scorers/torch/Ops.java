@@ -370,6 +370,14 @@ public final class Ops {
         return call("aten::tanh", "", a.handle());
     }
 
+    public static Tensor cos(Tensor a) {
+        return call("aten::cos", "", a.handle());
+    }
+
+    public static Tensor sin(Tensor a) {
+        return call("aten::sin", "", a.handle());
+    }
+
     /** {@code x * sigmoid(x)} (SwiGLU's activation). */
     public static Tensor silu(Tensor a) {
         return call("aten::silu", "", a.handle());

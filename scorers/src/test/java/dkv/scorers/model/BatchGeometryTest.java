@@ -231,7 +231,16 @@ class BatchGeometryTest {
             assertEquals(6, g.memoryWidth());
             float[] q = values(random, rows.size() * heads * 2 * dim);
             Tensor query = Tensors.fromFloats(q, rows.size(), heads, 2, dim);
-            Tensor out = Ops.sdpa(query, g.stackMemory(0, true), g.stackMemory(0, false), g.crossMask(), false, 1.0 / Math.sqrt(dim));
+            // the merged key axis [self ; memory]: each row's two self entries first, as given, then its memory
+            float[] selfKeys = values(random, rows.size() * heads * 2 * dim);
+            float[] selfValues = values(random, rows.size() * heads * 2 * dim);
+            Tensor mergedKeys = g.withMemory(0, true, Tensors.fromFloats(selfKeys, rows.size(), heads, 2, dim));
+            Tensor mergedValues = g.withMemory(0, false, Tensors.fromFloats(selfValues, rows.size(), heads, 2, dim));
+            assertArrayEquals(new long[] {3, heads, 8, dim}, mergedKeys.shape());
+            assertArrayEquals(selfKeys, Tensors.toFloatArray(Ops.contiguous(Ops.narrow(mergedKeys, 2, 0, 2))));
+            assertArrayEquals(selfValues, Tensors.toFloatArray(Ops.contiguous(Ops.narrow(mergedValues, 2, 0, 2))));
+            Tensor out = Ops.sdpa(query, Ops.narrow(mergedKeys, 2, 2, 6), Ops.narrow(mergedValues, 2, 2, 6), g.crossMask(), false,
+                    1.0 / Math.sqrt(dim));
             float[] got = Tensors.toFloatArray(out);
             for (int b = 0; b < rows.size(); b++) {
                 ForwardRequest.Cross cross = rows.get(b).cross();

@@ -57,6 +57,75 @@ class BatchPlannerTest {
     }
 
     @Test
+    void decoderRowsAreCutWhereTheirMemoriesShorten() {
+        // 128 rows over ~400-token memories, 128 over ~60: one batch would pad the short ones' memories sevenfold
+        int[] widths = new int[256];
+        int[] memories = new int[256];
+        Arrays.fill(widths, 12);
+        for (int i = 0; i < 256; i++) memories[i] = i < 128 ? 400 : 60;
+        assertEquals(List.of(128, 128), BatchPlanner.plan(widths, memories, 256, 6144));
+        // equal memories: the plan is the width-only one
+        Arrays.fill(memories, 100);
+        assertEquals(List.of(256), BatchPlanner.plan(widths, memories, 256, 6144));
+    }
+
+    @Test
+    void memoryPlanIsOptimalAndWithinLimitsAgainstExhaustiveSearch() {
+        Random random = new Random(13);
+        for (int trial = 0; trial < 200; trial++) {
+            int n = 1 + random.nextInt(8);
+            int[] widths = random.ints(n, 1, 40).toArray();  // any order: rows are sorted by memory
+            int[] memories = random.ints(n, 1, 500).boxed().sorted((a, b) -> b - a).mapToInt(Integer::intValue).toArray();
+            int maxRows = 1 + random.nextInt(6);
+            int maxTokens = 20 + random.nextInt(100);
+            List<Integer> sizes = BatchPlanner.plan(widths, memories, maxRows, maxTokens);
+            assertEquals(n, sizes.stream().mapToInt(Integer::intValue).sum());
+            int from = 0;
+            for (int rows : sizes) {
+                int width = Arrays.stream(widths, from, from + rows).max().orElseThrow();
+                assertTrue(rows <= maxRows && (rows == 1 || rows * width <= maxTokens), "batch limits");
+                from += rows;
+            }
+            assertEquals(bruteForceWithMemory(widths, memories, 0, maxRows, maxTokens), costWithMemory(widths, memories, sizes),
+                    "cost of " + sizes);
+        }
+    }
+
+    @Test
+    void unsortedMemoriesAreRejected() {
+        assertThrows(IllegalArgumentException.class, () -> BatchPlanner.plan(new int[] {1, 1}, new int[] {5, 9}, 4, 100));
+    }
+
+    private static long batchCostWithMemory(int[] widths, int[] memories, int from, int rows) {
+        long width = Arrays.stream(widths, from, from + rows).max().orElseThrow();
+        return rows * (width * BatchPlanner.MEMORY_SLOTS_PER_TOKEN + memories[from])
+                + (long) BatchPlanner.BATCH_OVERHEAD_TOKENS * BatchPlanner.MEMORY_SLOTS_PER_TOKEN;
+    }
+
+    private static long costWithMemory(int[] widths, int[] memories, List<Integer> sizes) {
+        long total = 0;
+        int from = 0;
+        for (int rows : sizes) {
+            total += batchCostWithMemory(widths, memories, from, rows);
+            from += rows;
+        }
+        return total;
+    }
+
+    /** Every split of rows [from, n) into batches within the limits; the least cost. */
+    private static long bruteForceWithMemory(int[] widths, int[] memories, int from, int maxRows, int maxTokens) {
+        if (from == widths.length) return 0;
+        long best = Long.MAX_VALUE;
+        for (int rows = 1; rows <= maxRows && from + rows <= widths.length; rows++) {
+            int width = Arrays.stream(widths, from, from + rows).max().orElseThrow();
+            if (rows > 1 && rows * width > maxTokens) continue;
+            best = Math.min(best, batchCostWithMemory(widths, memories, from, rows)
+                    + bruteForceWithMemory(widths, memories, from + rows, maxRows, maxTokens));
+        }
+        return best;
+    }
+
+    @Test
     void unsortedWidthsAreRejected() {
         assertThrows(IllegalArgumentException.class, () -> BatchPlanner.plan(new int[] {10, 20}, 4, 100));
     }

@@ -76,37 +76,41 @@ public final class GemmaBlocks {
 
     /**
      * Grouped-query attention with q/k RMSNorm over each head's dims before RoPE (values get none). The q, k and v
-     * projections are one GEMM ({@code qkv}: q rows, then k, then v).
+     * projections are stored as one weight ({@code qkv}: q rows, then k, then v); the forward multiplies by two row
+     * blocks of it ({@code queryKey}, {@code value}: views), so that q and k come out as one contiguous
+     * [B, n, heads + kvHeads, headDim] tensor that is normed and rotated in place of its layout, every elementwise
+     * operand contiguous (libtorch vectorizes only those). {@code headNormWeights} is {@code 1 + w} of q_norm for each
+     * query head's rows and of k_norm for each key head's, [heads + kvHeads, headDim] in float32.
      */
-    record Attention(Tensor qkv, Tensor o, Norm queryNorm, Norm keyNorm, int heads, int kvHeads, int headDim, double scale) {
+    record Attention(Tensor qkv, Tensor queryKey, Tensor value, Tensor keyValue, Tensor o, Norm queryNorm, Norm keyNorm,
+                     Tensor headNormWeights, int heads, int kvHeads, int headDim, double scale) {
 
         /**
          * @param x      [B, n, hidden] (already pre-normed)
-         * @param cos    this layer type's RoPE table of the new tokens, [B, 1, n, headDim] in x's dtype (its signed sin alike: {@link Rope.Tables})
+         * @param cos    this layer type's RoPE table of the new tokens, one row per rotated head: [B, n, heads + kvHeads,
+         *               headDim] in x's dtype, contiguous (its signed sin alike: {@link Rope.Tables#perHead})
          * @param g, layer  the batch's geometry, which joins this layer's past to the new keys and values
          * @param mask   bool [B, 1, n, past + n (+ memory)], or null with {@code causal}
-         * @param cross  an encoder-decoder's cross keys and values (already k-normed, unrotated), or null: T5Gemma 2 merges
-         *               them into the same softmax as the self keys, {@code [self ; cross]}
+         * @param cross  whether {@code g}'s rows carry an encoder memory (its cross keys and values already k-normed,
+         *               unrotated): T5Gemma 2 merges them into the same softmax as the self keys, {@code [self ; cross]}
          */
-        AttentionOutput forward(Tensor x, Tensor cos, Tensor sin, BatchGeometry g, int layer, KeyValues cross,
+        AttentionOutput forward(Tensor x, Tensor cos, Tensor sin, BatchGeometry g, int layer, boolean cross,
                                 Tensor mask, boolean causal, boolean wantProbs) {
             long batch = x.size(0);
             long n = x.size(1);
             AttentionOutput result;
             try (TensorScope scope = TensorScope.open()) {
-                Tensor projected = Ops.linear(x, qkv);
                 long qWidth = (long) heads * headDim;
-                long kvWidth = (long) kvHeads * headDim;
-                Tensor query = heads(queryNorm.apply(Ops.reshape(Ops.narrow(projected, -1, 0, qWidth), batch, n, heads, headDim)));
-                Tensor key = heads(keyNorm.apply(Ops.reshape(Ops.narrow(projected, -1, qWidth, kvWidth), batch, n, kvHeads, headDim)));
-                Tensor value = heads(Ops.reshape(Ops.narrow(projected, -1, qWidth + kvWidth, kvWidth), batch, n, kvHeads, headDim));
-                query = Rope.apply(query, cos, sin, Rope.Pairing.HALF_SPLIT);
-                key = Rope.apply(key, cos, sin, Rope.Pairing.HALF_SPLIT);
+                Tensor rotated = Rope.apply(headNorms(Ops.reshape(Ops.linear(x, queryKey), batch, n, heads + kvHeads, headDim)),
+                        cos, sin, Rope.Pairing.HALF_SPLIT);
+                Tensor query = heads(Ops.narrow(rotated, 2, 0, heads));
+                Tensor key = heads(Ops.narrow(rotated, 2, heads, kvHeads));
+                Tensor value = heads(Ops.reshape(Ops.linear(x, this.value), batch, n, kvHeads, headDim));
                 Tensor keys = g.withPast(layer, true, key);
                 Tensor values = g.withPast(layer, false, value);
                 long selfColumns = keys.size(2);
-                Tensor allKeys = cross == null ? keys : Ops.cat(2, keys, cross.keys());
-                Tensor allValues = cross == null ? values : Ops.cat(2, values, cross.values());
+                Tensor allKeys = cross ? g.withMemory(layer, true, keys) : keys;
+                Tensor allValues = cross ? g.withMemory(layer, false, values) : values;
                 Tensor attended;
                 Tensor selfProbs = null;
                 Tensor crossProbs = null;
@@ -117,13 +121,26 @@ public final class GemmaBlocks {
                     // [B, H, n, L] → mean over heads → [B, n, L], split where the cross keys begin
                     Tensor probs = Ops.meanLastDim(Ops.permute(a.probabilities(), 0, 2, 3, 1), false);
                     selfProbs = scope.keep(Ops.narrow(probs, -1, 0, selfColumns));
-                    if (cross != null) crossProbs = scope.keep(Ops.narrow(probs, -1, selfColumns, probs.size(-1) - selfColumns));
+                    if (cross) crossProbs = scope.keep(Ops.narrow(probs, -1, selfColumns, probs.size(-1) - selfColumns));
                 } else {
                     attended = Ops.groupedSdpa(query, allKeys, allValues, mask, causal, scale);
                 }
                 Tensor merged = Ops.reshape(Ops.transpose(attended, 1, 2), batch, n, qWidth);
                 result = new AttentionOutput(scope.keep(Ops.linear(merged, o)), scope.keep(keys), scope.keep(values),
                         selfProbs, crossProbs);
+            }
+            return result;
+        }
+
+        /**
+         * q_norm and k_norm over [B, n, heads + kvHeads, headDim] at once: HF's {@code x32 · rsqrt(mean(x32²) + eps) ·
+         * (1 + w32)} per head, cast to x's dtype after the weight (both norms share the config's eps).
+         */
+        private Tensor headNorms(Tensor qk) {
+            Tensor result;
+            try (TensorScope scope = TensorScope.open()) {
+                Tensor normed = Ops.rmsNorm(Ops.to(qk, DType.FLOAT32), null, queryNorm.eps());
+                result = scope.keep(Ops.to(Ops.mul(normed, headNormWeights), qk.dtype()));
             }
             return result;
         }
@@ -138,7 +155,7 @@ public final class GemmaBlocks {
             long kvWidth = (long) kvHeads * headDim;
             KeyValues result;
             try (TensorScope scope = TensorScope.open()) {
-                Tensor projected = Ops.linear(encoderOutput, Ops.narrow(qkv, 0, (long) heads * headDim, 2 * kvWidth));
+                Tensor projected = Ops.linear(encoderOutput, keyValue);
                 Tensor key = heads(keyNorm.apply(Ops.reshape(Ops.narrow(projected, -1, 0, kvWidth), batch, t, kvHeads, headDim)));
                 Tensor value = heads(Ops.reshape(Ops.narrow(projected, -1, kvWidth, kvWidth), batch, t, kvHeads, headDim));
                 result = new KeyValues(scope.keep(Ops.contiguous(key)), scope.keep(Ops.contiguous(value)));
@@ -160,14 +177,7 @@ public final class GemmaBlocks {
      * pre_self_attn_layernorm / post_self_attn_layernorm.
      */
     record Layer(LayerType type, Norm preAttention, Attention attention, Norm postAttention, Norm preFeedforward, Mlp mlp,
-                 Norm postFeedforward) {
-
-        List<Tensor> tensors() {
-            return List.of(preAttention.onePlusWeight(), attention.qkv(), attention.o(), attention.queryNorm().onePlusWeight(),
-                    attention.keyNorm().onePlusWeight(), postAttention.onePlusWeight(), preFeedforward.onePlusWeight(),
-                    mlp.gate(), mlp.up(), mlp.down(), postFeedforward.onePlusWeight());
-        }
-    }
+                 Norm postFeedforward) {}
 
     /** The names of a layer's two attention norms in a checkpoint. */
     record NormNames(String preAttention, String postAttention) {
@@ -216,9 +226,18 @@ public final class GemmaBlocks {
             Tensor qkv = loader.fused(prefix + "self_attn.", "weight", new String[] {"q_proj", "k_proj", "v_proj"},
                     new long[] {qOut, kvOut, kvOut}, hidden);
             loaded.add(qkv);
-            Attention attention = new Attention(qkv, load(prefix + "self_attn.o_proj.weight", hidden, qOut),
-                    norm(prefix + "self_attn.q_norm.weight", c.headDim(), eps), norm(prefix + "self_attn.k_norm.weight", c.headDim(), eps),
-                    c.numHeads(), c.numKvHeads(), c.headDim(), 1.0 / Math.sqrt(c.queryPreAttnScalar()));
+            // row blocks of the fused weight: contiguous views, no second copy
+            Tensor queryKey = owned(Ops.narrow(qkv, 0, 0, qOut + kvOut));
+            Tensor value = owned(Ops.narrow(qkv, 0, qOut + kvOut, kvOut));
+            Tensor keyValue = owned(Ops.narrow(qkv, 0, qOut, 2 * kvOut));
+            Norm queryNorm = norm(prefix + "self_attn.q_norm.weight", c.headDim(), eps);
+            Norm keyNorm = norm(prefix + "self_attn.k_norm.weight", c.headDim(), eps);
+            Tensor headNormWeights = owned(Ops.contiguous(Ops.cat(0,
+                    Ops.expand(Ops.reshape(queryNorm.onePlusWeight(), 1, c.headDim()), c.numHeads(), c.headDim()),
+                    Ops.expand(Ops.reshape(keyNorm.onePlusWeight(), 1, c.headDim()), c.numKvHeads(), c.headDim()))));
+            Attention attention = new Attention(qkv, queryKey, value, keyValue, load(prefix + "self_attn.o_proj.weight", hidden, qOut),
+                    queryNorm, keyNorm, headNormWeights, c.numHeads(), c.numKvHeads(), c.headDim(),
+                    1.0 / Math.sqrt(c.queryPreAttnScalar()));
             Mlp mlp = new Mlp(load(prefix + "mlp.gate_proj.weight", inter, hidden), load(prefix + "mlp.up_proj.weight", inter, hidden),
                     load(prefix + "mlp.down_proj.weight", hidden, inter));
             return new Layer(type, norm(prefix + names.preAttention() + ".weight", hidden, eps), attention,
@@ -234,6 +253,12 @@ public final class GemmaBlocks {
                 layers.add(layer(layersPrefix + l + ".", c, c.layerTypes().get(l), names));
             }
             return new Stack(c, layers, norm(normName, c.hiddenSize(), c.rmsNormEps()), bidirectional);
+        }
+
+        /** A tensor made from loaded ones (a view or a derived table), owned with them. */
+        private Tensor owned(Tensor t) {
+            loaded.add(t);
+            return t;
         }
 
         /** Every tensor loaded so far, for the model to own. */
@@ -254,14 +279,14 @@ public final class GemmaBlocks {
     static final class Stack {
         private final List<Layer> layers;
         private final Norm norm;
-        private final int headDim;
+        private final int rotatedHeads;
         private final Map<LayerType, Rope> ropes = new EnumMap<>(LayerType.class);
         private final Map<LayerType, Window> windows = new EnumMap<>(LayerType.class);
 
         Stack(GemmaTextConfig c, List<Layer> layers, Norm norm, boolean bidirectional) {
             this.layers = List.copyOf(layers);
             this.norm = norm;
-            this.headDim = c.headDim();
+            this.rotatedHeads = c.numHeads() + c.numKvHeads();
             for (int l = 0; l < c.layers(); l++) {
                 LayerType t = c.layerTypes().get(l);
                 ropes.computeIfAbsent(t, k -> new Rope(c.ropes().get(k).inverseFrequencies(c.headDim()), Rope.Pairing.HALF_SPLIT));
@@ -304,9 +329,8 @@ public final class GemmaBlocks {
             Map<LayerType, Tensor> masks = new EnumMap<>(LayerType.class);
             Map<LayerType, Boolean> causal = new EnumMap<>(LayerType.class);
             for (Map.Entry<LayerType, Rope> e : ropes.entrySet()) {
-                Rope.Tables t = e.getValue().tables(positions, Rope.Pairing.HALF_SPLIT, device);
-                tables.put(e.getKey(), new Tensor[] {Ops.reshape(Ops.to(t.cos(), dtype), batch, 1, width, headDim),
-                        Ops.reshape(Ops.to(t.signedSin(), dtype), batch, 1, width, headDim)});
+                Rope.Tables t = e.getValue().tables(positions, Rope.Pairing.HALF_SPLIT, device).perHead(batch, width, rotatedHeads, dtype);
+                tables.put(e.getKey(), new Tensor[] {t.cos(), t.signedSin()});
                 Window w = windows.get(e.getKey());
                 Tensor self = g.selfMask(w);
                 // one softmax over [self ; cross]: the cross part is never windowed, never causal
@@ -323,9 +347,8 @@ public final class GemmaBlocks {
                 Tensor previous = h;
                 // only the residual stream and the layer's K/V (and probabilities) outlive the layer's scope
                 try (TensorScope layerScope = TensorScope.open()) {
-                    KeyValues cross = g.hasCross() ? new KeyValues(g.stackMemory(l, true), g.stackMemory(l, false)) : null;
                     AttentionOutput a = layer.attention().forward(layer.preAttention().apply(h), tables.get(type)[0],
-                            tables.get(type)[1], g, l, cross, masks.get(type),
+                            tables.get(type)[1], g, l, g.hasCross(), masks.get(type),
                             causal.get(type), g.probsWanted());
                     Tensor next = Ops.add(h, layer.postAttention().apply(a.output()));
                     next = Ops.add(next, layer.postFeedforward().apply(layer.mlp().forward(layer.preFeedforward().apply(next))));
@@ -340,13 +363,6 @@ public final class GemmaBlocks {
                 if (l > 0) previous.close();  // layer 0's input is the embedding, freed with the forward
             }
             return new Pass(h, keys, values, selfProbs, crossProbs);
-        }
-
-        List<Tensor> tensors() {
-            List<Tensor> all = new ArrayList<>();
-            layers.forEach(l -> all.addAll(l.tensors()));
-            all.add(norm.onePlusWeight());
-            return all;
         }
     }
 

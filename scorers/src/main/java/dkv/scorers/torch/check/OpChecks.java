@@ -256,6 +256,8 @@ public final class OpChecks {
         unary("abs", Ops::abs, Math::abs, this::normal);
         unary("rsqrt", Ops::rsqrt, x -> 1 / Math.sqrt(x), this::positive);
         unary("tanh", Ops::tanh, Math::tanh, this::normal);
+        unary("cos", Ops::cos, Math::cos, this::normal);
+        unary("sin", Ops::sin, Math::sin, this::normal);
         unary("silu", Ops::silu, x -> x / (1 + Math.exp(-x)), this::normal);
         unary("geluTanh", Ops::geluTanh,
                 x -> 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x))), this::normal);
