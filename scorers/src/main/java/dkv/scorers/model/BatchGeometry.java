@@ -212,7 +212,10 @@ public final class BatchGeometry {
         return selfMask(window) == null;
     }
 
-    /** bool [B, 1, width, memoryWidth]: which encoder tokens each row may see (never windowed). */
+    /**
+     * bool [B, 1, 1, memoryWidth]: which encoder tokens each row may see, the same for every query of the row (never
+     * windowed, never causal); broadcast over the queries.
+     */
     public Tensor crossMask() {
         if (crossMask == null) throw new IllegalStateException("no encoder memory in this forward");
         return crossMask;
@@ -229,11 +232,7 @@ public final class BatchGeometry {
      * keys per sequence, {@code width} times smaller to build and upload than the full one.
      */
     private boolean keysOnly(Window window) {
-        if (pastWidth > 0 || probsWanted || crossMask != null) return false;
-        for (ForwardRequest r : rows) {
-            if (!(r.mask() instanceof AttentionMask.Bidirectional)) return false;
-        }
-        return window.behind() >= width - 1 && window.ahead() >= width - 1;
+        return bidirectionalAlone() && window.behind() >= width - 1 && window.ahead() >= width - 1;
     }
 
     /**
@@ -278,6 +277,45 @@ public final class BatchGeometry {
         return result;
     }
 
+    /** Whether every row is bidirectional without a past, probabilities or a cross memory (an encoder's forward). */
+    private boolean bidirectionalAlone() {
+        if (pastWidth > 0 || probsWanted || crossMask != null) return false;
+        for (ForwardRequest r : rows) {
+            if (!(r.mask() instanceof AttentionMask.Bidirectional)) return false;
+        }
+        return true;
+    }
+
+    /**
+     * An encoder's windowed mask [B, 1, width, width] made on the device: query i of row b sees the row's keys in
+     * {@code [i − behind, i + ahead]}; a padding query sees only its own column. The cells {@link #buildSelfMask}'s
+     * general loop gives, from one upload of 4·width + B indices (the host loop over B·width² cells idled the device
+     * before every encoder forward with sliding layers).
+     */
+    private Tensor windowedBidirectionalMaskOnDevice(Window window) {
+        int b = rows.size();
+        // one upload: key columns | each query's first and last visible column | each row's token count
+        long[] packed = new long[3 * width + b];
+        for (int i = 0; i < width; i++) {
+            packed[i] = i;
+            packed[width + i] = i - Math.min(window.behind(), width);
+            packed[2 * width + i] = i + Math.min(window.ahead(), width);
+        }
+        for (int r = 0; r < b; r++) packed[3 * width + r] = rows.get(r).ids().length;
+        Tensor result;
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor all = Ops.upload(Tensors.fromLongs(packed, packed.length), device);
+            Tensor column = Ops.reshape(Ops.narrow(all, 0, 0, width), 1, 1, 1, width);
+            Tensor query = Ops.reshape(Ops.narrow(all, 0, 0, width), 1, 1, width, 1);
+            Tensor first = Ops.reshape(Ops.narrow(all, 0, width, width), 1, 1, width, 1);
+            Tensor last = Ops.reshape(Ops.narrow(all, 0, 2L * width, width), 1, 1, width, 1);
+            Tensor count = Ops.reshape(Ops.narrow(all, 0, 3L * width, b), b, 1, 1, 1);
+            Tensor seen = Ops.logicalAnd(Ops.logicalAnd(Ops.ge(column, first), Ops.le(column, last)), Ops.lt(column, count));
+            result = scope.keep(Ops.where(Ops.lt(query, count), seen, Ops.eq(column, query)));
+        }
+        return result;
+    }
+
     private Tensor buildSelfMask(Window window) {
         if (causalWithinReach(window)) return causalMaskOnDevice();
         if (keysOnly(window)) {
@@ -287,6 +325,7 @@ public final class BatchGeometry {
             }
             return Ops.upload(Tensors.fromBooleans(keys, rows.size(), 1, 1, width), device);
         }
+        if (bidirectionalAlone()) return windowedBidirectionalMaskOnDevice(window);
         int cols = pastWidth + width;
         boolean[] allowed = new boolean[rows.size() * width * cols];
         for (int b = 0; b < rows.size(); b++) {
@@ -314,15 +353,12 @@ public final class BatchGeometry {
     }
 
     private Tensor buildCrossMask() {
-        boolean[] allowed = new boolean[rows.size() * width * memoryWidth];
+        boolean[] allowed = new boolean[rows.size() * memoryWidth];
         for (int b = 0; b < rows.size(); b++) {
             boolean[] visible = rows.get(b).cross().visible();
-            for (int i = 0; i < width; i++) {
-                int base = (b * width + i) * memoryWidth;
-                for (int s = 0; s < visible.length; s++) allowed[base + s] = visible[s];
-            }
+            System.arraycopy(visible, 0, allowed, b * memoryWidth, visible.length);
         }
-        return Ops.upload(Tensors.fromBooleans(allowed, rows.size(), 1, width, memoryWidth), device);
+        return Ops.upload(Tensors.fromBooleans(allowed, rows.size(), 1, 1, memoryWidth), device);
     }
 
     /**

@@ -136,7 +136,8 @@ public final class LlamaFamily implements ModelFamily {
          * @param cos,sin  RoPE tables of the new tokens' positions in x's dtype, one row per head (cos and the signed
          *                 sin of {@link Rope.Tables}): [B, n, heads + kvHeads, headDim], contiguous
          * @param g, layer  the batch's geometry, which joins this layer's past to the new keys and values
-         * @param mask     null with {@code causal} (no past), else bool, broadcastable to [B, 1, n, past + n]
+         * @param mask     null with {@code causal} (no past), else bool, broadcastable to [B, 1, n, past + n], or
+         *                 already folded for {@link Ops#groupedSdpa} ({@link Ops#foldMask}) when no probabilities are wanted
          */
         AttentionOutput forward(Tensor x, Tensor cos, Tensor sin, BatchGeometry g, int layer,
                                 Tensor mask, boolean causal, boolean wantProbs) {
@@ -307,6 +308,9 @@ public final class LlamaFamily implements ModelFamily {
                 Tensor cos = t.cos();
                 Tensor sin = t.signedSin();
                 Tensor mask = g.selfMask(window);
+                // folded for grouped-query attention once per forward, not once per layer (the probabilities path
+                // repeats the kv heads instead and takes the mask as it is)
+                if (mask != null && !g.probsWanted() && mask.size(2) > 1) mask = Ops.foldMask(mask, c.numHeads() / c.numKvHeads());
                 boolean causalOnly = g.isCausalFastPath(window);
                 List<Tensor> keys = new ArrayList<>();
                 List<Tensor> values = new ArrayList<>();

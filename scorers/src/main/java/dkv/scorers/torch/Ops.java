@@ -736,15 +736,22 @@ public final class Ops {
                 long n = q.size(2);
                 long d = q.size(3);
                 Tensor folded = reshape(q, b, kvHeads, groups * n, d);
-                Tensor foldedMask = mask;
-                if (mask.size(2) != 1) {
-                    long[] m = mask.shape();
-                    foldedMask = reshape(expand(unsqueeze(mask, 2), m[0], m[1], groups, m[2], m[3]), m[0], m[1], groups * m[2], m[3]);
-                }
+                Tensor foldedMask = mask.size(2) == 1 || mask.size(2) == groups * n ? mask : foldMask(mask, groups);
                 result = scope.keep(reshape(sdpa(folded, k, v, foldedMask, false, scale), b, heads, n, d));
             }
         }
         return result;
+    }
+
+    /**
+     * A mask [B, 1, n, L] for {@link #groupedSdpa}'s folded query axis: [B, 1, groups·n, L], the n rows repeated for each
+     * query head of a kv head. A forward folds its mask once for all layers ({@code groupedSdpa} accepts the folded
+     * mask as it is) instead of once per layer.
+     */
+    public static Tensor foldMask(Tensor mask, int groups) {
+        if (groups == 1) return alias(mask);
+        long[] m = mask.shape();
+        return reshape(expand(unsqueeze(mask, 2), m[0], m[1], groups, m[2], m[3]), m[0], m[1], groups * m[2], m[3]);
     }
 
     /** GQA: [B, Hkv, L, D] → [B, Hkv·groups, L, D], each KV head repeated {@code groups} times in place. */

@@ -195,6 +195,38 @@ class BatchGeometryTest {
         }
     }
 
+    /**
+     * An encoder's bidirectional rows under asymmetric windows that bite (T5Gemma 2's sliding layers), made on the
+     * device, and under no window (one row of keys per sequence): both give the rule, padding queries seeing only
+     * their own column.
+     */
+    @Test
+    void encoderWindowMasksGiveTheRule() {
+        try (TensorScope _ = TensorScope.open()) {
+            List<ForwardRequest> rows = List.of(
+                    new ForwardRequest(new int[] {5, 6, 7, 8, 9, 10}, ForwardRequest.consecutive(0, 6), KvCache.empty(), AttentionMask.bidirectional(), 0, 0, false),
+                    new ForwardRequest(new int[] {5, 6, 7}, ForwardRequest.consecutive(0, 3), KvCache.empty(), AttentionMask.bidirectional(), 0, 0, false),
+                    new ForwardRequest(new int[] {9}, ForwardRequest.consecutive(0, 1), KvCache.empty(), AttentionMask.bidirectional(), 0, 0, false));
+            Window even = Window.bidirectional(4);  // [q − 1, q + 2]
+            Window odd = Window.bidirectional(3);   // [q − 1, q + 1]
+            BatchGeometry g = new BatchGeometry(rows, Device.cpu(), 420, List.of(Window.NONE, even, odd));
+            for (Window w : List.of(Window.NONE, even, odd)) {
+                Tensor mask = g.selfMask(w);
+                boolean[] got = toBooleans(Ops.contiguous(Ops.expand(mask, 3, 1, 6, 6)));
+                for (int b = 0; b < rows.size(); b++) {
+                    int n = rows.get(b).ids().length;
+                    for (int q = 0; q < 6; q++) {
+                        for (int k = 0; k < 6; k++) {
+                            boolean expected = q < n ? k < n && w.allows(q, k) : k == q;
+                            if (w == Window.NONE && q >= n) continue;  // the keys-only mask leaves padding queries to the padded keys
+                            assertEquals(expected, got[((b * 6) + q) * 6 + k], "window " + w + " row " + b + " query " + q + " key " + k);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void causalRowsWithoutAPastNeedNoMaskTensorUnlessAWindowBites() {
         try (TensorScope _ = TensorScope.open()) {

@@ -90,7 +90,8 @@ public final class GemmaBlocks {
          * @param cos    this layer type's RoPE table of the new tokens, one row per rotated head: [B, n, heads + kvHeads,
          *               headDim] in x's dtype, contiguous (its signed sin alike: {@link Rope.Tables#perHead})
          * @param g, layer  the batch's geometry, which joins this layer's past to the new keys and values
-         * @param mask   bool [B, 1, n, past + n (+ memory)], or null with {@code causal}
+         * @param mask   bool [B, 1, n, past + n (+ memory)] (folded by {@link Ops#foldMask} unless probabilities are
+         *               wanted), or null with {@code causal}
          * @param cross  whether {@code g}'s rows carry an encoder memory (its cross keys and values already k-normed,
          *               unrotated): T5Gemma 2 merges them into the same softmax as the self keys, {@code [self ; cross]}
          */
@@ -280,6 +281,7 @@ public final class GemmaBlocks {
         private final List<Layer> layers;
         private final Norm norm;
         private final int rotatedHeads;
+        private final int groups;
         private final Map<LayerType, Rope> ropes = new EnumMap<>(LayerType.class);
         private final Map<LayerType, Window> windows = new EnumMap<>(LayerType.class);
 
@@ -287,6 +289,7 @@ public final class GemmaBlocks {
             this.layers = List.copyOf(layers);
             this.norm = norm;
             this.rotatedHeads = c.numHeads() + c.numKvHeads();
+            this.groups = c.numHeads() / c.numKvHeads();
             for (int l = 0; l < c.layers(); l++) {
                 LayerType t = c.layerTypes().get(l);
                 ropes.computeIfAbsent(t, k -> new Rope(c.ropes().get(k).inverseFrequencies(c.headDim()), Rope.Pairing.HALF_SPLIT));
@@ -334,7 +337,10 @@ public final class GemmaBlocks {
                 Window w = windows.get(e.getKey());
                 Tensor self = g.selfMask(w);
                 // one softmax over [self ; cross]: the cross part is never windowed, never causal
-                masks.put(e.getKey(), g.hasCross() ? Ops.cat(-1, self, g.crossMask()) : self);
+                Tensor mask = g.hasCross() ? Ops.cat(-1, self, Ops.expand(g.crossMask(), batch, 1, width, g.memoryWidth())) : self;
+                // folded for grouped-query attention once per forward, not per layer (probabilities take it as it is)
+                if (mask != null && !g.probsWanted() && mask.size(2) > 1) mask = Ops.foldMask(mask, groups);
+                masks.put(e.getKey(), mask);
                 causal.put(e.getKey(), !g.hasCross() && g.isCausalFastPath(w));
             }
             List<Tensor> keys = new ArrayList<>();
