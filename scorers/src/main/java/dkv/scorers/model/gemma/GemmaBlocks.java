@@ -76,13 +76,13 @@ public final class GemmaBlocks {
 
     /**
      * Grouped-query attention with q/k RMSNorm over each head's dims before RoPE (values get none). The q, k and v
-     * projections are stored as one weight ({@code qkv}: q rows, then k, then v); the forward multiplies by two row
-     * blocks of it ({@code queryKey}, {@code value}: views), so that q and k come out as one contiguous
-     * [B, n, heads + kvHeads, headDim] tensor that is normed and rotated in place of its layout, every elementwise
-     * operand contiguous (libtorch vectorizes only those). {@code headNormWeights} is {@code 1 + w} of q_norm for each
+     * projections are stored as one weight (q rows, then k, then v; the model owns it); the forward multiplies by two
+     * row blocks of it ({@code queryKey}, {@code value}: views; {@code keyValue} projects an encoder's output), so
+     * that q and k come out as one contiguous [B, n, heads + kvHeads, headDim] tensor that is normed and rotated in
+     * place of its layout, every elementwise operand contiguous (libtorch vectorizes only those). {@code headNormWeights} is {@code 1 + w} of q_norm for each
      * query head's rows and of k_norm for each key head's, [heads + kvHeads, headDim] in float32.
      */
-    record Attention(Tensor qkv, Tensor queryKey, Tensor value, Tensor keyValue, Tensor o, Norm queryNorm, Norm keyNorm,
+    record Attention(Tensor queryKey, Tensor value, Tensor keyValue, Tensor o, Norm queryNorm, Norm keyNorm,
                      Tensor headNormWeights, int heads, int kvHeads, int headDim, double scale) {
 
         /**
@@ -236,7 +236,7 @@ public final class GemmaBlocks {
             Tensor headNormWeights = owned(Ops.contiguous(Ops.cat(0,
                     Ops.expand(Ops.reshape(queryNorm.onePlusWeight(), 1, c.headDim()), c.numHeads(), c.headDim()),
                     Ops.expand(Ops.reshape(keyNorm.onePlusWeight(), 1, c.headDim()), c.numKvHeads(), c.headDim()))));
-            Attention attention = new Attention(qkv, queryKey, value, keyValue, load(prefix + "self_attn.o_proj.weight", hidden, qOut),
+            Attention attention = new Attention(queryKey, value, keyValue, load(prefix + "self_attn.o_proj.weight", hidden, qOut),
                     queryNorm, keyNorm, headNormWeights, c.numHeads(), c.numKvHeads(), c.headDim(),
                     1.0 / Math.sqrt(c.queryPreAttnScalar()));
             Mlp mlp = new Mlp(load(prefix + "mlp.gate_proj.weight", inter, hidden), load(prefix + "mlp.up_proj.weight", inter, hidden),
