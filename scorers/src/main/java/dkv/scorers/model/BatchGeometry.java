@@ -207,6 +207,15 @@ public final class BatchGeometry {
         return selfMasks.get(window);
     }
 
+    /**
+     * {@code mask} as the layers' attention takes it: folded for grouped-query attention ({@link Ops#foldMask}) once
+     * per forward rather than once per layer, unless probabilities are wanted (that path repeats the kv heads and takes
+     * the mask as it is) or the mask has one query row (it broadcasts). Null stays null.
+     */
+    public Tensor forGroupedAttention(Tensor mask, int groups) {
+        return mask == null || probsWanted || mask.size(2) == 1 ? mask : Ops.foldMask(mask, groups);
+    }
+
     /** Whether layers with {@code window} attend with SDPA's causal flag and no mask tensor. */
     public boolean isCausalFastPath(Window window) {
         return selfMask(window) == null;
@@ -244,37 +253,72 @@ public final class BatchGeometry {
     }
 
     /**
-     * The causal mask [B, 1, width, pastWidth + width] made on the device from per-row lengths: query i of row b sees
-     * the columns from the row's first past entry to its own ({@code pastWidth + i}); a padding query sees only its own
-     * column. The cells {@link #buildSelfMask}'s general loop gives, from one upload of a few hundred indices instead of
-     * B·width·(pastWidth + width) host cells (a continuation batch's mask was a host-bound gap in the GPU's work).
+     * The causal mask [B, 1, width, pastWidth + width] made on the device: query i of row b sees the columns from the
+     * row's first past entry to its own ({@code pastWidth + i}). A continuation batch's mask was a host-bound gap in
+     * the GPU's work when built cell by cell.
      */
     private Tensor causalMaskOnDevice() {
+        int cols = pastWidth + width;
+        long[] rowFirst = new long[rows.size()];
+        long[] rowEnd = new long[rows.size()];
+        for (int r = 0; r < rows.size(); r++) {
+            rowFirst[r] = pastWidth - rows.get(r).past().length();
+            rowEnd[r] = cols;
+        }
+        long[] queryFirst = new long[width];
+        long[] queryLast = new long[width];
+        for (int i = 0; i < width; i++) queryLast[i] = pastWidth + i;
+        return maskOnDevice(rowFirst, rowEnd, queryFirst, queryLast);
+    }
+
+    /**
+     * A mask [B, 1, width, pastWidth + width] made on the device from one upload of per-row and per-query bounds: query
+     * i of row b (i below the row's new-token count) sees the columns c with {@code rowFirst[b] ≤ c < rowEnd[b]} and
+     * {@code queryFirst[i] ≤ c ≤ queryLast[i]}; a padding query sees only its own column {@code pastWidth + i}. The
+     * cells {@link #buildSelfMask}'s general loop gives, from a few hundred indices instead of B·width·(pastWidth +
+     * width) host cells.
+     */
+    private Tensor maskOnDevice(long[] rowFirst, long[] rowEnd, long[] queryFirst, long[] queryLast) {
         int b = rows.size();
         int cols = pastWidth + width;
-        // one upload: key columns | each query's own column | query index | each row's first past column | new count
-        long[] packed = new long[cols + 2 * width + 2 * b];
+        // one upload: key columns | each query's own column | query index | query bounds | row bounds | new count
+        long[] packed = new long[cols + 4 * width + 3 * b];
         for (int c = 0; c < cols; c++) packed[c] = c;
         for (int i = 0; i < width; i++) {
             packed[cols + i] = pastWidth + i;
             packed[cols + width + i] = i;
         }
-        for (int r = 0; r < b; r++) {
-            packed[cols + 2 * width + r] = pastWidth - rows.get(r).past().length();
-            packed[cols + 2 * width + b + r] = rows.get(r).ids().length;
-        }
+        System.arraycopy(queryFirst, 0, packed, cols + 2 * width, width);
+        System.arraycopy(queryLast, 0, packed, cols + 3 * width, width);
+        System.arraycopy(rowFirst, 0, packed, cols + 4 * width, b);
+        System.arraycopy(rowEnd, 0, packed, cols + 4 * width + b, b);
+        for (int r = 0; r < b; r++) packed[cols + 4 * width + 2 * b + r] = rows.get(r).ids().length;
         Tensor result;
         try (TensorScope scope = TensorScope.open()) {
             Tensor all = Ops.upload(Tensors.fromLongs(packed, packed.length), device);
             Tensor column = Ops.reshape(Ops.narrow(all, 0, 0, cols), 1, 1, 1, cols);
-            Tensor own = Ops.reshape(Ops.narrow(all, 0, cols, width), 1, 1, width, 1);
-            Tensor query = Ops.reshape(Ops.narrow(all, 0, cols + width, width), 1, 1, width, 1);
-            Tensor first = Ops.reshape(Ops.narrow(all, 0, cols + 2L * width, b), b, 1, 1, 1);
-            Tensor count = Ops.reshape(Ops.narrow(all, 0, cols + 2L * width + b, b), b, 1, 1, 1);
-            Tensor seen = Ops.logicalAnd(Ops.ge(column, first), Ops.le(column, own));
+            Tensor own = perQuery(all, cols);
+            Tensor query = perQuery(all, cols + width);
+            Tensor first = perQuery(all, cols + 2L * width);
+            Tensor last = perQuery(all, cols + 3L * width);
+            Tensor start = perRow(all, cols + 4L * width);
+            Tensor end = perRow(all, cols + 4L * width + b);
+            Tensor count = perRow(all, cols + 4L * width + 2L * b);
+            Tensor inRow = Ops.logicalAnd(Ops.ge(column, start), Ops.lt(column, end));
+            Tensor seen = Ops.logicalAnd(inRow, Ops.logicalAnd(Ops.ge(column, first), Ops.le(column, last)));
             result = scope.keep(Ops.where(Ops.lt(query, count), seen, Ops.eq(column, own)));
         }
         return result;
+    }
+
+    /** {@code width} packed values from {@code at} as [1, 1, width, 1]. */
+    private Tensor perQuery(Tensor packed, long at) {
+        return Ops.reshape(Ops.narrow(packed, 0, at, width), 1, 1, width, 1);
+    }
+
+    /** One packed value per row from {@code at} as [B, 1, 1, 1]. */
+    private Tensor perRow(Tensor packed, long at) {
+        return Ops.reshape(Ops.narrow(packed, 0, at, rows.size()), rows.size(), 1, 1, 1);
     }
 
     /** Whether every row is bidirectional without a past, probabilities or a cross memory (an encoder's forward). */
@@ -288,32 +332,20 @@ public final class BatchGeometry {
 
     /**
      * An encoder's windowed mask [B, 1, width, width] made on the device: query i of row b sees the row's keys in
-     * {@code [i − behind, i + ahead]}; a padding query sees only its own column. The cells {@link #buildSelfMask}'s
-     * general loop gives, from one upload of 4·width + B indices (the host loop over B·width² cells idled the device
-     * before every encoder forward with sliding layers).
+     * {@code [i − behind, i + ahead]} (the host loop over B·width² cells idled the device before every encoder forward
+     * with sliding layers).
      */
     private Tensor windowedBidirectionalMaskOnDevice(Window window) {
-        int b = rows.size();
-        // one upload: key columns | each query's first and last visible column | each row's token count
-        long[] packed = new long[3 * width + b];
+        long[] rowFirst = new long[rows.size()];
+        long[] rowEnd = new long[rows.size()];
+        for (int r = 0; r < rows.size(); r++) rowEnd[r] = rows.get(r).ids().length;
+        long[] queryFirst = new long[width];
+        long[] queryLast = new long[width];
         for (int i = 0; i < width; i++) {
-            packed[i] = i;
-            packed[width + i] = i - Math.min(window.behind(), width);
-            packed[2 * width + i] = i + Math.min(window.ahead(), width);
+            queryFirst[i] = i - Math.min(window.behind(), width);
+            queryLast[i] = i + Math.min(window.ahead(), width);
         }
-        for (int r = 0; r < b; r++) packed[3 * width + r] = rows.get(r).ids().length;
-        Tensor result;
-        try (TensorScope scope = TensorScope.open()) {
-            Tensor all = Ops.upload(Tensors.fromLongs(packed, packed.length), device);
-            Tensor column = Ops.reshape(Ops.narrow(all, 0, 0, width), 1, 1, 1, width);
-            Tensor query = Ops.reshape(Ops.narrow(all, 0, 0, width), 1, 1, width, 1);
-            Tensor first = Ops.reshape(Ops.narrow(all, 0, width, width), 1, 1, width, 1);
-            Tensor last = Ops.reshape(Ops.narrow(all, 0, 2L * width, width), 1, 1, width, 1);
-            Tensor count = Ops.reshape(Ops.narrow(all, 0, 3L * width, b), b, 1, 1, 1);
-            Tensor seen = Ops.logicalAnd(Ops.logicalAnd(Ops.ge(column, first), Ops.le(column, last)), Ops.lt(column, count));
-            result = scope.keep(Ops.where(Ops.lt(query, count), seen, Ops.eq(column, query)));
-        }
-        return result;
+        return maskOnDevice(rowFirst, rowEnd, queryFirst, queryLast);
     }
 
     private Tensor buildSelfMask(Window window) {

@@ -307,10 +307,7 @@ public final class LlamaFamily implements ModelFamily {
                         .perHead(batch, width, c.numHeads() + c.numKvHeads(), dtype);
                 Tensor cos = t.cos();
                 Tensor sin = t.signedSin();
-                Tensor mask = g.selfMask(window);
-                // folded for grouped-query attention once per forward, not once per layer (the probabilities path
-                // repeats the kv heads instead and takes the mask as it is)
-                if (mask != null && !g.probsWanted() && mask.size(2) > 1) mask = Ops.foldMask(mask, c.numHeads() / c.numKvHeads());
+                Tensor mask = g.forGroupedAttention(g.selfMask(window), c.numHeads() / c.numKvHeads());
                 boolean causalOnly = g.isCausalFastPath(window);
                 List<Tensor> keys = new ArrayList<>();
                 List<Tensor> values = new ArrayList<>();

@@ -603,10 +603,6 @@ public final class Ops {
         return Tensor.adopt(r[0]);
     }
 
-    /** The maximum of all elements, as a 0-dim tensor (non-empty input). */
-    public static Tensor maxAll(Tensor t) {
-        return call("aten::max", "", t.handle());
-    }
 
     /** Softmax along {@code dim}, in t's dtype. */
     public static Tensor softmax(Tensor t, int dim) {

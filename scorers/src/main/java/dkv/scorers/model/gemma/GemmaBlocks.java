@@ -338,9 +338,7 @@ public final class GemmaBlocks {
                 Tensor self = g.selfMask(w);
                 // one softmax over [self ; cross]: the cross part is never windowed, never causal
                 Tensor mask = g.hasCross() ? Ops.cat(-1, self, Ops.expand(g.crossMask(), batch, 1, width, g.memoryWidth())) : self;
-                // folded for grouped-query attention once per forward, not per layer (probabilities take it as it is)
-                if (mask != null && !g.probsWanted() && mask.size(2) > 1) mask = Ops.foldMask(mask, groups);
-                masks.put(e.getKey(), mask);
+                masks.put(e.getKey(), g.forGroupedAttention(mask, groups));
                 causal.put(e.getKey(), !g.hasCross() && g.isCausalFastPath(w));
             }
             List<Tensor> keys = new ArrayList<>();
